@@ -1,0 +1,50 @@
+"""Analyzers by name. Each is built once per process (models load once) and shared by all threads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from tamis.analyzers.base import Analyzer
+
+
+def _nsfw_image() -> Analyzer:
+    from tamis.analyzers.nsfw_image import NsfwImage
+
+    return NsfwImage()
+
+
+def _image_safety() -> Analyzer:
+    from tamis.analyzers.image_safety import ImageSafety
+
+    return ImageSafety()
+
+
+def _profanity_text() -> Analyzer:
+    from tamis.analyzers.profanity_text import ProfanityText
+
+    return ProfanityText()
+
+
+FACTORIES: dict[str, Callable[[], Analyzer]] = {
+    "nsfw-image": _nsfw_image,
+    "image-safety": _image_safety,
+    "profanity-text": _profanity_text,
+}
+
+_loaded: dict[str, Analyzer] = {}
+_lock = threading.Lock()
+
+
+def available() -> list[str]:
+    return sorted(FACTORIES)
+
+
+def get_analyzer(name: str) -> Analyzer:
+    analyzer = _loaded.get(name)
+    if analyzer is None:
+        with _lock:
+            analyzer = _loaded.get(name)
+            if analyzer is None:
+                analyzer = _loaded[name] = FACTORIES[name]()
+    return analyzer

@@ -1,0 +1,50 @@
+"""Settings, read from TAMIS_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TAMIS_", extra="ignore")
+
+    data_dir: Path = Field(Path("tamis-data"), description="Where the SQLite database and media live.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in data_dir.")
+
+    # Input limits: anything above is refused with a 4xx before it costs work.
+    max_items: int = 100
+    max_text_chars: int = 100_000
+    max_image_bytes: int = 20 * 1024 * 1024
+    max_image_pixels: int = 50_000_000
+    max_request_bytes: int = 64 * 1024 * 1024
+    fetch_timeout_s: float = 10.0
+    fetch_max_redirects: int = 5
+    # Only for tests and closed networks: let URL fetching reach loopback/private addresses.
+    fetch_allow_private: bool = False
+
+    # Webhooks
+    webhook_timeout_s: float = 10.0
+    webhook_max_attempts: int = 12
+    webhook_backoff_base_s: float = 2.0
+    webhook_backoff_max_s: float = 3600.0
+    webhook_poll_s: float = 0.5
+    # The embedded runner delivers webhooks inside `tamis serve`; turn off when `tamis worker`s do it.
+    embedded_worker: bool = True
+
+    # Models
+    onnx_threads: int = 0  # 0 lets onnxruntime choose
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'tamis.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

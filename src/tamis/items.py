@@ -1,0 +1,149 @@
+"""The domain types: item, signal, evidence, and the decision's result shape (see DESIGN.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Literal, Union
+
+from PIL import Image
+from pydantic import BaseModel, Field
+
+Verdict = Literal["pass", "review", "block"]
+MediaKind = Literal["text", "image"]
+VERDICT_RANK: dict[str, int] = {"pass": 0, "review": 1, "block": 2}
+
+
+# --- evidence: why a score is what it is -------------------------------------------------------
+
+
+class SpanEvidence(BaseModel):
+    type: Literal["span"] = "span"
+    start: int
+    end: int
+    category: str | None = None
+    analyzer: str | None = None
+
+
+class BBoxEvidence(BaseModel):
+    type: Literal["bbox"] = "bbox"
+    x: int
+    y: int
+    w: int
+    h: int
+    label: str
+    analyzer: str | None = None
+
+
+class BankMatchEvidence(BaseModel):
+    type: Literal["bank_match"] = "bank_match"
+    bank: str
+    entry: str
+    signal: str
+    distance: int
+
+
+class ListEvidence(BaseModel):
+    type: Literal["list"] = "list"
+    list: str
+    entry: str
+    start: int | None = None
+    end: int | None = None
+    category: str | None = None
+
+
+class FrameEvidence(BaseModel):
+    type: Literal["frame"] = "frame"
+    t_ms: int
+
+
+Evidence = Annotated[
+    Union[SpanEvidence, BBoxEvidence, BankMatchEvidence, ListEvidence, FrameEvidence],
+    Field(discriminator="type"),
+]
+
+
+# --- what goes in ------------------------------------------------------------------------------
+
+
+@dataclass
+class DecodedImage:
+    """An image that passed the media checks: decoded, oriented, RGB."""
+
+    image: Image.Image
+    data: bytes
+    format: str
+    width: int
+    height: int
+
+
+@dataclass
+class Item:
+    """One piece of content to judge. It may carry text and an image together."""
+
+    data_id: str
+    text: str | None = None
+    image: DecodedImage | None = None
+
+    def has(self, kind: MediaKind) -> bool:
+        return (self.text is not None) if kind == "text" else (self.image is not None)
+
+
+# --- what analyzers find -----------------------------------------------------------------------
+
+
+@dataclass
+class Signal:
+    """What one analyzer found in one item: category scores in [0, 1] and evidence.
+
+    A category absent from `scores` was not assessed by this analyzer.
+    """
+
+    analyzer: str
+    version: str
+    scores: dict[str, float] = field(default_factory=dict)
+    evidence: list[BaseModel] = field(default_factory=list)
+    # A list match carries the action its list asks for; the policy reads it.
+    actions: dict[str, Verdict] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.analyzer}@{self.version}"
+
+
+# --- what comes out: the result shape of DESIGN.md ---------------------------------------------
+
+
+class CategoryResult(BaseModel):
+    name: str
+    score: float
+    flagged: bool
+    analyzers: list[str]
+
+
+class AnalyzerRun(BaseModel):
+    name: str
+    version: str
+    ms: float
+
+
+class ItemResult(BaseModel):
+    data_id: str
+    verdict: Verdict
+    categories: list[CategoryResult]
+    evidence: list[Evidence]
+    analyzers: list[AnalyzerRun]
+    reasons: list[str] = Field(default_factory=list, description="Why the verdict: the rules that fired.")
+
+
+class PolicyRef(BaseModel):
+    id: str
+    version: int
+    shadow: bool
+
+
+class DecisionDoc(BaseModel):
+    id: str
+    project: str
+    policy: PolicyRef
+    created_at: str
+    results: list[ItemResult]
