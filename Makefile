@@ -1,0 +1,60 @@
+# tamis — developer entry points.
+#
+#   make run    # install into .venv if needed, then serve on http://127.0.0.1:8000
+#   make test   # install into .venv if needed, then run the test suite
+#
+# Needs only python3 (>= 3.11, with its venv module), make and access to PyPI.
+# Overrides: make run HOST=0.0.0.0 PORT=8000 · make test PYTEST_ARGS='-k webhooks -x'
+#            make venv PYTHON=python3.12
+
+PYTHON      ?= python3
+VENV        ?= .venv
+HOST        ?= 127.0.0.1
+PORT        ?= 8000
+PYTEST_ARGS ?=
+
+VENV_PY     := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+
+# Playwright for Python must never fetch a browser build of its own: the
+# browser tests drive Debian's chromium through executable_path.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test bench clean-venv
+
+help:
+	@echo "make run     serve on http://$(HOST):$(PORT) (HOST=... PORT=... to change)"
+	@echo "make test    run the test suite (PYTEST_ARGS=... passed to pytest)"
+	@echo "make bench   run bench/api_throughput.py"
+	@echo "make venv    create/refresh $(VENV) (pip install -e '.[dev]')"
+
+venv: $(STAMP)
+
+# Re-installs whenever pyproject.toml changes. A venv without a working pip
+# (e.g. left half-made) is re-created; an interrupted install leaves no stamp.
+$(STAMP): pyproject.toml
+	@if ! $(VENV_PY) -m pip --version >/dev/null 2>&1; then \
+	  echo "Creating $(VENV) with $$($(PYTHON) --version 2>&1)"; \
+	  $(PYTHON) -m venv --clear $(VENV) || { \
+	    echo >&2 ""; \
+	    echo >&2 "error: '$(PYTHON) -m venv' failed. On Debian/Ubuntu install the venv module:"; \
+	    echo >&2 "         apt-get install python3-venv"; \
+	    echo >&2 "       then run make again."; \
+	    exit 1; }; \
+	fi
+	$(VENV_PY) -m pip install --quiet --upgrade pip
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+run: $(STAMP)
+	$(VENV)/bin/tamis serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(VENV_PY) bench/api_throughput.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,139 @@
+"""Image decoding: untrusted bytes in, a checked, oriented, RGB working copy out.
+
+Every failure is a ProblemError naming the field: 413 for limits, 415 for what is not an
+image we accept, 422 for an image we accept that does not decode.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+from tamis.config import Settings, get_settings
+from tamis.errors import ProblemError, bad_input, too_large, unsupported_media
+from tamis.items import DecodedImage
+
+# Longest side of the working copy analyzers see.
+WORKING_SIZE = 512
+
+_BASE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+# Optional formats, accepted only when this Pillow has a plugin for them (AVIF is built into
+# recent Pillow; HEIF needs pillow-heif, which we do not depend on).
+_OPTIONAL_FORMATS = ("AVIF", "HEIF")
+# EXIF orientations that swap width and height.
+_SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
+
+
+def allowed_formats() -> tuple[str, ...]:
+    """The formats decode_image accepts with the Pillow plugins loaded in this process."""
+    Image.init()  # loads every plugin so optional ones (e.g. pillow-heif) show up in OPEN
+    return _BASE_FORMATS + tuple(f for f in _OPTIONAL_FORMATS if f in Image.OPEN)
+
+
+def decode_image(data: bytes, *, field: str, settings: Settings | None = None) -> DecodedImage:
+    """Check and decode an image; DecodedImage.image is a working copy at most 512 px long.
+
+    width/height are the original dimensions after EXIF orientation; format is what the bytes
+    say they are (file names and Content-Type headers are never trusted).
+    """
+    settings = settings or get_settings()
+    if not data:
+        raise bad_input("image is empty", field)
+    if len(data) > settings.max_image_bytes:
+        raise too_large(f"image is {len(data)} bytes, the limit is {settings.max_image_bytes}", field)
+
+    try:
+        im = _open(data, field)
+        with im:
+            width, height = im.size
+            _check_pixels(width, height, field, settings)
+            _draft(im)
+            im.load()
+            if _orientation(im) in _SWAPPING_ORIENTATIONS:
+                width, height = height, width
+            working = _working_copy(im)
+            fmt = "JPEG" if im.format == "MPO" else (im.format or "unknown")  # MPO: multi-picture JPEG
+    except ProblemError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        # Pillow's own bomb guard (a warning only escapes when warnings are errors).
+        raise too_large(f"image has too many pixels: {e}", field) from None
+    except Exception as e:  # Pillow raises a grab-bag of types (OSError, ValueError, SyntaxError...) on bad data
+        raise bad_input(f"could not decode image: {e}", field) from None
+    return DecodedImage(image=working, data=data, format=fmt, width=width, height=height)
+
+
+def _open(data: bytes, field: str) -> Image.Image:
+    """Identify the format from the bytes alone, trying only the formats we accept."""
+    try:
+        return Image.open(io.BytesIO(data), formats=allowed_formats())
+    except UnidentifiedImageError:
+        accepted = ", ".join(allowed_formats())
+        raise unsupported_media(f"not an image in an accepted format ({accepted})", field) from None
+
+
+def _check_pixels(width: int, height: int, field: str, settings: Settings) -> None:
+    """Refuse decompression bombs from the header, before any pixel is decoded."""
+    pixels = width * height
+    if pixels > settings.max_image_pixels:
+        raise too_large(
+            f"image is {width}x{height} = {pixels} pixels, the limit is {settings.max_image_pixels}",
+            field,
+        )
+
+
+def _draft(im: Image.Image) -> None:
+    """Let libjpeg decode a big JPEG at 1/2, 1/4 or 1/8 scale: far less work and memory.
+
+    Asks for at least twice the working size so the final resampling still has detail to use.
+    """
+    if im.format not in ("JPEG", "MPO"):
+        return
+    width, height = im.size
+    longest = max(width, height)
+    if longest <= 2 * WORKING_SIZE:
+        return
+    scale = 2 * WORKING_SIZE / longest
+    im.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation, 1 when absent or unreadable (broken EXIF is no reason to refuse a photo)."""
+    try:
+        value = im.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _working_copy(im: Image.Image) -> Image.Image:
+    """Oriented, RGB, alpha flattened onto white, longest side at most WORKING_SIZE."""
+    if _orientation(im) != 1:
+        ImageOps.exif_transpose(im, in_place=True)
+    rgb = _to_rgb(im)
+    if rgb is im:
+        rgb = im.copy()  # detach from the file object that is about to close
+    rgb.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.LANCZOS)
+    return rgb
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    if im.mode in ("I", "F") or im.mode.startswith("I;"):
+        im = _to_8bit(im)
+    if im.has_transparency_data:
+        background = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        background.alpha_composite(im.convert("RGBA"))
+        return background.convert("RGB")
+    return im if im.mode == "RGB" else im.convert("RGB")
+
+
+def _to_8bit(im: Image.Image) -> Image.Image:
+    """Scale 16-bit and float greyscale to 8 bits; Pillow's convert() would clip them to white."""
+    values = np.asarray(im, dtype=np.float64)
+    if im.mode == "F":
+        values = values * 255.0 if values.size and np.nanmax(values) <= 1.0 else values
+    else:
+        values = values / 257.0  # 16-bit range (65535 -> 255)
+    return Image.fromarray(np.nan_to_num(values).clip(0, 255).astype(np.uint8))  # 2-D uint8: mode L

@@ -1,0 +1,1 @@
+"""Shipped policies (JSON), read with importlib.resources."""

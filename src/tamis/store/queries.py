@@ -1,0 +1,178 @@
+"""The queries the service needs, one small function each. Callers own the transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tamis.items import DecisionDoc
+from tamis.policy import Policy, PolicyBody, default_body
+from tamis.store.models import ApiKey, Decision, DecisionItem, PolicyVersion, Project, utcnow
+
+KEY_PREFIX = "tamis_"
+
+
+# --- projects and keys -------------------------------------------------------------------------
+
+
+def ensure_project(session: Session, project_id: str) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        project = Project(id=project_id)
+        session.add(project)
+        session.flush()
+    return project
+
+
+def hash_key(key: str) -> str:
+    # Keys carry 256 random bits, so a fast hash is enough: no dictionary to attack.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(session: Session, project_id: str, name: str = "") -> tuple[ApiKey, str]:
+    """A new key for the project; the plaintext is returned once and never stored."""
+    ensure_project(session, project_id)
+    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(project_id=project_id, name=name, prefix=plaintext[:12], key_hash=hash_key(plaintext))
+    session.add(key)
+    session.flush()
+    return key, plaintext
+
+
+def project_for_key(session: Session, plaintext: str) -> str | None:
+    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(plaintext)))
+    if key is None or key.revoked_at is not None:
+        return None
+    return key.project_id
+
+
+def list_keys(session: Session, project_id: str | None = None) -> Sequence[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.created_at)
+    if project_id:
+        query = query.where(ApiKey.project_id == project_id)
+    return session.scalars(query).all()
+
+
+def revoke_key(session: Session, key_id: str) -> bool:
+    key = session.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None:
+        return False
+    key.revoked_at = utcnow()
+    return True
+
+
+# --- policies ------------------------------------------------------------------------------------
+
+
+def _as_policy(row: PolicyVersion) -> Policy:
+    return Policy(row.policy_id, row.version, PolicyBody.model_validate(row.body))
+
+
+def policy_versions(session: Session, project_id: str, policy_id: str) -> Sequence[PolicyVersion]:
+    query = (
+        select(PolicyVersion)
+        .where(PolicyVersion.project_id == project_id, PolicyVersion.policy_id == policy_id)
+        .order_by(PolicyVersion.version.desc())
+    )
+    return session.scalars(query).all()
+
+
+def active_policies(session: Session, project_id: str, policy_id: str = "default") -> tuple[Policy, Policy | None]:
+    """(enforced, shadow): the latest non-shadow version, and the latest version if it is in shadow.
+
+    A project that never wrote its default policy runs the shipped one, as version 0.
+    """
+    rows = policy_versions(session, project_id, policy_id)
+    enforced = next((r for r in rows if not r.shadow), None)
+    shadow = rows[0] if rows and rows[0].shadow else None
+    if enforced is None:
+        if policy_id != "default" and not rows:
+            raise LookupError(policy_id)
+        enforced_policy = Policy(policy_id, 0, default_body())
+    else:
+        enforced_policy = _as_policy(enforced)
+    return enforced_policy, _as_policy(shadow) if shadow else None
+
+
+def put_policy(session: Session, project_id: str, policy_id: str, body: PolicyBody) -> Policy:
+    """Write a new version; earlier versions stay, so past decisions keep their meaning."""
+    ensure_project(session, project_id)
+    latest = session.scalar(
+        select(func.max(PolicyVersion.version)).where(
+            PolicyVersion.project_id == project_id, PolicyVersion.policy_id == policy_id
+        )
+    )
+    row = PolicyVersion(
+        project_id=project_id,
+        policy_id=policy_id,
+        version=(latest or 0) + 1,
+        shadow=body.shadow,
+        body=body.model_dump(mode="json"),
+    )
+    session.add(row)
+    session.flush()
+    return _as_policy(row)
+
+
+def policy_ids(session: Session, project_id: str) -> list[str]:
+    query = select(PolicyVersion.policy_id).where(PolicyVersion.project_id == project_id).distinct()
+    return sorted(set(session.scalars(query)) | {"default"})
+
+
+# --- decisions -----------------------------------------------------------------------------------
+
+
+def save_decision(session: Session, doc: DecisionDoc, *, shadow: bool, source: str) -> Decision:
+    document: dict[str, Any] = doc.model_dump(mode="json")
+    decision = Decision(
+        id=doc.id,
+        project_id=doc.project,
+        policy_id=doc.policy.id,
+        policy_version=doc.policy.version,
+        shadow=shadow,
+        source=source,
+        doc=document,
+    )
+    session.add(decision)
+    session.flush()  # the decision row must exist before its items reference it (PostgreSQL checks)
+    session.add_all(
+        DecisionItem(
+            decision_id=doc.id, project_id=doc.project, position=i, data_id=r.data_id, verdict=r.verdict
+        )
+        for i, r in enumerate(doc.results)
+    )
+    return decision
+
+
+def get_decision(session: Session, project_id: str, decision_id: str) -> Decision | None:
+    decision = session.get(Decision, decision_id)
+    return decision if decision is not None and decision.project_id == project_id else None
+
+
+def list_decisions(
+    session: Session,
+    project_id: str,
+    *,
+    data_id: str | None = None,
+    verdict: str | None = None,
+    shadow: bool = False,
+    before: str | None = None,
+    limit: int = 50,
+) -> Sequence[Decision]:
+    """Newest first; `before` is a decision id (ids sort by time) for paging."""
+    query = select(Decision).where(Decision.project_id == project_id, Decision.shadow == shadow)
+    if data_id is not None or verdict is not None:
+        items = select(DecisionItem.decision_id).where(DecisionItem.project_id == project_id)
+        if data_id is not None:
+            items = items.where(DecisionItem.data_id == data_id)
+        if verdict is not None:
+            items = items.where(DecisionItem.verdict == verdict)
+        query = query.where(Decision.id.in_(items))
+    if before:
+        query = query.where(Decision.id < before)
+    return session.scalars(query.order_by(Decision.id.desc()).limit(limit)).all()
