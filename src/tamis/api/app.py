@@ -1,0 +1,107 @@
+"""The FastAPI application: routers, problem documents, metrics, offline docs, the embedded runner."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import swagger_ui_bundle
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tamis import __version__
+from tamis.analyzers import get_analyzer
+from tamis.api import decisions, health, moderate, openai_compat, policies, problems, webhooks
+from tamis.config import get_settings
+from tamis.policy import default_body
+from tamis.store.db import get_engine, session_factory
+from tamis.webhooks import DeliveryLoop
+
+REQUESTS = Counter("tamis_http_requests_total", "HTTP requests.", ["method", "route", "status"])
+LATENCY = Histogram("tamis_http_request_seconds", "HTTP request latency.", ["route"])
+
+DESCRIPTION = """Self-hosted content moderation. Send text and images; get per-category scores,
+evidence and a verdict (pass / review / block) under your project's policy. Every decision is
+recorded; non-pass decisions are announced by signed webhooks. Authenticate with
+`Authorization: Bearer KEY` (create keys with `tamis keys create`). Errors are RFC 9457 problem
+documents naming the field at fault."""
+
+
+class MetricsMiddleware:
+    """Counts requests by route template (not raw path: ids would explode the label set)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start, status = time.perf_counter(), [500]
+
+        async def send_status(message):  # type: ignore[no-untyped-def]
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], route, str(status[0])).inc()
+            LATENCY.labels(route).observe(time.perf_counter() - start)
+
+
+def warm_up() -> None:
+    """Load the default policy's models now rather than on the first request."""
+    for name in default_body().analyzers:
+        get_analyzer(name)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    get_engine()  # migrate before serving
+    warm_up()
+    loop = DeliveryLoop(session_factory()) if app.state.embedded_worker else None
+    if loop:
+        loop.start()
+    try:
+        yield
+    finally:
+        if loop:
+            loop.stop()
+
+
+def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
+    app = FastAPI(
+        title="tamis",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.embedded_worker = get_settings().embedded_worker if embedded_worker is None else embedded_worker
+    problems.install(app)
+    for module in (moderate, openai_compat, decisions, policies, webhooks, health):
+        app.include_router(module.router)
+    app.add_middleware(MetricsMiddleware)
+    # Docs without a CDN: tamis runs on machines that may not reach the internet.
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="tamis API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
+    return app

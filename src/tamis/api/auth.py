@@ -1,0 +1,48 @@
+"""API keys: `Authorization: Bearer KEY` names the project every request acts for."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from tamis.errors import ProblemError
+from tamis.store import queries
+from tamis.store.db import transaction
+
+# Key -> (project, when looked up). Short, so that a revoked key stops working within seconds.
+_CACHE_S = 5.0
+_cache: dict[str, tuple[str, float]] = {}
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(401, "Unauthorized", detail, field="Authorization", kind="unauthorized")
+
+
+def lookup(key: str) -> str | None:
+    hashed = queries.hash_key(key)
+    hit = _cache.get(hashed)
+    if hit and time.monotonic() - hit[1] < _CACHE_S:
+        return hit[0]
+    with transaction() as session:
+        project = queries.project_for_key(session, key)
+    if project is None:
+        _cache.pop(hashed, None)
+    else:
+        _cache[hashed] = (project, time.monotonic())
+    return project
+
+
+def current_project(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise _unauthorized("send an API key as 'Authorization: Bearer KEY' (create one with `tamis keys create`)")
+    project = lookup(key.strip())
+    if project is None:
+        raise _unauthorized("unknown or revoked API key")
+    return project
+
+
+ProjectId = Annotated[str, Depends(current_project)]

@@ -1,0 +1,41 @@
+"""`/v1/decisions`: the record. Read-only: decisions are never edited."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+
+from tamis.api.auth import ProjectId
+from tamis.errors import not_found
+from tamis.items import DecisionDoc
+from tamis.store import queries
+from tamis.store.db import transaction
+
+router = APIRouter(tags=["decisions"])
+
+
+@router.get("/v1/decisions/{decision_id}", response_model=DecisionDoc)
+def get_decision(decision_id: str, project: ProjectId) -> Any:
+    with transaction() as session:
+        decision = queries.get_decision(session, project, decision_id)
+        if decision is None:
+            raise not_found(f"decision {decision_id}")
+        return decision.doc
+
+
+@router.get("/v1/decisions")
+def list_decisions(
+    project: ProjectId,
+    data_id: str | None = Query(None, max_length=256),
+    verdict: Literal["pass", "review", "block"] | None = None,
+    shadow: bool = Query(False, description="List the decisions of shadow policies instead."),
+    before: str | None = Query(None, description="A decision id: list older ones (paging)."),
+    limit: int = Query(50, ge=1, le=500),
+) -> dict[str, Any]:
+    with transaction() as session:
+        rows = queries.list_decisions(
+            session, project, data_id=data_id, verdict=verdict, shadow=shadow, before=before, limit=limit
+        )
+        docs = [row.doc for row in rows]
+    return {"decisions": docs, "next_before": docs[-1]["id"] if len(docs) == limit else None}

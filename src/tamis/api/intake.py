@@ -1,0 +1,135 @@
+"""Turning a request into items: read the body under a size limit, check fields, fetch and decode media.
+
+Everything that can be wrong with the input fails here, before any analyzer runs or any row is
+written, so a bad item in a batch leaves no half-written decision.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tamis.config import get_settings
+from tamis.errors import ProblemError, bad_input, too_large
+from tamis.items import DecodedImage, Item
+from tamis.media import decode_image, fetch_url
+
+# Fetching and decoding release the GIL (sockets, Pillow's C decoders): a few threads overlap them.
+_media_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tamis-media")
+
+
+class ItemIn(BaseModel):
+    """One item: text, an image (URL or base64), or both."""
+
+    model_config = ConfigDict(extra="forbid")
+    data_id: str = Field(min_length=1, max_length=256, description="The platform's own id for the content.")
+    text: str | None = None
+    image_url: str | None = Field(None, max_length=4096)
+    image_base64: str | None = None
+
+    @model_validator(mode="after")
+    def _has_content(self) -> ItemIn:
+        if self.text is None and self.image_url is None and self.image_base64 is None:
+            raise ValueError("an item needs text, image_url or image_base64")
+        if self.image_url is not None and self.image_base64 is not None:
+            raise ValueError("give image_url or image_base64, not both")
+        return self
+
+
+class ModerateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[ItemIn] = Field(min_length=1, description="Up to 100 items (TAMIS_MAX_ITEMS).")
+    policy: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refusing more than TAMIS_MAX_REQUEST_BYTES without reading it all."""
+    limit = get_settings().max_request_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large(f"request body is {declared} bytes; the limit is {limit}", "body")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(f"request body is over the limit of {limit} bytes", "body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def check_text(text: str, field: str) -> str:
+    limit = get_settings().max_text_chars
+    if not text.strip():
+        raise bad_input("text is empty", field)
+    if len(text) > limit:
+        raise too_large(f"text has {len(text)} characters; the limit is {limit}", field)
+    return text
+
+
+def check_count(n: int, field: str = "items") -> None:
+    limit = get_settings().max_items
+    if n > limit:
+        raise too_large(f"{n} items in one request; the limit is {limit}", field)
+
+
+def _b64(data: str, field: str) -> bytes:
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise bad_input(f"not valid base64: {exc}", field) from exc
+
+
+def image_loader(url: str | None = None, b64: str | None = None, raw: bytes | None = None, *, field: str) -> Callable[[], DecodedImage]:
+    """A deferred fetch-and-decode, so that all of a request's images load in parallel."""
+
+    def load() -> DecodedImage:
+        if url is not None:
+            data = data_url(url, field) if url.startswith("data:") else fetch_url(url, field=field)
+        elif b64 is not None:
+            data = _b64(b64, field)
+        else:
+            data = raw or b""
+        return decode_image(data, field=field)
+
+    return load
+
+
+def data_url(url: str, field: str) -> bytes:
+    """`data:image/png;base64,...` as OpenAI's clients send images inline."""
+    header, sep, payload = url.partition(",")
+    if not sep or not header.endswith(";base64"):
+        raise bad_input("a data: URL must be base64-encoded ('data:<type>;base64,<data>')", field)
+    return _b64(payload, field)
+
+
+def load_images(loaders: dict[int, Callable[[], DecodedImage]]) -> dict[int, DecodedImage]:
+    """Run the loaders in parallel; the first error (in item order) is the one reported."""
+    futures = {i: _media_pool.submit(load) for i, load in loaders.items()}
+    images, first_error = {}, None
+    for i in sorted(futures):
+        try:
+            images[i] = futures[i].result()
+        except ProblemError as exc:
+            first_error = first_error or exc
+    if first_error:
+        raise first_error
+    return images
+
+
+def items_from_request(request: ModerateRequest) -> list[Item]:
+    check_count(len(request.items))
+    loaders = {}
+    for i, item in enumerate(request.items):
+        if item.text is not None:
+            check_text(item.text, f"items[{i}].text")
+        if item.image_url is not None:
+            loaders[i] = image_loader(url=item.image_url, field=f"items[{i}].image_url")
+        elif item.image_base64 is not None:
+            loaders[i] = image_loader(b64=item.image_base64, field=f"items[{i}].image_base64")
+    images = load_images(loaders)
+    return [Item(item.data_id, text=item.text, image=images.get(i)) for i, item in enumerate(request.items)]

@@ -1,0 +1,108 @@
+"""`POST /v1/moderations`: OpenAI's moderation API, request and response, so that its clients switch
+by changing their base URL.
+
+Differences, by design: a category that no analyzer of the policy assessed is `null` in
+`categories` and `category_scores` (OpenAI always sends a number; tamis never claims a 0 it did not
+measure); tamis's own categories (extremism, spam, scam, profanity) appear next to OpenAI's; `flagged`
+means the verdict is not `pass`. Each call is recorded as a decision like `/v1/moderate`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from tamis.api.auth import ProjectId
+from tamis.api.intake import check_count, check_text, image_loader, load_images, read_body
+from tamis.items import DecisionDoc, Item, ItemResult
+from tamis.pipeline import moderate as run_pipeline
+from tamis.taxonomy import CATEGORIES
+
+router = APIRouter(tags=["openai-compatible"])
+
+
+class ImageURL(BaseModel):
+    url: str = Field(max_length=50_000_000)
+
+
+class TextPart(BaseModel):
+    type: Literal["text"]
+    text: str
+
+
+class ImagePart(BaseModel):
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
+class ModerationRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # OpenAI clients may send fields we do not use
+    input: str | list[str] | list[TextPart | ImagePart] = Field(
+        description="A text, a list of texts (one result each), or a list of parts forming one input."
+    )
+    model: str | None = Field(None, description="Accepted and ignored: the project's policy chooses.")
+
+
+class ModerationResult(BaseModel):
+    flagged: bool
+    categories: dict[str, bool | None]
+    category_scores: dict[str, float | None]
+    category_applied_input_types: dict[str, list[str]]
+
+
+class ModerationResponse(BaseModel):
+    id: str
+    model: str
+    results: list[ModerationResult]
+
+
+def _items(body: ModerationRequest) -> list[Item]:
+    raw = body.input
+    if isinstance(raw, str):
+        return [Item("input-0", text=check_text(raw, "input"))]
+    check_count(len(raw), "input")
+    if all(isinstance(part, str) for part in raw):
+        return [Item(f"input-{i}", text=check_text(t, f"input[{i}]")) for i, t in enumerate(raw)]  # type: ignore[arg-type]
+    # A list of parts is one input: its texts joined, and its image (OpenAI allows one).
+    texts = [check_text(p.text, f"input[{i}].text") for i, p in enumerate(raw) if isinstance(p, TextPart)]
+    images = [(i, p) for i, p in enumerate(raw) if isinstance(p, ImagePart)]
+    if len(images) > 1:
+        from tamis.errors import bad_input
+
+        raise bad_input("one image per input", f"input[{images[1][0]}]")
+    loaded = load_images({0: image_loader(url=p.image_url.url, field=f"input[{i}].image_url.url") for i, p in images})
+    return [Item("input-0", text="\n".join(texts) if texts else None, image=loaded.get(0))]
+
+
+def _result(result: ItemResult, item: Item) -> ModerationResult:
+    scored = {c.name: c for c in result.categories}
+    kinds = [k for k in ("text", "image") if item.has(k)]  # type: ignore[arg-type]
+    return ModerationResult(
+        flagged=result.verdict != "pass",
+        categories={name: (scored[name].flagged if name in scored else None) for name in CATEGORIES},
+        category_scores={name: (scored[name].score if name in scored else None) for name in CATEGORIES},
+        category_applied_input_types={name: (kinds if name in scored else []) for name in CATEGORIES},
+    )
+
+
+def _response(doc: DecisionDoc, items: list[Item]) -> ModerationResponse:
+    model = f"tamis-policy-{doc.policy.id}@{doc.policy.version}"
+    return ModerationResponse(
+        id="modr-" + doc.id.removeprefix("dec_"),
+        model=model,
+        results=[_result(r, it) for r, it in zip(doc.results, items)],
+    )
+
+
+@router.post("/v1/moderations", response_model=ModerationResponse, summary="OpenAI-compatible moderation")
+async def moderations(request: Request, project: ProjectId) -> Any:
+    body = ModerationRequest.model_validate_json(await read_body(request))
+    items = await run_in_threadpool(_items, body)
+    doc = await run_in_threadpool(run_pipeline, project, items, source="openai")
+    return Response(_response(doc, items).model_dump_json(), media_type="application/json")
+
+
+__all__ = ["router"]

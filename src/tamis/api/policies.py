@@ -1,0 +1,61 @@
+"""`/v1/policies`: read the project's policies and write new versions (old ones stay)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Path
+
+from tamis.api.auth import ProjectId
+from tamis.errors import not_found
+from tamis.policy import Policy, PolicyBody
+from tamis.store import queries
+from tamis.store.db import transaction
+
+router = APIRouter(tags=["policies"])
+PolicyName = Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+def _doc(policy: Policy) -> dict[str, Any]:
+    return {"id": policy.id, "version": policy.version, "shadow": policy.shadow, **policy.body.model_dump(mode="json")}
+
+
+@router.get("/v1/policies")
+def list_policies(project: ProjectId) -> dict[str, Any]:
+    with transaction() as session:
+        out = []
+        for policy_id in queries.policy_ids(session, project):
+            enforced, shadow = queries.active_policies(session, project, policy_id)
+            out.append({"id": policy_id, "enforced_version": enforced.version, "shadow_version": shadow.version if shadow else None})
+    return {"policies": out}
+
+
+@router.get("/v1/policies/{policy_id}")
+def get_policy(project: ProjectId, policy_id: str = PolicyName) -> dict[str, Any]:
+    """The enforced version, the shadow version if one runs, and the history of versions."""
+    with transaction() as session:
+        try:
+            enforced, shadow = queries.active_policies(session, project, policy_id)
+        except LookupError as exc:
+            raise not_found(f"policy {policy_id}") from exc
+        versions = [
+            {"version": r.version, "shadow": r.shadow, "created_at": r.created_at.isoformat()}
+            for r in queries.policy_versions(session, project, policy_id)
+        ]
+    return {"enforced": _doc(enforced), "shadow": _doc(shadow) if shadow else None, "versions": versions}
+
+
+@router.get("/v1/policies/{policy_id}/versions/{version}")
+def get_policy_version(version: int, project: ProjectId, policy_id: str = PolicyName) -> dict[str, Any]:
+    with transaction() as session:
+        for row in queries.policy_versions(session, project, policy_id):
+            if row.version == version:
+                return _doc(Policy(row.policy_id, row.version, PolicyBody.model_validate(row.body)))
+    raise not_found(f"policy {policy_id} version {version}")
+
+
+@router.put("/v1/policies/{policy_id}", status_code=201)
+def put_policy(body: PolicyBody, project: ProjectId, policy_id: str = PolicyName) -> dict[str, Any]:
+    """Write a new version. With `"shadow": true` it is evaluated and recorded beside the enforced one."""
+    with transaction() as session:
+        return _doc(queries.put_policy(session, project, policy_id, body))

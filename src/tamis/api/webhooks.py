@@ -1,0 +1,126 @@
+"""`/v1/webhooks`: register endpoints, see deliveries, replay them."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import AnyHttpUrl, BaseModel, Field
+from sqlalchemy import select
+
+from tamis import webhooks
+from tamis.api.auth import ProjectId
+from tamis.errors import not_found
+from tamis.store.db import transaction
+from tamis.store.models import Delivery, Webhook
+
+router = APIRouter(tags=["webhooks"])
+
+
+class WebhookIn(BaseModel):
+    url: AnyHttpUrl
+    verdicts: list[Literal["pass", "review", "block"]] = Field(
+        default_factory=lambda: ["review", "block"], min_length=1, description="Verdicts that trigger a delivery."
+    )
+    include_shadow: bool = Field(False, description="Also deliver decisions of shadow policies.")
+
+
+def webhook_doc(hook: Webhook, *, secret: bool = False) -> dict[str, Any]:
+    doc = {
+        "id": hook.id,
+        "url": hook.url,
+        "verdicts": hook.verdicts,
+        "include_shadow": hook.include_shadow,
+        "active": hook.active,
+        "created_at": hook.created_at.isoformat(),
+    }
+    if secret:
+        doc["secret"] = hook.secret  # shown once: the receiver needs it to check signatures
+    return doc
+
+
+def delivery_doc(d: Delivery) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "webhook_id": d.webhook_id,
+        "decision_id": d.decision_id,
+        "status": d.status,
+        "attempts": d.attempts,
+        "next_attempt_at": d.next_attempt_at if d.status == "pending" else None,
+        "last_status_code": d.last_status_code,
+        "last_error": d.last_error,
+        "created_at": d.created_at.isoformat(),
+        "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None,
+    }
+
+
+def _webhook(session, project: str, webhook_id: str) -> Webhook:  # type: ignore[no-untyped-def]
+    hook = session.get(Webhook, webhook_id)
+    if hook is None or hook.project_id != project:
+        raise not_found(f"webhook {webhook_id}")
+    return hook
+
+
+@router.post("/v1/webhooks", status_code=201)
+def create(body: WebhookIn, project: ProjectId) -> dict[str, Any]:
+    with transaction() as session:
+        hook = webhooks.create_webhook(
+            session, project, str(body.url), verdicts=body.verdicts, include_shadow=body.include_shadow
+        )
+        return webhook_doc(hook, secret=True)
+
+
+@router.get("/v1/webhooks")
+def list_webhooks(project: ProjectId) -> dict[str, Any]:
+    with transaction() as session:
+        hooks = session.scalars(select(Webhook).where(Webhook.project_id == project).order_by(Webhook.created_at))
+        return {"webhooks": [webhook_doc(h) for h in hooks]}
+
+
+@router.delete("/v1/webhooks/{webhook_id}", status_code=204)
+def delete(webhook_id: str, project: ProjectId) -> None:
+    """Stop deliveries; the webhook's delivery history stays for the record."""
+    with transaction() as session:
+        _webhook(session, project, webhook_id).active = False
+
+
+@router.get("/v1/webhooks/{webhook_id}/deliveries")
+def deliveries(
+    webhook_id: str,
+    project: ProjectId,
+    status: Literal["pending", "delivered", "failed"] | None = None,
+    limit: int = Query(50, ge=1, le=500),
+) -> dict[str, Any]:
+    with transaction() as session:
+        _webhook(session, project, webhook_id)
+        query = select(Delivery).where(Delivery.webhook_id == webhook_id)
+        if status:
+            query = query.where(Delivery.status == status)
+        rows = session.scalars(query.order_by(Delivery.id.desc()).limit(limit))
+        return {"deliveries": [delivery_doc(d) for d in rows]}
+
+
+@router.post("/v1/deliveries/{delivery_id}/replay")
+def replay_one(delivery_id: str, project: ProjectId) -> dict[str, Any]:
+    with transaction() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.project_id != project:
+            raise not_found(f"delivery {delivery_id}")
+        webhooks.replay(session, delivery)
+        return delivery_doc(delivery)
+
+
+@router.post("/v1/webhooks/{webhook_id}/replay")
+def replay_many(
+    webhook_id: str, project: ProjectId, status: Literal["failed", "delivered", "all"] = "failed"
+) -> dict[str, Any]:
+    """Send again every delivery of this webhook in `status` (default: the failed ones)."""
+    with transaction() as session:
+        _webhook(session, project, webhook_id)
+        query = select(Delivery).where(Delivery.webhook_id == webhook_id)
+        if status != "all":
+            query = query.where(Delivery.status == status)
+        rows = list(session.scalars(query))
+        for delivery in rows:
+            webhooks.replay(session, delivery)
+        return {"replayed": len(rows)}

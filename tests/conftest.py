@@ -1,0 +1,93 @@
+"""Shared fixtures: a real database (SQLite, or PostgreSQL when TAMIS_DATABASE_URL is set), the app,
+and a fresh project with its key for each test (tests never share a project, so they never interfere).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from tamis import config
+from tamis.store import db
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _reset_caches() -> None:
+    config.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    db.session_factory.cache_clear()
+
+
+def _postgres_database(url: str) -> tuple[str, str]:
+    """Create a throw-away database on the server of `url`; (its URL, its name)."""
+    name = f"tamis_t_{secrets.token_hex(4)}"
+    admin = create_engine(db.normalize_url(url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    base, _, _ = db.normalize_url(url).rpartition("/")
+    return f"{base}/{name}", name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database() -> Iterator[str]:
+    """Point tamis at a fresh database for the whole test session."""
+    data_dir = tempfile.mkdtemp(prefix="tamis-test-")
+    os.environ["TAMIS_DATA_DIR"] = data_dir
+    given = os.environ.get("TAMIS_DATABASE_URL")
+    created = None
+    if given:
+        url, created = _postgres_database(given)
+        os.environ["TAMIS_DATABASE_URL"] = url
+    _reset_caches()
+    db.get_engine()
+    yield os.environ.get("TAMIS_DATABASE_URL") or f"sqlite in {data_dir}"
+    db.get_engine().dispose()
+    _reset_caches()
+    if given and created:
+        os.environ["TAMIS_DATABASE_URL"] = given
+        admin = create_engine(db.normalize_url(given), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(database: str):  # type: ignore[no-untyped-def]
+    from tamis.api import create_app
+
+    return create_app(embedded_worker=False)
+
+
+@pytest.fixture(scope="session")
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def project() -> str:
+    return f"proj-{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+def key(project: str) -> str:
+    from tamis.store import queries
+    from tamis.store.db import transaction
+
+    with transaction() as session:
+        _, plaintext = queries.create_key(session, project)
+    return plaintext
+
+
+@pytest.fixture
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
