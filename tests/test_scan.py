@@ -15,7 +15,6 @@ import pytest
 from PIL import Image
 
 import tamis.config
-import tamis.store.db
 from tamis.items import CategoryResult, ItemResult, PolicyRef
 from tamis.scan import ScanEntry, highlight, render_report, run_scan, summarize, thumbnail_data_uri
 
@@ -28,21 +27,10 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def scan_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Local isolation: pipeline.moderate reads the project's policy from the database even when it
-    stores nothing. Uses TAMIS_DATABASE_URL when the suite sets one, else SQLite under tmp_path.
-    (Swap for the shared conftest fixture once it exists.)"""
-    data_dir = tmp_path / "tamis-data"
-    monkeypatch.setenv("TAMIS_DATA_DIR", str(data_dir))
-    _clear_caches()
-    yield data_dir
-    _clear_caches()
-
-
-def _clear_caches() -> None:
-    tamis.config.get_settings.cache_clear()
-    tamis.store.db.session_factory.cache_clear()
-    tamis.store.db.get_engine.cache_clear()
+def scan_db(database: str) -> Iterator[str]:
+    """The suite's database (conftest): pipeline.moderate reads the project's policy from it even
+    when it stores nothing."""
+    yield database
 
 
 def _png(color: tuple[int, int, int], size: tuple[int, int] = (96, 64)) -> bytes:
@@ -116,8 +104,7 @@ def test_scan_writes_results_and_report(scan_db: Path, folder: Path, tmp_path: P
 
 
 def test_text_over_the_limit_is_an_error(scan_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TAMIS_MAX_TEXT_CHARS", "50")
-    tamis.config.get_settings.cache_clear()
+    monkeypatch.setattr(tamis.config.get_settings(), "max_text_chars", 50)
     root = tmp_path / "texts"
     root.mkdir()
     (root / "long.txt").write_text("word " * 40, encoding="utf-8")

@@ -34,6 +34,15 @@ def _print_json(doc: object) -> None:
     sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 
 
+def _print_table(table: Table) -> None:
+    """Never shorten cells to fit 80 columns (pipes, narrow terminals): ids are what other commands take."""
+    from rich.measure import Measurement
+
+    console = Console()
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    Console(width=max(console.width, natural)).print(table)
+
+
 # --- serving -----------------------------------------------------------------------------------
 
 
@@ -115,8 +124,13 @@ def scan(
     """Judge every image and text file under DIRECTORY; write JSON lines and an HTML report."""
     from tamis.scan import run_scan
 
-    summary = run_scan(directory, out, project=project, policy_id=policy, store=store)
-    err.print(f"results: {summary.jsonl_path}\nreport:  {summary.report_path}")
+    try:
+        summary = run_scan(directory, out, project=project, policy_id=policy, store=store)
+    except LookupError:
+        _fail(f"policy {policy!r} does not exist in project {project!r}")
+    verdicts = ", ".join(f"{n} {v}" for v, n in summary.verdicts.items())
+    err.print(f"{summary.files} files: {verdicts}; {summary.errors} errors")
+    err.print(f"results: {summary.results_path}\nreport:  {summary.report_path}")
 
 
 # --- keys ----------------------------------------------------------------------------------------
@@ -144,7 +158,7 @@ def keys_list(project: Annotated[Optional[str], typer.Option("--project", "-p")]
         for k in queries.list_keys(session, project):
             table.add_row(k.id, k.project_id, k.prefix + "…", k.name, k.created_at.isoformat(timespec="seconds"),
                           k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "")
-    Console().print(table)
+    _print_table(table)
 
 
 @keys_app.command("revoke")
@@ -247,7 +261,7 @@ def hooks_list(project: ProjectOpt = "default") -> None:
             ).all())
             table.add_row(hook.id, hook.url, ",".join(hook.verdicts), str(hook.active),
                           *(str(counts.get(s, 0)) for s in ("pending", "delivered", "failed")))
-    Console().print(table)
+    _print_table(table)
 
 
 @hooks_app.command("replay")

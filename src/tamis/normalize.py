@@ -60,9 +60,9 @@ def _deleet(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
                 # A digit is a letter when a letter touches it ("b1tch"), not inside a number.
                 is_letter = any(c is not None and c.isalpha() for c in (prev, nxt))
             else:
-                # A symbol is a letter inside a word, or "$" starting one ("$hit").
+                # A symbol is a letter inside a word; "$" also at a word's edge ("$hit", "a$$").
                 is_letter = (_is_wordish(prev) and _is_wordish(nxt)) or (
-                    ch == "$" and nxt is not None and nxt.isalpha()
+                    ch == "$" and any(c is not None and (c.isalpha() or c == "$") for c in (prev, nxt))
                 )
             if is_letter:
                 ch = LEET[ch]
