@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(help="tamis: self-hosted content moderation.", no_args_is_help=True, add_completion=False)
@@ -26,7 +27,7 @@ ProjectOpt = Annotated[str, typer.Option("--project", "-p", help="Project (tenan
 
 
 def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")  # messages quote input: never read it as markup
     raise typer.Exit(2)
 
 
@@ -107,7 +108,7 @@ def moderate(
             item = Item("cli", text=target)
         doc = run_pipeline(project, [item], policy_id=policy, source="cli", store=store)
     except ProblemError as exc:
-        _fail(exc.detail)
+        _fail(f"{exc.field}: {exc.detail}" if exc.field else exc.detail)
     except LookupError:
         _fail(f"policy {policy!r} does not exist in project {project!r}")
     _print_json(doc.model_dump(mode="json"))

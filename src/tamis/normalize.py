@@ -28,6 +28,9 @@ _SPACED_OUT = regex.compile(r"(?<![a-z0-9])(?:[a-z0-9][ .\-_*·~]+){2,}[a-z0-9](
 class Normalized:
     text: str
     origin: tuple[int, ...]  # origin[i] = index in the original text of text[i]
+    # Skeleton ranges that were spaced-out letters ("w h a t a s c u m"): word boundaries inside
+    # them are unknown, so terms are searched there without them.
+    runs: tuple[tuple[int, int], ...] = ()
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a [start, end) range of the skeleton back to the original text."""
@@ -70,14 +73,21 @@ def _deleet(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
     return out
 
 
-def _join_spaced_letters(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
+def _join_spaced_letters(chars: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], list[tuple[int, int]]]:
+    """Drop the separators of spaced-out letters; also return where the joined runs now are."""
     text = "".join(c for c, _ in chars)
     keep = [True] * len(chars)
+    spans = []
     for m in _SPACED_OUT.finditer(text):
+        spans.append((m.start(), m.end()))
         for i in range(m.start(), m.end()):
             if not text[i].isalnum():
                 keep[i] = False
-    return [c for c, k in zip(chars, keep) if k]
+    new_index = [0] * (len(chars) + 1)
+    for i, k in enumerate(keep):
+        new_index[i + 1] = new_index[i] + k
+    runs = [(new_index[start], new_index[end]) for start, end in spans]
+    return [c for c, k in zip(chars, keep) if k], runs
 
 
 def normalize(text: str) -> Normalized:
@@ -85,11 +95,11 @@ def normalize(text: str) -> Normalized:
     for index, ch in enumerate(text):
         for folded in _fold(ch):
             chars.append((folded, index))
-    chars = _join_spaced_letters(_deleet(chars))
-    return Normalized("".join(c for c, _ in chars), tuple(o for _, o in chars))
+    chars, runs = _join_spaced_letters(_deleet(chars))
+    return Normalized("".join(c for c, _ in chars), tuple(o for _, o in chars), tuple(runs))
 
 
-def term_pattern(term: str) -> str:
+def term_pattern(term: str, *, whole_words: bool = True) -> str:
     """A regex for a list term on skeletons: whole words, any letter may be repeated ("fuuuck")."""
     skeleton = normalize(term).text.strip()
     if not skeleton:
@@ -99,4 +109,4 @@ def term_pattern(term: str) -> str:
         parts.append(r"\s+" if ch.isspace() else regex.escape(ch) + "+")
     # Collapse the "\s+" repeats that consecutive spaces would produce.
     body = regex.sub(r"(\\s\+)+", r"\\s+", "".join(parts))
-    return rf"(?<![a-z0-9]){body}(?![a-z0-9])"
+    return rf"(?<![a-z0-9]){body}(?![a-z0-9])" if whole_words else body

@@ -31,23 +31,33 @@ class Match:
 @dataclass
 class CompiledList:
     name: str
-    terms: list[tuple[str, regex.Pattern]]  # (entry, pattern on skeletons)
+    terms: list[tuple[str, regex.Pattern, regex.Pattern]]  # (entry, on skeletons, inside spaced-out runs)
     patterns: list[tuple[str, regex.Pattern]]  # (entry, pattern on the original text)
     category: str | None = None
     action: str = "block"
 
     @classmethod
     def build(cls, name: str, terms: Sequence[str], patterns: Sequence[str], **kw: str) -> CompiledList:
-        compiled_terms = [(t, regex.compile(p)) for t in terms if (p := term_pattern(t))]
+        compiled_terms = [
+            (t, regex.compile(p), regex.compile(term_pattern(t, whole_words=False)))
+            for t in terms
+            if (p := term_pattern(t))
+        ]
         compiled_patterns = [(p, regex.compile(p, regex.IGNORECASE | regex.V1)) for p in patterns]
         return cls(name, compiled_terms, compiled_patterns, **kw)
 
     def matches(self, text: str) -> list[Match]:
         found: list[Match] = []
         skeleton = normalize(text)
-        for entry, pattern in self.terms:
-            for m in pattern.finditer(skeleton.text, timeout=REGEX_TIMEOUT_S):
-                start, end = skeleton.span(*m.span())
+        for entry, pattern, loose in self.terms:
+            spans = [m.span() for m in pattern.finditer(skeleton.text, timeout=REGEX_TIMEOUT_S)]
+            for run_start, run_end in skeleton.runs:
+                spans += [
+                    m.span() for m in loose.finditer(skeleton.text, run_start, run_end, timeout=REGEX_TIMEOUT_S)
+                    if not any(s <= m.start() < e for s, e in spans)
+                ]
+            for span in sorted(spans):
+                start, end = skeleton.span(*span)
                 found.append(Match(self.name, entry, start, end))
         for entry, pattern in self.patterns:
             try:
