@@ -24,6 +24,15 @@ from tamis.taxonomy import CATEGORIES
 _NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
 
+def _storable(cls: type, value: str | list[str]) -> str | list[str]:
+    """PostgreSQL cannot store U+0000 in JSONB: refuse it here rather than fail on write."""
+    for i, text in enumerate([value] if isinstance(value, str) else value):
+        if "\x00" in text:
+            where = "" if isinstance(value, str) else f" (entry {i})"
+            raise ValueError(f"must not contain NUL (U+0000) characters{where}")
+    return value
+
+
 class Thresholds(BaseModel):
     """Scores at or above `review` send an item to review; at or above `block`, block it."""
 
@@ -45,6 +54,8 @@ class BlockList(BaseModel):
     action: Literal["review", "block"] = "block"
     terms: list[str] = Field(default_factory=list, max_length=10_000)
     regex: list[str] = Field(default_factory=list, max_length=1_000)
+
+    _no_nul = field_validator("terms", "regex")(_storable)
 
     @field_validator("category")
     @classmethod
@@ -71,6 +82,7 @@ class AllowList(BaseModel):
     regex: list[str] = Field(default_factory=list, max_length=1_000)
 
     _compiles = field_validator("regex")(BlockList._compiles.__func__)  # type: ignore[attr-defined]
+    _no_nul = field_validator("terms", "regex")(_storable)
 
 
 class PolicyBody(BaseModel):
@@ -83,6 +95,8 @@ class PolicyBody(BaseModel):
     categories: dict[str, Thresholds] = Field(default_factory=dict)
     block_lists: list[BlockList] = Field(default_factory=list)
     allow_lists: list[AllowList] = Field(default_factory=list)
+
+    _no_nul = field_validator("description")(_storable)
 
     @field_validator("analyzers")
     @classmethod

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import httpx
 import orjson
+from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,7 @@ log = logging.getLogger("tamis.webhooks")
 LEASE_S = 60.0
 SIGNATURE_TOLERANCE_S = 300
 VERDICTS = ("pass", "review", "block")
+ATTEMPTS = Counter("tamis_webhook_attempts_total", "Webhook delivery attempts, by outcome.", ["outcome"])
 
 
 # --- signing -----------------------------------------------------------------------------------
@@ -150,6 +152,7 @@ def record(session: Session, delivery_id: str, status_code: int | None, error: s
     delivery.attempts += 1
     delivery.last_status_code = status_code
     delivery.last_error = error
+    ATTEMPTS.labels("delivered" if error is None else "error").inc()
     if error is None:
         delivery.status = "delivered"
         delivery.delivered_at = utcnow()

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -18,6 +18,7 @@ from tamis import __version__
 from tamis.analyzers import get_analyzer
 from tamis.api import decisions, health, moderate, openai_compat, policies, problems, webhooks
 from tamis.config import get_settings
+from tamis.errors import too_large
 from tamis.policy import default_body
 from tamis.store.db import get_engine, session_factory
 from tamis.webhooks import DeliveryLoop
@@ -57,6 +58,37 @@ class MetricsMiddleware:
             LATENCY.labels(route).observe(time.perf_counter() - start)
 
 
+class BodyLimitMiddleware:
+    """Refuse bodies over TAMIS_MAX_REQUEST_BYTES, declared or streamed (multipart uploads included),
+    before they are buffered or spooled to disk."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = get_settings().max_request_bytes
+        seen = 0
+
+        async def limited_receive():  # type: ignore[no-untyped-def]
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise too_large(f"request body is over the limit of {limit} bytes", "body")
+            return message
+
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                doc = too_large(f"request body is {int(value)} bytes; the limit is {limit}", "body").to_problem(scope["path"])
+                await JSONResponse(doc, status_code=413, media_type="application/problem+json")(scope, receive, send)
+                return
+        await self.app(scope, limited_receive, send)
+
+
 def warm_up() -> None:
     """Load the default policy's models now rather than on the first request."""
     for name in default_body().analyzers:
@@ -90,6 +122,7 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     problems.install(app)
     for module in (moderate, openai_compat, decisions, policies, webhooks, health):
         app.include_router(module.router)
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware)
     # Docs without a CDN: tamis runs on machines that may not reach the internet.
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")

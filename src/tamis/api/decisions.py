@@ -13,12 +13,14 @@ from tamis.store import queries
 from tamis.store.db import transaction
 
 router = APIRouter(tags=["decisions"])
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL cannot compare text with U+0000 in it
 
 
 @router.get("/v1/decisions/{decision_id}", response_model=DecisionDoc)
 def get_decision(decision_id: str, project: ProjectId) -> Any:
     with transaction() as session:
-        decision = queries.get_decision(session, project, decision_id)
+        # U+0000 cannot be in an id (PostgreSQL refuses it even in a query parameter).
+        decision = None if "\x00" in decision_id else queries.get_decision(session, project, decision_id)
         if decision is None:
             raise not_found(f"decision {decision_id}")
         return decision.doc
@@ -27,10 +29,10 @@ def get_decision(decision_id: str, project: ProjectId) -> Any:
 @router.get("/v1/decisions")
 def list_decisions(
     project: ProjectId,
-    data_id: str | None = Query(None, max_length=256),
+    data_id: str | None = Query(None, max_length=256, pattern=NO_NUL),
     verdict: Literal["pass", "review", "block"] | None = None,
     shadow: bool = Query(False, description="List the decisions of shadow policies instead."),
-    before: str | None = Query(None, description="A decision id: list older ones (paging)."),
+    before: str | None = Query(None, pattern=NO_NUL, description="A decision id: list older ones (paging)."),
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
     with transaction() as session:

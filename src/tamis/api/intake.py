@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, too_large
@@ -31,6 +31,13 @@ class ItemIn(BaseModel):
     text: str | None = None
     image_url: str | None = Field(None, max_length=4096)
     image_base64: str | None = None
+
+    @field_validator("data_id")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        if "\x00" in value:  # PostgreSQL cannot store U+0000 in text or JSONB
+            raise ValueError("must not contain NUL (U+0000) characters")
+        return value
 
     @model_validator(mode="after")
     def _has_content(self) -> ItemIn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -16,6 +17,7 @@ from tamis.items import DecisionDoc, Item
 from tamis.pipeline import moderate as run_pipeline
 
 router = APIRouter(tags=["moderation"])
+POLICY_NAME = r"[a-z0-9][a-z0-9_.-]{0,63}"
 
 _MULTIPART_SCHEMA = {
     "type": "object",
@@ -41,6 +43,8 @@ async def _from_multipart(request: Request) -> tuple[list[Item], str]:
     settings = get_settings()
     try:
         form = await request.form(max_files=1, max_fields=10, max_part_size=settings.max_text_chars * 4)
+    except ProblemError:
+        raise  # the body limit, raised while streaming
     except Exception as exc:  # starlette raises its own parse errors
         raise bad_input(f"malformed multipart body: {exc}", "body", status=400) from exc
     upload, text = form.get("file"), form.get("text")
@@ -51,11 +55,15 @@ async def _from_multipart(request: Request) -> tuple[list[Item], str]:
     if text is not None:
         check_text(str(text), "text")
     data_id = str(form.get("data_id") or (upload.filename if upload else "") or "upload")[:256]
+    if "\x00" in data_id:  # PostgreSQL cannot store U+0000
+        raise bad_input("data_id must not contain NUL (U+0000) characters", "data_id")
+    policy = str(form.get("policy") or "default")
+    if not re.fullmatch(POLICY_NAME, policy):
+        raise bad_input(f"policy must match {POLICY_NAME}", "policy")
     image = None
     if upload is not None:
         raw = await upload.read(settings.max_image_bytes + 1)
         image = (await run_in_threadpool(load_images, {0: image_loader(raw=raw, field="file")}))[0]
-    policy = str(form.get("policy") or "default")
     return [Item(data_id, text=None if text is None else str(text), image=image)], policy
 
 
@@ -84,7 +92,9 @@ async def moderate(request: Request, project: ProjectId) -> Any:
     try:
         doc = await run_in_threadpool(run_pipeline, project, items, policy_id=policy, source="api")
     except LookupError as exc:
-        raise not_found(f"policy {policy!r}") from exc
+        error = not_found(f"policy {policy!r}")
+        error.field = "policy"
+        raise error from exc
     # Serialised once by pydantic's Rust core rather than validated again by FastAPI.
     return Response(doc.model_dump_json(), media_type="application/json")
 

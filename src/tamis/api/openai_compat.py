@@ -17,7 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from tamis.api.auth import ProjectId
 from tamis.api.intake import check_count, check_text, image_loader, load_images, read_body
-from tamis.items import DecisionDoc, Item, ItemResult
+from tamis.analyzers import available, get_analyzer
+from tamis.items import CategoryResult, DecisionDoc, Item, ItemResult
 from tamis.pipeline import moderate as run_pipeline
 from tamis.taxonomy import CATEGORIES
 
@@ -77,14 +78,24 @@ def _items(body: ModerationRequest) -> list[Item]:
     return [Item("input-0", text="\n".join(texts) if texts else None, image=loaded.get(0))]
 
 
+def _input_types(category: CategoryResult, item: Item) -> list[str]:
+    """The kinds of input the category's score came from (an image score does not apply to the text)."""
+    media: set[str] = set()
+    for ref in category.analyzers:
+        name = ref.partition("@")[0]
+        media |= get_analyzer(name).media if name in available() else {"text"}  # the policy's lists read text
+    return [k for k in ("text", "image") if k in media and item.has(k)]  # type: ignore[arg-type]
+
+
 def _result(result: ItemResult, item: Item) -> ModerationResult:
     scored = {c.name: c for c in result.categories}
-    kinds = [k for k in ("text", "image") if item.has(k)]  # type: ignore[arg-type]
     return ModerationResult(
         flagged=result.verdict != "pass",
         categories={name: (scored[name].flagged if name in scored else None) for name in CATEGORIES},
         category_scores={name: (scored[name].score if name in scored else None) for name in CATEGORIES},
-        category_applied_input_types={name: (kinds if name in scored else []) for name in CATEGORIES},
+        category_applied_input_types={
+            name: (_input_types(scored[name], item) if name in scored else []) for name in CATEGORIES
+        },
     )
 
 

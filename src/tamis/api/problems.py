@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,11 +19,21 @@ log = logging.getLogger("tamis.api")
 PROBLEM_JSON = "application/problem+json"
 
 
+# Pydantic puts the union member it tried into `loc` ('str', 'list[str]', 'TextPart'): not a field.
+_UNION_LABEL = re.compile(r"^(?:str|int|float|bool|bytes|[a-z-]+\[.*\]|[A-Z][A-Za-z0-9]*)$")
+
+
+def _is_union_label(part: Any) -> bool:
+    return isinstance(part, str) and _UNION_LABEL.match(part) is not None
+
+
 def field_path(loc: Sequence[Any]) -> str:
     """('body', 'items', 3, 'text') -> 'items[3].text'."""
     path = ""
     for part in loc:
         if part in ("body", "query", "path", "header") and not path:
+            continue
+        if _is_union_label(part):
             continue
         if isinstance(part, int):
             path += f"[{part}]"
@@ -39,6 +50,10 @@ def validation_problem(errors: Sequence[Any], instance: str) -> dict[str, Any]:
         items.append({"field": field_path(loc), "detail": error.get("msg", "invalid")})
     malformed = any(e.get("type") == "json_invalid" for e in errors)
     first = items[0] if items else {"field": "body", "detail": "invalid"}
+    if any(_is_union_label(part) for e in errors for part in e.get("loc", ())):
+        # A value that fits no member of a union fails once per member: report the one that got furthest.
+        depth = [sum(1 for p in e.get("loc", ()) if not _is_union_label(p)) for e in errors]
+        first = items[depth.index(max(depth))]
     return {
         "type": PROBLEM_BASE + ("malformed-json" if malformed else "invalid-input"),
         "title": "Malformed JSON" if malformed else "Invalid input",

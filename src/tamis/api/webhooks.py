@@ -55,7 +55,7 @@ def delivery_doc(d: Delivery) -> dict[str, Any]:
 
 
 def _webhook(session, project: str, webhook_id: str) -> Webhook:  # type: ignore[no-untyped-def]
-    hook = session.get(Webhook, webhook_id)
+    hook = None if "\x00" in webhook_id else session.get(Webhook, webhook_id)  # PostgreSQL refuses NUL
     if hook is None or hook.project_id != project:
         raise not_found(f"webhook {webhook_id}")
     return hook
@@ -103,7 +103,7 @@ def deliveries(
 @router.post("/v1/deliveries/{delivery_id}/replay")
 def replay_one(delivery_id: str, project: ProjectId) -> dict[str, Any]:
     with transaction() as session:
-        delivery = session.get(Delivery, delivery_id)
+        delivery = None if "\x00" in delivery_id else session.get(Delivery, delivery_id)
         if delivery is None or delivery.project_id != project:
             raise not_found(f"delivery {delivery_id}")
         webhooks.replay(session, delivery)
