@@ -105,7 +105,7 @@ def replay(session: Session, delivery: Delivery) -> None:
 
 def backoff(attempts: int, settings: Settings) -> float:
     """Seconds before the next try: exponential with full jitter, capped."""
-    ceiling = min(settings.webhook_backoff_max_s, settings.webhook_backoff_base_s * 2 ** (attempts - 1))
+    ceiling = min(settings.webhook_backoff_max_s, settings.webhook_backoff_base_s * 2 ** min(attempts - 1, 40))
     return random.uniform(ceiling / 2, ceiling)
 
 
