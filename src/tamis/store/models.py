@@ -128,3 +128,87 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# --- hash banks (issue #3) -----------------------------------------------------------------------
+
+
+class Bank(Base):
+    """A list of media hashes with a meaning (category, action); configuration, so it can change."""
+
+    __tablename__ = "banks"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("bank"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str | None] = mapped_column(String(32), nullable=True)  # taxonomy name a match counts towards
+    action: Mapped[str] = mapped_column(String(8), default="block")  # review | block
+    negative: Mapped[bool] = mapped_column(Boolean, default=False)  # known-benign: suppresses matches
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    shadow: Mapped[bool] = mapped_column(Boolean, default=False)  # record what it would match, never act
+    rollout: Mapped[float] = mapped_column(Float, default=1.0)  # share of traffic the bank applies to
+    pdq_distance: Mapped[int] = mapped_column(Integer, default=31)  # match when Hamming distance <= this
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BankEntry(Base):
+    """One hash in a bank. Removal is a tombstone (deleted_at) so that indexes can follow."""
+
+    __tablename__ = "bank_entries"
+    __table_args__ = (Index("ix_bank_entries_lookup", "signal", "value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bank_id: Mapped[str] = mapped_column(ForeignKey("banks.id"), index=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    signal: Mapped[str] = mapped_column(String(8))  # pdq | md5 | sha256 | vpdq
+    value: Mapped[str] = mapped_column(Text)  # lowercase hex; for vpdq, the frame list as JSON
+    label: Mapped[str] = mapped_column(String(256), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(256), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class BankEntryEvent(Base):
+    """An append-only log of entry additions and removals, in commit order: every process's
+    near-neighbour index replays it from the last event it saw (that is how a change reaches them)."""
+
+    __tablename__ = "bank_entry_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(Integer, index=True)
+    op: Mapped[str] = mapped_column(String(8))  # add | remove
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ItemHash(Base):
+    """Hashes of media already judged, for retroactive matching when a bank gains entries."""
+
+    __tablename__ = "item_hashes"
+    __table_args__ = (Index("ix_item_hashes_lookup", "project_id", "signal", "value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(64))
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), index=True)
+    data_id: Mapped[str] = mapped_column(String(256))
+    signal: Mapped[str] = mapped_column(String(8))
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Job(Base):
+    """Background work (retroactive matching, later video): claimed with a lease like webhook deliveries."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "status", "run_after"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("job"))
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, running, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[float] = mapped_column(Float, default=time.time)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
