@@ -1,26 +1,34 @@
-"""The `tamis` command: serve, worker, moderate, scan, keys, policy, webhooks."""
+"""The `tamis` command: serve, worker, moderate, scan, keys, policy, webhooks, bank."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 app = typer.Typer(help="tamis: self-hosted content moderation.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="API keys (one project per key).", no_args_is_help=True)
 policy_app = typer.Typer(help="Policies: thresholds, lists, analyzers; versioned.", no_args_is_help=True)
 hooks_app = typer.Typer(help="Webhooks: endpoints, deliveries, replay.", no_args_is_help=True)
+bank_app = typer.Typer(help="Hash banks: media hashes that block, review or (negative) clear.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(policy_app, name="policy")
 app.add_typer(hooks_app, name="webhooks")
+app.add_typer(bank_app, name="bank")
 
 err = Console(stderr=True)
 ProjectOpt = Annotated[str, typer.Option("--project", "-p", help="Project (tenant) name.")]
@@ -63,18 +71,21 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Deliver webhooks from the outbox until interrupted (run as many as you like on PostgreSQL)."""
+    """Deliver webhooks and run background jobs until interrupted (run many on PostgreSQL)."""
+    from tamis.jobs import JobLoop
     from tamis.store.db import session_factory
     from tamis.webhooks import DeliveryLoop
 
-    loop = DeliveryLoop(session_factory())
+    loops = [DeliveryLoop(session_factory()), JobLoop(session_factory())]
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    loop.start()
-    err.print("tamis worker: delivering webhooks (Ctrl-C to stop)")
+    for loop in loops:
+        loop.start()
+    err.print("tamis worker: delivering webhooks and running jobs (Ctrl-C to stop)")
     stop.wait()
-    loop.stop()
+    for loop in loops:
+        loop.stop()
 
 
 # --- judging -----------------------------------------------------------------------------------
@@ -295,6 +306,273 @@ def hooks_replay(
         for row in rows:
             webhooks.replay(session, row)
     err.print(f"queued {len(rows)} deliveries again")
+
+
+# --- banks ---------------------------------------------------------------------------------------
+
+BankArg = Annotated[str, typer.Argument(help="The bank's name.")]
+SignalOpt = Annotated[Optional[str], typer.Option("--signal", "-s", help="pdq, md5, sha256 or vpdq.")]
+FormatOpt = Annotated[Optional[str], typer.Option("--format", "-f", help="plain, te, te-csv, te-simple or hma.")]
+
+
+@contextmanager
+def _bank_session() -> Iterator[Session]:
+    """A transaction whose problems (bad input, unknown bank) end the command with exit 2."""
+    from tamis.errors import ProblemError
+    from tamis.store.db import transaction
+
+    try:
+        with transaction() as session:
+            yield session
+    except ProblemError as exc:
+        _fail(f"{exc.field}: {exc.detail}" if exc.field else exc.detail)
+
+
+def _bank_settings(**options: object) -> dict[str, object]:
+    """The options given (not None); category 'none' clears the category."""
+    settings = {k: v for k, v in options.items() if v is not None}
+    if settings.get("category") in ("", "none"):
+        settings["category"] = None
+    return settings
+
+
+@bank_app.command("create")
+def bank_create(
+    name: BankArg,
+    project: ProjectOpt = "default",
+    category: Annotated[Optional[str], typer.Option(help="Taxonomy category a match counts towards.")] = None,
+    action: Annotated[str, typer.Option(help="review or block.")] = "block",
+    negative: Annotated[bool, typer.Option("--negative", help="Known-benign hashes that suppress matches.")] = False,
+    shadow: Annotated[bool, typer.Option("--shadow", help="Only record what the bank would match.")] = False,
+    disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled.")] = False,
+    rollout: Annotated[float, typer.Option(help="Share of traffic it applies to, 0 to 1.")] = 1.0,
+    distance: Annotated[int, typer.Option(help="PDQ match distance, 0 to 64.")] = 31,
+    description: Annotated[str, typer.Option(help="What the bank holds.")] = "",
+) -> None:
+    """Create a bank."""
+    from tamis.hashing import banks
+
+    with _bank_session() as session:
+        banks.create_bank(session, project, name, category=category, action=action, negative=negative, shadow=shadow,
+                          enabled=not disabled, rollout=rollout, pdq_distance=distance, description=description)
+    err.print(f"created bank {name!r} in project {project!r}")
+
+
+@bank_app.command("list")
+def bank_list(project: ProjectOpt = "default") -> None:
+    from tamis.hashing import banks
+
+    table = Table("name", "category", "action", "negative", "enabled", "shadow", "rollout", "distance", "entries")
+    with _bank_session() as session:
+        rows = banks.list_banks(session, project)
+        counts = banks.entry_counts(session, [b.id for b in rows])
+        for b in rows:
+            held = ", ".join(f"{s} {n}" for s, n in sorted(counts[b.id].items())) or "0"
+            table.add_row(b.name, b.category or "", b.action, str(b.negative), str(b.enabled), str(b.shadow),
+                          f"{b.rollout:g}", str(b.pdq_distance), held)
+    _print_table(table)
+
+
+@bank_app.command("show")
+def bank_show(name: BankArg, project: ProjectOpt = "default") -> None:
+    """Print the bank's settings and entry counts as JSON."""
+    from tamis.hashing import banks
+
+    with _bank_session() as session:
+        bank = banks.require_bank(session, project, name)
+        doc = banks.bank_doc(bank, banks.entry_counts(session, [bank.id])[bank.id])
+    _print_json(doc)
+
+
+def _bank_update(name: str, project: str, settings: dict[str, object]) -> None:
+    from tamis.hashing import banks
+
+    with _bank_session() as session:
+        banks.update_bank(session, banks.require_bank(session, project, name), **settings)
+    err.print(escape(f"bank {name!r}: " + ", ".join(f"{k}={v}" for k, v in settings.items())), soft_wrap=True)
+
+
+@bank_app.command("enable")
+def bank_enable(name: BankArg, project: ProjectOpt = "default") -> None:
+    _bank_update(name, project, {"enabled": True})
+
+
+@bank_app.command("disable")
+def bank_disable(name: BankArg, project: ProjectOpt = "default") -> None:
+    _bank_update(name, project, {"enabled": False})
+
+
+@bank_app.command("set")
+def bank_set(
+    name: BankArg,
+    project: ProjectOpt = "default",
+    category: Annotated[Optional[str], typer.Option(help="Taxonomy category; 'none' clears it.")] = None,
+    action: Annotated[Optional[str], typer.Option(help="review or block.")] = None,
+    negative: Annotated[Optional[bool], typer.Option("--negative/--positive", help="Known-benign or not.")] = None,
+    shadow: Annotated[Optional[bool], typer.Option("--shadow/--live", help="Only record, or act.")] = None,
+    enabled: Annotated[Optional[bool], typer.Option("--enabled/--disabled")] = None,
+    rollout: Annotated[Optional[float], typer.Option(help="Share of traffic, 0 to 1.")] = None,
+    distance: Annotated[Optional[int], typer.Option(help="PDQ match distance, 0 to 64.")] = None,
+    description: Annotated[Optional[str], typer.Option()] = None,
+) -> None:
+    """Change the settings given; the others stay."""
+    settings = _bank_settings(category=category, action=action, negative=negative, shadow=shadow, enabled=enabled,
+                              rollout=rollout, pdq_distance=distance, description=description)
+    if not settings:
+        _fail("nothing to change: give at least one option (see --help)")
+    _bank_update(name, project, settings)
+
+
+@bank_app.command("delete")
+def bank_delete(name: BankArg, project: ProjectOpt = "default") -> None:
+    """Remove every entry and the bank (tombstones stay for the record); the name becomes free."""
+    from tamis.hashing import banks
+
+    with _bank_session() as session:
+        removed = banks.delete_bank(session, banks.require_bank(session, project, name))
+    err.print(f"deleted bank {name!r} ({removed} entries removed)")
+
+
+@bank_app.command("add")
+def bank_add(
+    name: BankArg,
+    value: Annotated[str, typer.Argument(metavar="HASH", help="Hex digits, or a vPDQ JSON frame list.")],
+    signal: SignalOpt = None,
+    label: Annotated[str, typer.Option(help="A label for the entry.")] = "",
+    note: Annotated[str, typer.Option(help="A note.")] = "",
+    source: Annotated[str, typer.Option(help="Where the hash comes from.")] = "",
+    project: ProjectOpt = "default",
+) -> None:
+    """Add one hash; prints the new entry's id (nothing if the bank already holds it)."""
+    from tamis.hashing import banks, exchange
+
+    try:
+        signal = signal or exchange.detect_signal(value)
+    except exchange.AmbiguousSignal as exc:
+        _fail(f"{exc}: give --signal")
+    except ValueError as exc:
+        _fail(str(exc))
+    with _bank_session() as session:
+        result = banks.add_entries(session, banks.require_bank(session, project, name),
+                                   [banks.EntryIn(signal, value, label, note, source)])
+    if not result.ids:
+        err.print(f"bank {name!r} already holds this {signal} hash")
+        return
+    err.print(f"added {signal} entry {result.ids[0]} to bank {name!r}; retro_match job {result.job_id}", soft_wrap=True)
+    print(result.ids[0])
+
+
+@bank_app.command("remove")
+def bank_remove(
+    name: BankArg,
+    entry_ids: Annotated[list[int], typer.Argument(metavar="ENTRY_ID...", help="Entry ids (see `bank entries`).")],
+    project: ProjectOpt = "default",
+) -> None:
+    """Remove entries (tombstoned: past decisions still name them). All or nothing."""
+    from tamis.hashing import banks
+
+    with _bank_session() as session:
+        removed = banks.remove_entries(session, banks.require_bank(session, project, name), entry_ids)
+        missing = sorted(set(entry_ids) - set(removed))
+        if missing:
+            _fail(f"bank {name!r} has no live entry {', '.join(map(str, missing))}; nothing was removed")
+    err.print(f"removed {len(removed)} entries from bank {name!r}")
+
+
+@bank_app.command("entries")
+def bank_entries(
+    name: BankArg,
+    signal: SignalOpt = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+    before: Annotated[Optional[int], typer.Option(help="Only entries older than this id.")] = None,
+    project: ProjectOpt = "default",
+) -> None:
+    """List live entries, newest first."""
+    from tamis.hashing import banks
+
+    table = Table("id", "signal", "value", "label", "source", "created")
+    with _bank_session() as session:
+        rows = banks.list_entries(session, banks.require_bank(session, project, name), signal=signal,
+                                  before=before, limit=max(1, min(limit, 10_000)))
+        for e in rows:
+            value = f"{len(json.loads(e.value))} frames" if e.signal == "vpdq" else e.value
+            table.add_row(str(e.id), e.signal, value, e.label, e.source, e.created_at.isoformat(timespec="seconds"))
+    _print_table(table)
+
+
+def _read_text(file: str) -> str:
+    try:
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+        return data.decode("utf-8-sig")
+    except OSError as exc:
+        _fail(f"{file}: {exc.strerror or exc}")
+    except UnicodeDecodeError as exc:
+        _fail(f"{file}: not UTF-8 text (byte {exc.start})")
+    return ""  # not reached: _fail exits
+
+
+@bank_app.command("import")
+def bank_import(
+    name: BankArg,
+    file: Annotated[str, typer.Argument(help="The hash list; '-' reads standard input.")],
+    fmt: FormatOpt = None,
+    signal: SignalOpt = None,
+    label: Annotated[str, typer.Option(help="Label for entries the file gives none.")] = "",
+    source: Annotated[Optional[str], typer.Option(help="Source for entries the file gives none (default: the file name).")] = None,
+    project: ProjectOpt = "default",
+) -> None:
+    """Import a hash list, all or nothing: bad lines are listed with their numbers and nothing is added.
+
+    The format defaults to te-simple for simple.*.te files, te-csv for *.csv, plain otherwise; a
+    plain list of 64-hex hashes needs --signal (pdq or sha256 look alike).
+    """
+    from dataclasses import replace
+
+    from tamis.hashing import banks, exchange
+
+    fmt = fmt or exchange.guess_format(file)
+    if fmt in ("te-simple", "hma") and signal is None:
+        signal = exchange.signal_from_filename(file)
+    text = _read_text(file)
+    try:
+        entries, errors = exchange.parse(fmt, text, signal=signal)
+    except ValueError as exc:
+        _fail(str(exc))
+    if errors:
+        for e in errors[:100]:
+            err.print(f"{escape(file)}:{e.line}: {escape(e.detail)}", soft_wrap=True)
+        _fail(f"{len(errors)} bad line(s) in {file}; nothing was imported")
+    default_source = source if source is not None else ("" if file == "-" else Path(file).name)
+    entries = [replace(e, label=e.label or label, source=e.source or default_source) for e in entries]
+    with _bank_session() as session:
+        result = banks.add_entries(session, banks.require_bank(session, project, name), entries)
+    job = f"; retro_match job {result.job_id}" if result.job_id else ""
+    err.print(f"imported {len(result.ids)} entries into bank {name!r} ({result.duplicates} duplicates skipped){job}", soft_wrap=True)
+
+
+@bank_app.command("export")
+def bank_export(
+    name: BankArg,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="plain, te, te-csv, te-simple or hma.")] = "plain",
+    signal: SignalOpt = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write here instead of standard output.")] = None,
+    project: ProjectOpt = "default",
+) -> None:
+    """Write the bank's live entries in a format `bank import` (and ThreatExchange tools) read."""
+    from tamis.hashing import banks, exchange
+
+    with _bank_session() as session:
+        bank = banks.require_bank(session, project, name)
+        try:
+            signal = exchange.export_signal(fmt, signal, banks.entry_counts(session, [bank.id])[bank.id])
+            lines = exchange.export_lines(fmt, banks.iter_entries(session, bank, signal=signal), signal=signal,
+                                          collab=bank.name, category="NEGATIVE_CLASS" if bank.negative else "POSITIVE_CLASS")
+            with (out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout)) as target:
+                target.writelines(lines)
+        except ValueError as exc:
+            _fail(str(exc))
+    if out:
+        err.print(escape(f"wrote bank {name!r} to {out}"), soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 50_000_000
     max_request_bytes: int = 64 * 1024 * 1024
+    max_video_bytes: int = 64 * 1024 * 1024
+    vpdq_fps: float = 1.0  # frames per second sampled for vPDQ
     fetch_timeout_s: float = 10.0
     fetch_max_redirects: int = 5
     # Only for tests and closed networks: let URL fetching reach loopback/private addresses.

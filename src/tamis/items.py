@@ -37,9 +37,13 @@ class BBoxEvidence(BaseModel):
 class BankMatchEvidence(BaseModel):
     type: Literal["bank_match"] = "bank_match"
     bank: str
-    entry: str
-    signal: str
+    entry: str  # the entry's label, or its id when it has none
+    signal: str  # pdq, md5, sha256, vpdq
     distance: int
+    entry_id: int | None = None
+    negative: bool = False  # a known-benign bank: its match suppresses the others
+    shadow: bool = False  # a bank in shadow mode: recorded, never acted on
+    suppressed: bool = False  # a positive match cancelled by a negative bank
 
 
 class ListEvidence(BaseModel):
@@ -74,6 +78,7 @@ class DecodedImage:
     format: str
     width: int
     height: int
+    plain: bool = True  # the working copy is a plain downscale of the original (8-bit, no alpha, upright)
 
 
 @dataclass
@@ -102,8 +107,10 @@ class Signal:
     version: str
     scores: dict[str, float] = field(default_factory=dict)
     evidence: list[BaseModel] = field(default_factory=list)
-    # A list match carries the action its list asks for; the policy reads it.
+    # A list or bank match carries the action its list or bank asks for; the policy reads it.
     actions: dict[str, Verdict] = field(default_factory=dict)
+    # Hashes computed on the way (pdq, md5, sha256), kept for retroactive matching.
+    hashes: dict[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -147,3 +154,4 @@ class DecisionDoc(BaseModel):
     policy: PolicyRef
     created_at: str
     results: list[ItemResult]
+    follows: str | None = Field(None, description="The earlier decision this one follows (e.g. a retroactive bank match).")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from tamis import webhooks
 from tamis.analyzers import get_analyzer
 from tamis.analyzers.base import Analyzer
+from tamis.analyzers.hash_match import HashMatch
 from tamis.items import AnalyzerRun, DecisionDoc, Item, ItemResult, PolicyRef, Signal
 from tamis.policy import Policy, decide
 from tamis.store import queries
@@ -51,7 +52,7 @@ def _run(analyzer: Analyzer, items: Sequence[Item]) -> tuple[dict[int, Signal], 
     return dict(zip(indexes, signals)), elapsed * 1000 / len(indexes)
 
 
-def _analyze(policy: Policy, items: Sequence[Item], cache: dict) -> tuple[list[list[Signal]], list[list[AnalyzerRun]]]:  # type: ignore[type-arg]
+def _analyze(project: str, policy: Policy, items: Sequence[Item], cache: dict) -> tuple[list[list[Signal]], list[list[AnalyzerRun]]]:  # type: ignore[type-arg]
     lists = policy.lists()
     # Allow-listed spans are hidden from every text analyzer, not only from the block lists.
     seen = [replace(it, text=lists.mask_allowed(it.text)) if lists and it.text else it for it in items]
@@ -59,11 +60,14 @@ def _analyze(policy: Policy, items: Sequence[Item], cache: dict) -> tuple[list[l
     analyzers: list[Analyzer] = [get_analyzer(name) for name in policy.body.analyzers]
     if lists is not None:
         analyzers.append(lists)  # type: ignore[arg-type]
+    # Hash banks are the project's own and apply to every image, whatever the policy's analyzers.
+    analyzers.append(HashMatch(project, rotations=policy.body.match_rotations))
     signals: list[list[Signal]] = [[] for _ in items]
     runs: list[list[AnalyzerRun]] = [[] for _ in items]
     for analyzer in analyzers:
         # Policies (enforced and shadow) that see the same texts share one run of each analyzer.
-        key = (f"{analyzer.name}@{analyzer.version}", texts if "text" in analyzer.media else ())
+        variant = "+rotations" if getattr(analyzer, "rotations", False) else ""
+        key = (f"{analyzer.name}@{analyzer.version}{variant}", texts if "text" in analyzer.media else ())
         if key not in cache:
             cache[key] = _run(analyzer, seen)
         by_index, ms = cache[key]
@@ -75,7 +79,12 @@ def _analyze(policy: Policy, items: Sequence[Item], cache: dict) -> tuple[list[l
 
 def judge(project: str, policy: Policy, items: Sequence[Item], cache: dict | None = None) -> DecisionDoc:  # type: ignore[type-arg]
     """The decision `policy` reaches on `items` (not stored)."""
-    signals, runs = _analyze(policy, items, {} if cache is None else cache)
+    return _judge(project, policy, items, {} if cache is None else cache)[0]
+
+
+def _judge(project: str, policy: Policy, items: Sequence[Item], cache: dict) -> tuple[DecisionDoc, list[dict[str, str]]]:  # type: ignore[type-arg]
+    """The decision, and the media hashes computed for each item on the way."""
+    signals, runs = _analyze(project, policy, items, cache)
     results = []
     for item, item_signals, item_runs in zip(items, signals, runs):
         outcome = decide(policy, item_signals)
@@ -89,18 +98,23 @@ def judge(project: str, policy: Policy, items: Sequence[Item], cache: dict | Non
                 reasons=outcome.reasons,
             )
         )
-    return DecisionDoc(
+    doc = DecisionDoc(
         id=new_id("dec"),
         project=project,
         policy=PolicyRef(id=policy.id, version=policy.version, shadow=policy.shadow),
         created_at=datetime.now(UTC).isoformat(),
         results=results,
     )
+    hashes = [{k: v for s in item_signals for k, v in s.hashes.items()} for item_signals in signals]
+    return doc, hashes
 
 
-def record(session: Session, doc: DecisionDoc, *, shadow: bool, source: str) -> None:
-    """Store a decision and its webhook deliveries in the caller's transaction."""
+def record(
+    session: Session, doc: DecisionDoc, *, shadow: bool, source: str, hashes: Sequence[dict[str, str]] = ()
+) -> None:
+    """Store a decision, its items' media hashes and its webhook deliveries in the caller's transaction."""
     queries.save_decision(session, doc, shadow=shadow, source=source)
+    queries.save_item_hashes(session, doc, hashes)
     webhooks.enqueue(session, doc, shadow=shadow)
 
 
@@ -132,11 +146,11 @@ def moderate(
     """Judge items under the project's enforced policy (and its shadow policy, if any), record both."""
     enforced, shadow = active_policies(project, policy_id)
     cache: dict = {}  # type: ignore[type-arg]
-    doc = judge(project, enforced, items, cache)
+    doc, hashes = _judge(project, enforced, items, cache)
     shadow_doc = judge(project, shadow, items, cache) if shadow else None
     if store:
         with transaction() as session:
-            record(session, doc, shadow=False, source=source)
+            record(session, doc, shadow=False, source=source, hashes=hashes)
             if shadow_doc is not None:
                 record(session, shadow_doc, shadow=True, source=source)
     for result in doc.results:

@@ -95,6 +95,7 @@ class PolicyBody(BaseModel):
     categories: dict[str, Thresholds] = Field(default_factory=dict)
     block_lists: list[BlockList] = Field(default_factory=list)
     allow_lists: list[AllowList] = Field(default_factory=list)
+    match_rotations: bool = Field(False, description="Also match the 8 rotations and flips of images against PDQ banks.")
 
     _no_nul = field_validator("description")(_storable)
 

@@ -16,11 +16,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tamis import __version__
 from tamis.analyzers import get_analyzer
-from tamis.api import decisions, health, moderate, openai_compat, policies, problems, webhooks
+from tamis.api import banks, decisions, hashes, health, moderate, openai_compat, policies, problems, webhooks
 from tamis.config import get_settings
 from tamis.errors import too_large
 from tamis.policy import default_body
 from tamis.store.db import get_engine, session_factory
+from tamis.jobs import JobLoop
 from tamis.webhooks import DeliveryLoop
 
 REQUESTS = Counter("tamis_http_requests_total", "HTTP requests.", ["method", "route", "status"])
@@ -99,13 +100,13 @@ def warm_up() -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     get_engine()  # migrate before serving
     warm_up()
-    loop = DeliveryLoop(session_factory()) if app.state.embedded_worker else None
-    if loop:
+    loops = [DeliveryLoop(session_factory()), JobLoop(session_factory())] if app.state.embedded_worker else []
+    for loop in loops:
         loop.start()
     try:
         yield
     finally:
-        if loop:
+        for loop in loops:
             loop.stop()
 
 
@@ -120,7 +121,7 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     )
     app.state.embedded_worker = get_settings().embedded_worker if embedded_worker is None else embedded_worker
     problems.install(app)
-    for module in (moderate, openai_compat, decisions, policies, webhooks, health):
+    for module in (moderate, openai_compat, decisions, policies, webhooks, banks, hashes, health):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware)

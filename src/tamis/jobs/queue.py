@@ -70,8 +70,14 @@ def _finish(sessions: sessionmaker[Session], job_id: str, result: dict[str, Any]
             job.status, job.last_error, job.run_after = "pending", error, time.time() + 2.0 ** job.attempts
 
 
+def load_handlers() -> None:
+    """Import the modules that register handlers (they import heavy parts, so only when running jobs)."""
+    import tamis.hashing.retro  # noqa: F401
+
+
 def run_due(sessions: sessionmaker[Session]) -> int:
     """Run due jobs until none is left; returns how many ran."""
+    load_handlers()
     ran = 0
     while (claimed := _claim(sessions)) is not None:
         job_id, kind, payload = claimed

@@ -51,8 +51,12 @@ def decode_image(data: bytes, *, field: str, settings: Settings | None = None) -
             _check_pixels(width, height, field, settings)
             _draft(im)
             im.load()
-            if _orientation(im) in _SWAPPING_ORIENTATIONS:
+            orientation = _orientation(im)
+            if orientation in _SWAPPING_ORIENTATIONS:
                 width, height = height, width
+            # The working copy is a plain downscale only for 8-bit RGB/grey without alpha or rotation;
+            # hashes that must agree with other tools' (PDQ) are computed from the bytes otherwise.
+            plain = im.mode in ("RGB", "L") and orientation in (0, 1) and "transparency" not in im.info
             working = _working_copy(im)
             fmt = "JPEG" if im.format == "MPO" else (im.format or "unknown")  # MPO: multi-picture JPEG
     except ProblemError:
@@ -62,7 +66,7 @@ def decode_image(data: bytes, *, field: str, settings: Settings | None = None) -
         raise too_large(f"image has too many pixels: {e}", field) from None
     except Exception as e:  # Pillow raises a grab-bag of types (OSError, ValueError, SyntaxError...) on bad data
         raise bad_input(f"could not decode image: {e}", field) from None
-    return DecodedImage(image=working, data=data, format=fmt, width=width, height=height)
+    return DecodedImage(image=working, data=data, format=fmt, width=width, height=height, plain=plain)
 
 
 def _open(data: bytes, field: str) -> Image.Image:

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -137,7 +137,18 @@ class Bank(Base):
     """A list of media hashes with a meaning (category, action); configuration, so it can change."""
 
     __tablename__ = "banks"
-    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    # A deleted bank keeps its row (past decisions and entry events name it), so a name is unique
+    # among the live banks of a project only (migration 0003).
+    __table_args__ = (
+        Index(
+            "uq_banks_live_name",
+            "project_id",
+            "name",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("bank"))
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
@@ -151,6 +162,7 @@ class Bank(Base):
     pdq_distance: Mapped[int] = mapped_column(Integer, default=31)  # match when Hamming distance <= this
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # tombstone
 
 
 class BankEntry(Base):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tamis.items import DecisionDoc
 from tamis.policy import Policy, PolicyBody, default_body
-from tamis.store.models import ApiKey, Decision, DecisionItem, PolicyVersion, Project, utcnow
+from tamis.store.models import ApiKey, Decision, DecisionItem, ItemHash, PolicyVersion, Project, utcnow
 
 KEY_PREFIX = "tamis_"
 
@@ -152,6 +152,21 @@ def save_decision(session: Session, doc: DecisionDoc, *, shadow: bool, source: s
         ],
     )
     return decision
+
+
+RETRO_SIGNALS = ("pdq", "md5", "sha256")
+
+
+def save_item_hashes(session: Session, doc: DecisionDoc, hashes: Sequence[dict[str, str]]) -> None:
+    """Keep the media hashes of judged items, so that banks can match them later (retroactively)."""
+    rows = [
+        {"project_id": doc.project, "decision_id": doc.id, "data_id": result.data_id, "signal": signal, "value": value}
+        for result, item_hashes in zip(doc.results, hashes)
+        for signal, value in item_hashes.items()
+        if signal in RETRO_SIGNALS and not (signal == "pdq" and int(item_hashes.get("pdq_quality", "0")) < 50)
+    ]
+    if rows:
+        session.execute(insert(ItemHash), rows)
 
 
 def get_decision(session: Session, project_id: str, decision_id: str) -> Decision | None:

@@ -1,0 +1,253 @@
+"""Matching media hashes against a project's banks.
+
+Exact signals (MD5, SHA-256) are looked up in the database. PDQ goes through one near-neighbour
+index per process, holding every project's entries: it follows the append-only entry-event log, so a
+bank change made by any process reaches every API process and worker within `REFRESH_S`. The index
+persists to `TAMIS_DATA_DIR/index/` and a restart loads it and replays only the newer events.
+
+Matches are then filtered by bank: enabled, same project, distance within the bank's own threshold,
+inside its staged roll-out; negative banks suppress the others; shadow banks only record.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tamis.config import get_settings
+from tamis.hashing.index import PdqIndex
+from tamis.hashing.pdq import hex_to_bytes
+from tamis.store.models import Bank, BankEntry, BankEntryEvent
+
+log = logging.getLogger("tamis.hashing")
+REFRESH_S = 1.0
+# Events can commit out of id order on PostgreSQL (ids are handed out at insert, not commit): ids
+# below the watermark are settled; above it we remember what we applied and look again.
+SETTLE_S = 120.0
+SNAPSHOT_EVERY_EVENTS = 50_000
+PAGE = 100_000
+# The index finds every neighbour up to this distance exactly; bank thresholds are capped to it.
+MAX_PDQ_DISTANCE = 31
+
+
+@dataclass(frozen=True)
+class BankHit:
+    """One bank entry matched by one hash."""
+
+    entry_id: int
+    bank_id: str
+    bank: str
+    label: str
+    signal: str
+    distance: int
+    category: str | None
+    action: str
+    negative: bool
+    shadow: bool
+    rollout: float
+
+
+class PdqMatcher:
+    """The process's PDQ index, kept in step with the bank-entry event log."""
+
+    def __init__(self, sessions: sessionmaker[Session], snapshot_dir: Path | None = None) -> None:
+        self._sessions = sessions
+        self._snapshot_dir = snapshot_dir
+        self._lock = threading.Lock()
+        self._index = PdqIndex()
+        self._watermark = 0  # every event with id <= watermark has been applied
+        self._applied: set[int] = set()  # applied events above the watermark
+        self._cursor = 0  # the highest event id applied
+        self._gaps: dict[int, float] = {}  # missing event id -> when first missed
+        self._checked = 0.0
+        self._since_snapshot = 0
+        self._load_snapshot()
+
+    # --- following the log ---------------------------------------------------------------------
+
+    def refresh(self, *, force: bool = False) -> int:
+        """Apply new events; at most once per REFRESH_S unless forced. Returns events applied."""
+        if not force and time.monotonic() - self._checked < REFRESH_S:
+            return 0
+        with self._lock:
+            self._checked = time.monotonic()
+            applied = 0
+            while True:  # in pages: a first start may replay millions of events
+                rows = self._events(BankEntryEvent.id > self._cursor)
+                applied += self._apply(rows)
+                if len(rows) < PAGE:
+                    break
+            gaps = [g for g in range(self._watermark + 1, self._cursor) if g not in self._applied]
+            if gaps:  # ids handed out before ours whose transactions committed late
+                applied += self._apply(self._events(BankEntryEvent.id.in_(gaps[:PAGE])))
+            self._advance()
+            self._since_snapshot += applied
+            if self._since_snapshot >= SNAPSHOT_EVERY_EVENTS:
+                self._save_snapshot()
+            return applied
+
+    def _events(self, condition) -> list:  # type: ignore[no-untyped-def, type-arg]
+        with self._sessions() as session:
+            return list(session.execute(
+                select(BankEntryEvent.id, BankEntryEvent.op, BankEntry.id, BankEntry.signal, BankEntry.value)
+                .join(BankEntry, BankEntry.id == BankEntryEvent.entry_id)
+                .where(condition)
+                .order_by(BankEntryEvent.id)
+                .limit(PAGE)
+            ).all())
+
+    def _apply(self, rows: Sequence) -> int:  # type: ignore[type-arg]
+        adds: dict[int, str] = {}
+        for event_id, op, entry_id, signal, value in rows:
+            self._applied.add(event_id)
+            self._cursor = max(self._cursor, event_id)
+            if signal != "pdq":
+                continue
+            if op == "add":
+                adds[entry_id] = value
+            elif adds.pop(entry_id, None) is None:
+                self._index.remove([entry_id])
+        if adds:
+            self._index.add(np.fromiter(adds, dtype=np.int64, count=len(adds)), hex_to_bytes(list(adds.values())))
+        return len(rows)
+
+    def _advance(self) -> None:
+        """Move the watermark over applied events, and over gaps older than SETTLE_S (rolled back)."""
+        now = time.monotonic()
+        while self._watermark < self._cursor:
+            nxt = self._watermark + 1
+            if nxt not in self._applied and now - self._gaps.setdefault(nxt, now) < SETTLE_S:
+                break
+            self._watermark = nxt
+            self._applied.discard(nxt)
+            self._gaps.pop(nxt, None)
+
+    # --- persistence ----------------------------------------------------------------------------
+
+    def _snapshot_path(self) -> Path | None:
+        return None if self._snapshot_dir is None else self._snapshot_dir / "pdq"
+
+    def _save_snapshot(self) -> None:
+        path = self._snapshot_path()
+        if path is None:
+            return
+        path.mkdir(parents=True, exist_ok=True)
+        self._index.save(path / "index")
+        (path / "watermark.tmp").write_text(str(self._watermark))
+        (path / "watermark.tmp").replace(path / "watermark")
+        self._since_snapshot = 0
+
+    def _load_snapshot(self) -> None:
+        path = self._snapshot_path()
+        if path is None or not (path / "watermark").exists():
+            return
+        try:
+            index = PdqIndex.load(path / "index")
+            self._watermark = self._cursor = int((path / "watermark").read_text())
+            self._index = index
+        except Exception:  # a damaged snapshot only costs a full replay
+            log.exception("ignoring the PDQ index snapshot in %s", path)
+            self._index, self._watermark = PdqIndex(), 0
+
+    def save(self) -> None:
+        with self._lock:
+            self._save_snapshot()
+
+    # --- searching ------------------------------------------------------------------------------
+
+    def search(self, codes: np.ndarray, radius: int = MAX_PDQ_DISTANCE) -> list[list[tuple[int, int]]]:
+        self.refresh()
+        with self._lock:
+            return self._index.search(codes, radius=min(radius, MAX_PDQ_DISTANCE))
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+def _hits(session: Session, project: str, found: dict[int, tuple[str, int]]) -> list[tuple[int, BankHit]]:
+    """(query index, hit) for entries of `project`'s enabled banks; found: entry id -> (signal, distance, query)."""
+    if not found:
+        return []
+    rows = session.execute(
+        select(BankEntry, Bank)
+        .join(Bank, Bank.id == BankEntry.bank_id)
+        .where(BankEntry.id.in_(list(found)), BankEntry.deleted_at.is_(None), Bank.project_id == project,
+               Bank.enabled.is_(True))
+    ).all()
+    out = []
+    for entry, bank in rows:
+        query, distance = found[entry.id]
+        if entry.signal == "pdq" and distance > min(bank.pdq_distance, MAX_PDQ_DISTANCE):
+            continue
+        out.append((int(query), BankHit(entry.id, bank.id, bank.name, entry.label, entry.signal, distance,
+                                        bank.category, bank.action, bank.negative, bank.shadow, bank.rollout)))
+    return out
+
+
+def match_hashes(
+    session: Session, matcher: PdqMatcher, project: str, queries: Sequence[dict[str, str | list[str]]]
+) -> list[list[BankHit]]:
+    """For each query {"pdq": hex or [hexes], "md5": hex, "sha256": hex}, the bank entries it matches."""
+    results: list[list[BankHit]] = [[] for _ in queries]
+    # PDQ: several hashes per query are allowed (the 8 rotations and flips).
+    pdq_owner: list[int] = []
+    pdq_values: list[str] = []
+    for i, q in enumerate(queries):
+        values = q.get("pdq") or []
+        for value in [values] if isinstance(values, str) else values:
+            pdq_owner.append(i)
+            pdq_values.append(value)
+    found: dict[int, tuple[int, int]] = {}
+    if pdq_values and len(matcher):
+        for owner, neighbours in zip(pdq_owner, matcher.search(hex_to_bytes(pdq_values))):
+            for entry_id, distance in neighbours:
+                if entry_id not in found or distance < found[entry_id][1]:
+                    found[entry_id] = (owner, distance)
+    for query, hit in _hits(session, project, found):
+        results[query].append(hit)
+    for signal in ("md5", "sha256"):
+        owners: dict[str, list[int]] = {}
+        for i, q in enumerate(queries):
+            if isinstance(q.get(signal), str):
+                owners.setdefault(q[signal], []).append(i)  # type: ignore[index]
+        if not owners:
+            continue
+        rows = session.execute(
+            select(BankEntry.id, BankEntry.value).where(
+                BankEntry.project_id == project, BankEntry.signal == signal,
+                BankEntry.value.in_(list(owners)), BankEntry.deleted_at.is_(None))
+        ).all()
+        exact = {entry_id: (owner, 0) for entry_id, value in rows for owner in owners[value]}
+        for query, hit in _hits(session, project, exact):
+            results[query].append(hit)
+    return results
+
+
+_matcher: PdqMatcher | None = None
+_matcher_lock = threading.Lock()
+
+
+def get_matcher() -> PdqMatcher:
+    """The process's matcher, built (and its snapshot loaded) on first use."""
+    global _matcher
+    if _matcher is None:
+        with _matcher_lock:
+            if _matcher is None:
+                from tamis.store.db import session_factory
+
+                _matcher = PdqMatcher(session_factory(), get_settings().data_dir / "index")
+    return _matcher
+
+
+def reset_matcher() -> None:
+    """Forget the process's matcher (tests switch databases)."""
+    global _matcher
+    _matcher = None
