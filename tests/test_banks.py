@@ -144,7 +144,7 @@ def test_duplicate_name_is_409_and_a_deleted_name_is_free(client, auth: dict[str
         ({"name": "ok", "action": "delete"}, "action"),
         ({"name": "ok", "rollout": 1.5}, "rollout"),
         ({"name": "ok", "rollout": -0.1}, "rollout"),
-        ({"name": "ok", "pdq_distance": 65}, "pdq_distance"),
+        ({"name": "ok", "pdq_distance": 32}, "pdq_distance"),
         ({"name": "ok", "pdq_distance": -1}, "pdq_distance"),
         ({"name": "ok", "negative": "perhaps"}, "negative"),
         ({"name": "ok", "colour": "red"}, "colour"),

@@ -346,7 +346,7 @@ def bank_create(
     shadow: Annotated[bool, typer.Option("--shadow", help="Only record what the bank would match.")] = False,
     disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled.")] = False,
     rollout: Annotated[float, typer.Option(help="Share of traffic it applies to, 0 to 1.")] = 1.0,
-    distance: Annotated[int, typer.Option(help="PDQ match distance, 0 to 64.")] = 31,
+    distance: Annotated[int, typer.Option(help="PDQ match distance, 0 to 31.")] = 31,
     description: Annotated[str, typer.Option(help="What the bank holds.")] = "",
 ) -> None:
     """Create a bank."""
@@ -412,7 +412,7 @@ def bank_set(
     shadow: Annotated[Optional[bool], typer.Option("--shadow/--live", help="Only record, or act.")] = None,
     enabled: Annotated[Optional[bool], typer.Option("--enabled/--disabled")] = None,
     rollout: Annotated[Optional[float], typer.Option(help="Share of traffic, 0 to 1.")] = None,
-    distance: Annotated[Optional[int], typer.Option(help="PDQ match distance, 0 to 64.")] = None,
+    distance: Annotated[Optional[int], typer.Option(help="PDQ match distance, 0 to 31.")] = None,
     description: Annotated[Optional[str], typer.Option()] = None,
 ) -> None:
     """Change the settings given; the others stay."""

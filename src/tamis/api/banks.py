@@ -38,7 +38,7 @@ class BankCreate(BaseModel):
     enabled: bool = True
     shadow: bool = Field(False, description="Record what the bank would match; never act on it.")
     rollout: float = Field(1.0, ge=0, le=1, description="Share of traffic the bank applies to.")
-    pdq_distance: int = Field(31, ge=0, le=64, description="PDQ matches at Hamming distance <= this.")
+    pdq_distance: int = Field(31, ge=0, le=31, description="PDQ matches at Hamming distance <= this.")
 
 
 class BankPatch(BaseModel):
@@ -52,7 +52,7 @@ class BankPatch(BaseModel):
     enabled: bool | None = None
     shadow: bool | None = None
     rollout: float | None = Field(None, ge=0, le=1)
-    pdq_distance: int | None = Field(None, ge=0, le=64)
+    pdq_distance: int | None = Field(None, ge=0, le=31)
 
 
 class EntryModel(BaseModel):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tamis.errors import ProblemError, bad_input, not_found
 from tamis.hashing.digests import validate_md5, validate_sha256
 from tamis.hashing.pdq import validate_pdq
+from tamis.hashing.matcher import BANK_EVENTS_WRITTEN, MAX_PDQ_DISTANCE
 from tamis.jobs import enqueue
 from tamis.store.models import Bank, BankEntry, BankEntryEvent, utcnow
 from tamis.store.queries import ensure_project
@@ -174,8 +175,8 @@ def _check_setting(field: str, value: Any) -> Any:
             raise bad_input(f"must be a number from 0 to 1 (the share of traffic); got {_show(value)}", field)
         return float(value)
     if field == "pdq_distance":
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
-            raise bad_input(f"must be a whole number from 0 to 64; got {_show(value)}", field)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PDQ_DISTANCE:
+            raise bad_input(f"must be a whole number from 0 to {MAX_PDQ_DISTANCE} (the index finds every neighbour up to it); got {_show(value)}", field)
         return value
     raise bad_input(f"unknown bank setting; expected one of {', '.join(SETTINGS)}", field)
 
@@ -315,6 +316,7 @@ def _live_keys(session: Session, bank: Bank, entries: Sequence[EntryIn]) -> set[
 
 
 def _log(session: Session, entry_ids: Sequence[int], op: str) -> None:
+    session.info[BANK_EVENTS_WRITTEN] = True  # this process's matcher refreshes right after commit
     now = utcnow()
     for chunk in _chunks(entry_ids, 5000):
         session.execute(BankEntryEvent.__table__.insert(), [{"entry_id": i, "op": op, "created_at": now} for i in chunk])

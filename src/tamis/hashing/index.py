@@ -32,6 +32,7 @@ Concurrency: one writer at a time (a lock); searches read a snapshot and may run
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -74,6 +75,12 @@ def _flip_masks(flips: int) -> np.ndarray:
 _MASKS = [_flip_masks(f) for f in range(MAX_FLIPS + 1)]
 # Bits set in each mask, repeated for the 16 chunks: the order of the probes of one query.
 _PROBE_BITS = [np.tile([bin(int(m)).count("1") for m in masks], CHUNKS).astype(np.int8) for masks in _MASKS]
+
+
+@functools.cache
+def _slack(pair_budget: int) -> np.ndarray:
+    """Per probe of one query: bits the partner chunk may differ by (pair budget - mask bits)."""
+    return (pair_budget - _PROBE_BITS[pair_budget // 2]).astype(np.int8)
 
 
 def _bitcount(x: np.ndarray) -> np.ndarray:
@@ -230,6 +237,8 @@ class _Main:
             return qi[keep], ri[keep], d[keep]
         per_query = CHUNKS * len(_MASKS[radius // CHUNKS]) * max(1.0, len(self) / BUCKETS)
         step = max(1, int(CANDIDATE_BUDGET // per_query))
+        if len(q_words) <= step:
+            return self._search_block(q_words, radius)
         parts = []
         for s in range(0, len(q_words), step):
             qi, ri, d = self._search_block(q_words[s : s + step], radius)
@@ -245,11 +254,13 @@ class _Main:
         probes = ((keys + _CHUNK_BASE)[:, :, None] ^ masks).reshape(-1)
         starts = self.offsets[probes]
         counts = self.offsets[probes + 1] - starts
+        if len(self.part):
+            self.part[starts]  # touch each bucket's first line at once: the misses overlap
         pos, ends = _expand_ranges(starts, counts)
         if len(self.part):
             # The partner chunk may differ in at most (pair budget - bits flipped in this chunk).
             want = keys[:, _PARTNER].repeat(len(masks)).repeat(counts)
-            slack = pair_budget - (_PROBE_BITS[flips] if nq == 1 else np.tile(_PROBE_BITS[flips], nq))
+            slack = _slack(pair_budget) if nq == 1 else np.tile(_slack(pair_budget), nq)
             sel = (_bitcount(self.part[pos] ^ want) <= slack.repeat(counts)).nonzero()[0]
             pos = pos[sel]
             qidx = ends.searchsorted(sel, side="right") // (CHUNKS * len(masks))
@@ -399,13 +410,16 @@ class PdqIndex:
 
 def _group(nq: int, qidx: np.ndarray, ids: np.ndarray, dist: np.ndarray) -> list[list[Match]]:
     """Per-query lists of (id, distance) without repeats, sorted by distance then id."""
+    if len(ids) <= 64:  # the usual case (few matches): plain Python is quicker than numpy calls
+        out: list[list[Match]] = [[] for _ in range(nq)]
+        for q, d, i in sorted(set(zip(qidx.tolist(), dist.tolist(), ids.tolist()))):
+            out[q].append((i, d))
+        return out
     order = np.lexsort((ids, dist, qidx))
     qidx, ids, dist = qidx[order], ids[order], dist[order]
     fresh = np.ones(len(ids), dtype=bool)
     fresh[1:] = (ids[1:] != ids[:-1]) | (qidx[1:] != qidx[:-1])
     qidx, ids_l, dist_l = qidx[fresh], ids[fresh].tolist(), dist[fresh].tolist()
-    if nq == 1:
-        return [list(zip(ids_l, dist_l))]
     bounds = np.searchsorted(qidx, np.arange(nq + 1)).tolist()
     return [list(zip(ids_l[a:b], dist_l[a:b])) for a, b in zip(bounds[:-1], bounds[1:])]
 

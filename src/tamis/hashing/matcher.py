@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tamis.config import get_settings
@@ -157,6 +157,9 @@ class PdqMatcher:
             log.exception("ignoring the PDQ index snapshot in %s", path)
             self._index, self._watermark = PdqIndex(), 0
 
+    def mark_stale(self) -> None:
+        self._checked = 0.0
+
     def save(self) -> None:
         with self._lock:
             self._save_snapshot()
@@ -206,6 +209,7 @@ def match_hashes(
             pdq_owner.append(i)
             pdq_values.append(value)
     found: dict[int, tuple[int, int]] = {}
+    matcher.refresh()
     if pdq_values and len(matcher):
         for owner, neighbours in zip(pdq_owner, matcher.search(hex_to_bytes(pdq_values))):
             for entry_id, distance in neighbours:
@@ -233,6 +237,15 @@ def match_hashes(
 
 _matcher: PdqMatcher | None = None
 _matcher_lock = threading.Lock()
+BANK_EVENTS_WRITTEN = "tamis.bank_events_written"
+
+
+@event.listens_for(Session, "after_commit")
+def _bank_events_committed(session: Session) -> None:
+    """A bank change committed by this process applies to its next match at once; other processes
+    see it within REFRESH_S."""
+    if session.info.pop(BANK_EVENTS_WRITTEN, False) and _matcher is not None:
+        _matcher.mark_stale()
 
 
 def get_matcher() -> PdqMatcher:
