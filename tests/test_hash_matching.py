@@ -240,3 +240,36 @@ def test_jobs_of_other_projects_are_404(client, auth) -> None:  # type: ignore[n
     if job is not None:
         assert client.get(f"/v1/jobs/{job.id}", headers={"Authorization": "Bearer nope"}).status_code == 401
     assert client.get("/v1/jobs/job_missing", headers=auth).status_code == 404
+
+
+def test_video_matches_a_vpdq_bank_entry(client, auth) -> None:  # type: ignore[no-untyped-def]
+    from tamis.hashing import vpdq
+
+    frames = vpdq.vpdq_hash(VIDEO.read_bytes(), fps=1.0)
+    make_bank(client, auth, "videos")
+    add(client, auth, "videos", {"signal": "vpdq", "value": [{"t_ms": f.t_ms, "pdq": f.pdq, "quality": f.quality} for f in frames],
+                                 "label": "clip-3"})
+    response = client.post("/v1/match", headers=auth, files={"file": ("v.mp4", VIDEO.read_bytes(), "video/mp4")})
+    assert response.status_code == 200, response.text
+    (match,) = [m for m in response.json()["matches"] if m["signal"] == "vpdq"]
+    assert match["label"] == "clip-3" and match["query_match_pct"] == 100.0 and match["target_match_pct"] == 100.0
+    other = client.post("/v1/match", headers=auth, files={"file": ("c.jpg", CAT, "image/jpeg")}).json()
+    assert other["matches"] == []
+
+
+def test_cli_hash_and_match(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from tamis.cli import app
+
+    runner = CliRunner()
+    hashed = runner.invoke(app, ["hash", str(FIXTURES / "benign" / "chelsea.jpg")])
+    assert hashed.exit_code == 0 and json.loads(hashed.stdout)["pdq"]["hash"] == pdq_of(CAT)
+    make_bank(client, auth)
+    add(client, auth, "terror", {"signal": "pdq", "value": pdq_of(CAT)})
+    matched = runner.invoke(app, ["match", str(FIXTURES / "benign" / "chelsea.jpg"), "--project", project])
+    assert matched.exit_code == 0 and json.loads(matched.stdout)["matches"][0]["bank"] == "terror"
+    bad = runner.invoke(app, ["hash", str(FIXTURES / "benign" / "LICENCE.md")])
+    assert bad.exit_code == 2

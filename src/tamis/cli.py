@@ -145,6 +145,36 @@ def scan(
     err.print(f"results: {summary.results_path}\nreport:  {summary.report_path}")
 
 
+
+@app.command("hash")
+def hash_command(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An image or a video.")]) -> None:
+    """Print the PDQ (with quality), MD5 and SHA-256 of an image, or the vPDQ frames of a video."""
+    from tamis.api.hashes import hash_media
+    from tamis.errors import ProblemError
+
+    try:
+        _print_json(hash_media(file.read_bytes()))
+    except ProblemError as exc:
+        _fail(f"{file}: {exc.detail}")
+
+
+@app.command()
+def match(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An image or a video.")],
+    project: ProjectOpt = "default",
+) -> None:
+    """Match an image or video against the project's banks; print the matches as JSON."""
+    from tamis.api.hashes import hash_media, match_media
+    from tamis.errors import ProblemError
+
+    try:
+        hashes = hash_media(file.read_bytes())
+    except ProblemError as exc:
+        _fail(f"{file}: {exc.detail}")
+    matches = match_media(project, hashes)
+    _print_json({"hashes": hashes, "matches": matches})
+
+
 # --- keys ----------------------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from tamis.api.auth import ProjectId
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, not_found, too_large, unsupported_media
 from tamis.hashing import digests, pdq, vpdq
-from tamis.hashing.matcher import BankHit, get_matcher, match_hashes
+from tamis.hashing.matcher import BankHit, get_matcher, match_hashes, match_vpdq
 from tamis.media import decode_image
 from tamis.store.db import transaction
 from tamis.store.models import Job
@@ -116,15 +116,24 @@ async def match_endpoint(request: Request, project: ProjectId) -> dict[str, Any]
         matches = await run_in_threadpool(_match, project, queries)
         return {"results": [{"signal": q.signal, "value": q.value, "matches": m} for q, m in zip(body.hashes, matches)]}
     hashes = await run_in_threadpool(hash_media, await _upload(request))
-    if hashes["kind"] == "video":
-        frames = [{"pdq": f["hash"]} for f in hashes["vpdq"] if f["quality"] >= pdq.MIN_QUALITY]
-        per_frame = await run_in_threadpool(_match, project, [{"md5": hashes["md5"], "sha256": hashes["sha256"]}, *frames])
-        return {"hashes": hashes, "matches": _merge(per_frame)}
-    query = {"md5": hashes["md5"], "sha256": hashes["sha256"]}
-    if hashes["pdq"]["quality"] >= pdq.MIN_QUALITY:
-        query["pdq"] = hashes["pdq"]["hash"]
-    (matches,) = await run_in_threadpool(_match, project, [query])
-    return {"hashes": hashes, "matches": matches}
+    return {"hashes": hashes, "matches": await run_in_threadpool(match_media, project, hashes)}
+
+
+def match_media(project: str, hashes: dict[str, Any]) -> list[dict[str, Any]]:
+    """Bank matches for hashed media: exact digests, PDQ (per frame for a video), and vPDQ."""
+    exact: dict[str, Any] = {"md5": hashes["md5"], "sha256": hashes["sha256"]}
+    if hashes["kind"] == "image":
+        if hashes["pdq"]["quality"] >= pdq.MIN_QUALITY:
+            exact["pdq"] = hashes["pdq"]["hash"]
+        return _match(project, [exact])[0]
+    frames = [vpdq.FrameHash(f["t_ms"], f["hash"], f["quality"]) for f in hashes["vpdq"]]
+    per_frame = [{"pdq": f.pdq} for f in frames if f.quality >= pdq.MIN_QUALITY]
+    matches = _merge(_match(project, [exact, *per_frame]))
+    with transaction() as session:
+        for hit, result in match_vpdq(session, project, frames):
+            matches.append({**_hit_doc(hit), "query_match_pct": round(result.query_match_pct, 1),
+                            "target_match_pct": round(result.target_match_pct, 1)})
+    return matches
 
 
 def _merge(per_query: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:

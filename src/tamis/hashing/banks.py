@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tamis.errors import ProblemError, bad_input, not_found
 from tamis.hashing.digests import validate_md5, validate_sha256
 from tamis.hashing.pdq import validate_pdq
+from tamis.hashing.vpdq import FrameHash
 from tamis.hashing.matcher import BANK_EVENTS_WRITTEN, MAX_PDQ_DISTANCE
 from tamis.jobs import enqueue
 from tamis.store.models import Bank, BankEntry, BankEntryEvent, utcnow
@@ -88,6 +89,11 @@ def _vpdq(value: object) -> str:
         except ValueError as exc:
             raise ValueError(f"frame {i}: {exc}") from exc
     return json.dumps(frames, separators=(",", ":"))  # canonical, so exact duplicates compare equal
+
+
+def stored_frames(value: str) -> list[FrameHash]:
+    """A stored vpdq entry's frames (written by `_vpdq`, so already valid)."""
+    return [FrameHash(f["t_ms"], f["pdq"], f["quality"]) for f in json.loads(value)]
 
 
 def normalize_value(signal: str, value: object) -> str:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tamis.config import get_settings
 from tamis.hashing.index import PdqIndex
 from tamis.hashing.pdq import hex_to_bytes
+from tamis.hashing.vpdq import FrameHash, VpdqMatch, vpdq_match
 from tamis.store.models import Bank, BankEntry, BankEntryEvent
 
 log = logging.getLogger("tamis.hashing")
@@ -233,6 +234,30 @@ def match_hashes(
         for query, hit in _hits(session, project, exact):
             results[query].append(hit)
     return results
+
+
+def _stored_frames(value: str) -> list[FrameHash]:
+    from tamis.hashing.banks import stored_frames  # late: banks imports this module
+
+    return stored_frames(value)
+
+
+def match_vpdq(session: Session, project: str, frames: Sequence[FrameHash]) -> list[tuple[BankHit, VpdqMatch]]:
+    """Videos against the project's vPDQ entries, by the reference algorithm (share of matching
+    frames both ways). A linear scan: video banks are small next to image banks."""
+    rows = session.execute(
+        select(BankEntry, Bank).join(Bank, Bank.id == BankEntry.bank_id)
+        .where(BankEntry.project_id == project, BankEntry.signal == "vpdq", BankEntry.deleted_at.is_(None),
+               Bank.enabled.is_(True))
+    ).all()
+    out = []
+    for entry, bank in rows:
+        result = vpdq_match(frames, _stored_frames(entry.value), distance=min(bank.pdq_distance, MAX_PDQ_DISTANCE))
+        if result.is_match():
+            hit = BankHit(entry.id, bank.id, bank.name, entry.label, "vpdq", 0, bank.category, bank.action,
+                          bank.negative, bank.shadow, bank.rollout)
+            out.append((hit, result))
+    return out
 
 
 _matcher: PdqMatcher | None = None
