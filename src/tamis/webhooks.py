@@ -16,7 +16,6 @@ import hmac
 import logging
 import random
 import secrets
-import threading
 import time
 from collections.abc import Sequence
 
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from tamis.config import Settings, get_settings
 from tamis.items import DecisionDoc
+from tamis.jobs.loop import PollingLoop
 from tamis.store.models import Delivery, Webhook, utcnow
 
 log = logging.getLogger("tamis.webhooks")
@@ -176,31 +176,15 @@ def deliver_due(session_factory, client: httpx.Client, settings: Settings | None
     return len(claimed)
 
 
-class DeliveryLoop:
+class DeliveryLoop(PollingLoop):
     """Delivers webhooks in a background thread: the embedded runner of `tamis serve`, and `tamis worker`."""
 
     def __init__(self, session_factory, settings: Settings | None = None) -> None:  # type: ignore[no-untyped-def]
         self._sessions = session_factory
         self._settings = settings or get_settings()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="tamis-webhooks", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=self._settings.webhook_timeout_s + 5)
+        super().__init__("tamis-webhooks", self._settings.webhook_poll_s, self._settings.webhook_timeout_s + 5)
 
     def run(self) -> None:
+        # One HTTP client (and its connection pool) for the life of the loop.
         with httpx.Client(timeout=self._settings.webhook_timeout_s, follow_redirects=False) as client:
-            while not self._stop.is_set():
-                try:
-                    busy = deliver_due(self._sessions, client, self._settings)
-                except Exception:  # a database hiccup must not end the loop
-                    log.exception("webhook delivery pass failed")
-                    busy = 0
-                if not busy:
-                    self._stop.wait(self._settings.webhook_poll_s)
+            self.loop(lambda: deliver_due(self._sessions, client, self._settings))

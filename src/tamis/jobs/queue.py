@@ -6,7 +6,6 @@ whose runner died mid-way runs again when its lease ends, so handlers must be id
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tamis.jobs.loop import PollingLoop
 from tamis.store.models import Job, utcnow
 
 log = logging.getLogger("tamis.jobs")
@@ -101,29 +101,12 @@ def set_progress(sessions: sessionmaker[Session], job_id: str, progress: float) 
             job.progress = max(0.0, min(1.0, progress))
 
 
-class JobLoop:
+class JobLoop(PollingLoop):
     """Runs jobs in a background thread: in `tamis serve` (embedded) and in `tamis worker`."""
 
     def __init__(self, sessions: sessionmaker[Session], poll_s: float = 0.5) -> None:
-        self._sessions, self._poll_s = sessions, poll_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__("tamis-jobs", poll_s)
+        self._sessions = sessions
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="tamis-jobs", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                busy = run_due(self._sessions)
-            except Exception:  # a database hiccup must not end the loop
-                log.exception("job pass failed")
-                busy = 0
-            if not busy:
-                self._stop.wait(self._poll_s)
+    def run_pass(self) -> int:
+        return run_due(self._sessions)

@@ -1,0 +1,103 @@
+"""The job queue: enqueue in a transaction, claim with a lease, retry with backoff, give up, loop."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tamis.jobs import queue
+from tamis.store.db import session_factory, transaction
+from tamis.store.models import Job
+
+
+@pytest.fixture
+def flaky():  # type: ignore[no-untyped-def]
+    calls: list[dict] = []
+
+    def run(sessions, job_id, payload):  # type: ignore[no-untyped-def]
+        calls.append(payload)
+        if len(calls) <= payload.get("fail_times", 0):
+            raise RuntimeError(f"attempt {len(calls)} failed")
+        queue.set_progress(sessions, job_id, 0.5)
+        return {"ok": True, "calls": len(calls)}
+
+    queue.HANDLERS["test_flaky"] = run
+    yield calls
+    queue.HANDLERS.pop("test_flaky", None)
+
+
+def enqueue(project: str, kind: str = "test_flaky", **payload: object) -> str:
+    with transaction() as session:
+        return queue.enqueue(session, project, kind, payload).id
+
+
+def job(job_id: str) -> Job:
+    with transaction() as session:
+        return session.get(Job, job_id)  # type: ignore[return-value]
+
+
+def make_due(job_id: str) -> None:
+    with transaction() as session:
+        session.get(Job, job_id).run_after = time.time()  # type: ignore[union-attr]
+
+
+def test_a_job_runs_once_and_records_its_result(project: str, flaky) -> None:  # type: ignore[no-untyped-def]
+    job_id = enqueue(project)
+    queue.run_due(session_factory())
+    done = job(job_id)
+    assert (done.status, done.result, done.progress, done.attempts) == ("done", {"ok": True, "calls": 1}, 1.0, 1)
+    queue.run_due(session_factory())
+    assert len(flaky) == 1  # not run again
+
+
+def test_failures_are_retried_with_backoff_then_succeed(project: str, flaky) -> None:  # type: ignore[no-untyped-def]
+    job_id = enqueue(project, fail_times=2)
+    queue.run_due(session_factory())
+    first = job(job_id)
+    assert first.status == "pending" and "attempt 1 failed" in first.last_error and first.run_after > time.time()
+    make_due(job_id)
+    queue.run_due(session_factory())
+    make_due(job_id)
+    queue.run_due(session_factory())
+    assert job(job_id).status == "done" and len(flaky) == 3
+
+
+def test_a_job_that_keeps_failing_is_marked_failed(project: str, flaky) -> None:  # type: ignore[no-untyped-def]
+    job_id = enqueue(project, fail_times=100)
+    for _ in range(queue.MAX_ATTEMPTS):
+        make_due(job_id)
+        queue.run_due(session_factory())
+    failed = job(job_id)
+    assert failed.status == "failed" and failed.attempts == queue.MAX_ATTEMPTS and failed.finished_at is not None
+
+
+def test_unknown_kind_fails_with_a_reason(project: str) -> None:
+    job_id = enqueue(project, kind="no_such_kind")
+    queue.run_due(session_factory())
+    assert "no handler" in job(job_id).last_error
+
+
+def test_a_claimed_job_whose_runner_died_runs_again_after_its_lease(project: str, flaky) -> None:  # type: ignore[no-untyped-def]
+    job_id = enqueue(project)
+    claimed = queue._claim(session_factory())  # a runner claims it, then crashes
+    assert claimed is not None and claimed[0] == job_id
+    assert job(job_id).status == "running"
+    queue.run_due(session_factory())
+    assert flaky == []  # the lease holds
+    make_due(job_id)  # the lease ran out
+    queue.run_due(session_factory())
+    assert job(job_id).status == "done"
+
+
+def test_the_loop_runs_jobs_in_the_background(project: str, flaky) -> None:  # type: ignore[no-untyped-def]
+    loop = queue.JobLoop(session_factory(), poll_s=0.05)
+    loop.start()
+    try:
+        job_id = enqueue(project)
+        deadline = time.monotonic() + 10
+        while job(job_id).status != "done" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert job(job_id).status == "done"
+    finally:
+        loop.stop()
