@@ -86,6 +86,9 @@ def worker() -> None:
     stop.wait()
     for loop in loops:
         loop.stop()
+    from tamis.hashing.matcher import save_matcher_snapshot
+
+    save_matcher_snapshot()
 
 
 # --- judging -----------------------------------------------------------------------------------

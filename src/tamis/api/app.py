@@ -21,6 +21,7 @@ from tamis.config import get_settings
 from tamis.errors import too_large
 from tamis.policy import default_body
 from tamis.store.db import get_engine, session_factory
+from tamis.hashing.matcher import save_matcher_snapshot
 from tamis.jobs import JobLoop
 from tamis.webhooks import DeliveryLoop
 
@@ -108,6 +109,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         for loop in loops:
             loop.stop()
+        save_matcher_snapshot()
 
 
 def create_app(*, embedded_worker: bool | None = None) -> FastAPI:

@@ -60,7 +60,6 @@ SEARCH_THREADS = 2  # threads for batches of queries (this service targets 2-cor
 _FORMAT = 1
 _MAGIC = b"TAMISPDQIDX\n"
 _ALIGN = 64
-_CHUNK_BASE = (np.arange(CHUNKS, dtype=np.intp) * BUCKETS)[None, :]
 _PARTNER = np.arange(CHUNKS) ^ 1  # chunks pair up as (0, 1), (2, 3), ...
 _WRAPPED = 0x40404040  # 4 words of 64 differing bits: the one sum that wraps a byte (256 -> 0)
 _BYTE_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
@@ -77,13 +76,15 @@ def _flip_masks(flips: int) -> np.ndarray:
 
 
 _MASKS = [_flip_masks(f) for f in range(MAX_FLIPS + 1)]
+# Bucket numbers are (chunk << 16 | value): a probe is (chunk << 16 | mask) ^ value.
+_CHUNK_MASKS = [(np.arange(CHUNKS, dtype=np.intp) << 16)[:, None] | masks for masks in _MASKS]
 # Bits set in each mask, repeated for the 16 chunks: the order of the probes of one query.
 _PROBE_BITS = [np.tile([bin(int(m)).count("1") for m in masks], CHUNKS).astype(np.int8) for masks in _MASKS]
 
 
 def _release_free_memory() -> None:
     """Hand freed heap memory back to the system after a rebuild (glibc keeps freed blocks below
-    32 MiB in the heap, which shows as ~25% more RSS than the index holds)."""
+    32 MiB in the heap: up to a third more RSS than the index holds, measured at 1M hashes)."""
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
@@ -137,8 +138,8 @@ def _column_keys(words: np.ndarray, k: int) -> np.ndarray:
 
 
 def _chunk_keys(words: np.ndarray) -> np.ndarray:
-    """(n, 4) uint64 codes -> (n, 16) chunk values (big-endian byte pairs) as intp."""
-    return words.view(">u2").astype(np.intp)
+    """(n, 4) uint64 codes -> (n, 16) chunk values (big-endian byte pairs; a view)."""
+    return words.view(">u2")
 
 
 def _check_codes(ids: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -209,7 +210,7 @@ class _Main:
     tab: np.ndarray  # (16 n,) uint16: row numbers (low 16 bits), chunk by chunk, by chunk value
     tab_hi: np.ndarray  # (16 n,) uint8 (uint16 past 2**24 rows): high bits of the row numbers
     part: np.ndarray  # (16 n,) uint16: each entry's partner chunk (k ^ 1); empty past FILTER_MAX
-    offsets: np.ndarray  # (16 * 65536 + 1,) int64: bucket (chunk, value) -> its start in tab
+    offsets: np.ndarray  # (16 * 65536 + 1,) int64: bucket (chunk << 16 | value) -> its start in tab
 
     @classmethod
     def build(cls, ids: np.ndarray, words: np.ndarray) -> _Main:
@@ -225,7 +226,7 @@ class _Main:
         tab = np.empty(CHUNKS * n, dtype=np.uint16)
         tab_hi = np.empty(CHUNKS * n, dtype=np.uint8 if n <= 1 << 24 else np.uint16)
         part = np.empty(CHUNKS * n if filtered else 0, dtype=np.uint16)
-        counts = np.empty(CHUNKS * BUCKETS, dtype=np.int64)
+        sizes = np.empty(CHUNKS * BUCKETS, dtype=np.int64)
         for k in range(CHUNKS):  # one table at a time: temporaries stay ~12 bytes per hash
             keys = _column_keys(words, k)
             rows = np.argsort(keys, kind="stable")  # a radix sort for uint16 keys
@@ -234,9 +235,9 @@ class _Main:
             np.right_shift(rows, 16, out=tab_hi[span], casting="unsafe")
             if filtered:
                 np.take(_column_keys(words, k ^ 1), rows, out=part[span])
-            counts[k * BUCKETS : (k + 1) * BUCKETS] = np.bincount(keys, minlength=BUCKETS)
+            sizes[k * BUCKETS : (k + 1) * BUCKETS] = np.bincount(keys, minlength=BUCKETS)
         offsets = np.zeros(CHUNKS * BUCKETS + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
+        np.cumsum(sizes, out=offsets[1:])
         return cls(words, ids, np.ones(n, dtype=bool), tab, tab_hi, part, offsets)
 
     def __len__(self) -> int:
@@ -269,50 +270,58 @@ class _Main:
             qi, ri, d = self._search_block(q_words[s : s + step], radius)
             return qi + s, ri, d
 
-        # Blocks run on two threads (numpy releases the GIL in its loops): ~1.7x on 2 cores.
+        # Blocks run on two threads (numpy releases the GIL in its loops): ~1.3x on 2 cores.
         return _concat3(list(_pool().map(block, range(0, len(q_words), step))))
 
     def _search_block(self, q_words: np.ndarray, radius: int) -> Triples:
+        # (Numpy calls are counted here: at 1M hashes each one costs about as much as the
+        # thousands of bucket entries a query goes through.)
         nq, pair_budget = len(q_words), radius // 8
         flips = pair_budget // 2
-        masks = _MASKS[flips]
+        per_query = CHUNKS * len(_MASKS[flips])
         keys = _chunk_keys(q_words)  # (q, 16)
         # Buckets (chunk, value ^ mask) for every query, chunk and mask, in that order.
-        probes = ((keys + _CHUNK_BASE)[:, :, None] ^ masks).reshape(-1)
+        probes = (keys[:, :, None] ^ _CHUNK_MASKS[flips]).reshape(-1)
         starts = self.offsets[probes]
-        counts = self.offsets[probes + 1] - starts
-        if len(self.part):
-            # Touch each bucket's first entry in one tight pass: the cache misses overlap (reading
-            # the runs entry by entry waits for one miss after another).
-            self.part.take(starts, mode="clip")
-        pos, ends = _expand_ranges(starts, counts)
-        if len(self.part):
-            # The partner chunk may differ in at most (pair budget - bits flipped in this chunk).
-            want = keys[:, _PARTNER].repeat(len(masks)).repeat(counts)
-            slack = _slack(pair_budget) if nq == 1 else np.tile(_slack(pair_budget), nq)
-            sel = (_bitcount(self.part[pos] ^ want) <= slack.repeat(counts)).nonzero()[0]
-            pos = pos[sel]
-            qidx = ends.searchsorted(sel, side="right") // (CHUNKS * len(masks))
-        else:
+        counts = self.offsets[probes + 1] - starts  # (the same cache line, mostly)
+        if not len(self.part):  # past FILTER_MAX: every bucket entry is a candidate
+            pos, _ = _expand_ranges(starts, counts)
             qidx = np.arange(nq).repeat(counts.reshape(nq, -1).sum(axis=1))
-        rows = self.tab_hi[pos].astype(np.intp)
-        rows <<= 16
-        rows |= self.tab[pos]
+            return self._verify(q_words, qidx, self._rows(pos), radius)
+        # Touch each bucket's first entry in one tight pass: the cache misses overlap (reading
+        # the runs entry by entry waits for one miss after another).
+        self.part.take(starts, mode="clip")
+        pos, ends = _expand_ranges(starts, counts)
+        # The partner chunk may differ in at most (pair budget - bits flipped in this chunk).
+        want = keys[:, _PARTNER].repeat(len(_MASKS[flips])).repeat(counts)
+        slack = _slack(pair_budget) if nq == 1 else np.tile(_slack(pair_budget), nq)
+        sel = (_bitcount(self.part[pos] ^ want) <= slack.repeat(counts)).nonzero()[0]
+        rows = self._rows(pos[sel])
+        qidx = None if nq == 1 else ends.searchsorted(sel, side="right") // per_query
         # A hash close in several chunks comes once per such chunk: `_group` drops the copies.
         return self._verify(q_words, qidx, rows, radius)
 
-    def _verify(self, q_words: np.ndarray, qidx: np.ndarray, rows: np.ndarray, radius: int) -> Triples:
-        """The candidates within radius (full popcount) that are not tombstones."""
+    def _rows(self, pos: np.ndarray) -> np.ndarray:
+        """Row numbers at table positions (3 bytes each: 16 low bits + high bits)."""
+        rows = self.tab_hi[pos].astype(np.intp)
+        rows <<= 16
+        rows |= self.tab[pos]
+        return rows
+
+    def _verify(self, q_words: np.ndarray, qidx: np.ndarray | None, rows: np.ndarray, radius: int) -> Triples:
+        """The candidates within radius (full popcount) that are not tombstones (qidx: the query
+        of each candidate, None for a single query)."""
         x = self.codes.take(rows, axis=0)  # take: ~5x faster than fancy indexing for 2-d rows
-        x ^= q_words.take(qidx, axis=0)
+        x ^= q_words[0] if qidx is None else q_words.take(qidx, axis=0)
         if len(rows) <= 256:  # few (the partner test ran): fewer numpy calls matter more here
             dist = _bitcount(x).sum(axis=1, dtype=np.int16)
             keep = ((dist <= radius) & self.alive[rows]).nonzero()[0]
-            return qidx[keep], rows[keep], dist[keep]
-        hit, dist = _hits(x, radius)
-        rows = rows[hit]
-        keep = self.alive[rows]
-        return qidx[hit][keep], rows[keep], dist[keep]
+            dist = dist[keep]
+        else:
+            hit, dist = _hits(x, radius)
+            live = self.alive[rows[hit]]
+            keep, dist = hit[live], dist[live]
+        return (keep * 0 if qidx is None else qidx[keep]), rows[keep], dist
 
 
 @dataclass(frozen=True)

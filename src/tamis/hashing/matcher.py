@@ -12,6 +12,8 @@ inside its staged roll-out; negative banks suppress the others; shadow banks onl
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import threading
 import time
 from collections.abc import Sequence
@@ -133,30 +135,43 @@ class PdqMatcher:
 
     # --- persistence ----------------------------------------------------------------------------
 
-    def _snapshot_path(self) -> Path | None:
-        return None if self._snapshot_dir is None else self._snapshot_dir / "pdq"
-
     def _save_snapshot(self) -> None:
-        path = self._snapshot_path()
-        if path is None:
+        """Write the index and its watermark to a fresh folder, then point `current` at it.
+
+        Several processes on one machine may share the data folder: each writes its own folder and
+        the pointer changes atomically, so a reader never mixes one process's index with another's
+        watermark."""
+        if self._snapshot_dir is None:
             return
-        path.mkdir(parents=True, exist_ok=True)
-        self._index.save(path / "index")
-        (path / "watermark.tmp").write_text(str(self._watermark))
-        (path / "watermark.tmp").replace(path / "watermark")
+        self._snapshot_dir.mkdir(parents=True, exist_ok=True)
+        folder = self._snapshot_dir / f"pdq-{self._watermark}-{os.getpid()}-{time.time_ns()}"
+        folder.mkdir()
+        self._index.save(folder / "index")
+        (folder / "watermark").write_text(str(self._watermark))
+        pointer = self._snapshot_dir / f"current.{os.getpid()}.tmp"
+        pointer.write_text(folder.name)
+        pointer.replace(self._snapshot_dir / "current")
         self._since_snapshot = 0
+        self._remove_old_snapshots(keep=folder.name)
+
+    def _remove_old_snapshots(self, keep: str) -> None:
+        assert self._snapshot_dir is not None
+        for old in self._snapshot_dir.glob("pdq-*"):
+            if old.name != keep and old.is_dir() and time.time() - old.stat().st_mtime > 60:
+                shutil.rmtree(old, ignore_errors=True)  # older than a minute: no reader is still on it
 
     def _load_snapshot(self) -> None:
-        path = self._snapshot_path()
-        if path is None or not (path / "watermark").exists():
+        pointer = None if self._snapshot_dir is None else self._snapshot_dir / "current"
+        if pointer is None or not pointer.exists():
             return
         try:
-            index = PdqIndex.load(path / "index")
-            self._watermark = self._cursor = int((path / "watermark").read_text())
+            folder = pointer.parent / pointer.read_text().strip()
+            index = PdqIndex.load(folder / "index")
+            self._watermark = self._cursor = int((folder / "watermark").read_text())
             self._index = index
         except Exception:  # a damaged snapshot only costs a full replay
-            log.exception("ignoring the PDQ index snapshot in %s", path)
-            self._index, self._watermark = PdqIndex(), 0
+            log.exception("ignoring the PDQ index snapshot in %s", self._snapshot_dir)
+            self._index, self._watermark, self._cursor = PdqIndex(), 0, 0
 
     def mark_stale(self) -> None:
         self._checked = 0.0
@@ -283,6 +298,15 @@ def get_matcher() -> PdqMatcher:
 
                 _matcher = PdqMatcher(session_factory(), get_settings().data_dir / "index")
     return _matcher
+
+
+def save_matcher_snapshot() -> None:
+    """Persist the process's index (at shutdown), so the next start replays only newer events."""
+    if _matcher is not None:
+        try:
+            _matcher.save()
+        except OSError:
+            log.exception("could not save the PDQ index snapshot")
 
 
 def reset_matcher() -> None:
