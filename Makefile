@@ -21,12 +21,13 @@ STAMP       := $(VENV)/.installed
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test bench clean-venv
+.PHONY: help venv run test bench bench-hash clean-venv
 
 help:
 	@echo "make run     serve on http://$(HOST):$(PORT) (HOST=... PORT=... to change)"
 	@echo "make test    run the test suite (PYTEST_ARGS=... passed to pytest)"
 	@echo "make bench   run bench/api_throughput.py"
+	@echo "make bench-hash  run bench/hash_index.py"
 	@echo "make venv    create/refresh $(VENV) (pip install -e '.[dev]')"
 
 venv: $(STAMP)
@@ -55,6 +56,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV_PY) bench/api_throughput.py
+
+bench-hash: $(STAMP)
+	$(VENV_PY) bench/hash_index.py
 
 clean-venv:
 	rm -rf $(VENV)
