@@ -5,12 +5,15 @@ of others, and queries planted at distances 0..40 from indexed codes, so that tr
 exist. Recall at radius 31 is measured against brute force (numpy popcount) on a sample of queries.
 
 Each (index, size) runs in a fresh subprocess, so memory is the RSS growth of a clean process
-(input data generated before the baseline is taken). References:
+(input data generated before the baseline is taken). Rates are the best of 3 rounds for every
+index (the machine may be shared; other load only slows). References:
 - `PDQIndex`: the index threatexchange uses for PDQ signals (`PdqSignal.get_index_cls()`): faiss
   IndexBinaryMultiHash, 16 x 16-bit tables, queried one hash at a time through its API
-  (`query(hex)`); its batch numbers call the faiss wrapper underneath
-  (`search_with_distance_in_result`), which the index class itself does not expose.
+  (`query(hex)`) with faiss on 1 thread (its best here; the default of all cores is recorded too);
+  its batch numbers call the faiss wrapper underneath (`search_with_distance_in_result`, the
+  better of 1 and all threads), which the index class itself does not expose.
 - `PDQIndex2`: the newer faiss IndexFlatL2 (exhaustive) index, at 100k only unless --ref2-sizes.
+tamis: `search` of one (32,) code at a time ("single") and of all queries at once ("batch").
 
     python bench/hash_index.py [--sizes 100000,1000000] [--skip-10m] [--queries 2000]
 """
@@ -33,6 +36,7 @@ import numpy as np
 
 RADIUS = 31
 GIB = 1 << 30
+Result = dict[str, float]  # one worker's measurements
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -103,7 +107,7 @@ def qps(fn: Callable[[], object], n: int, rounds: int = 3) -> float:
 # -- workers (one per subprocess) ------------------------------------------------------------
 
 
-def work_tamis(n: int, n_queries: int, sample: int, save_dir: str | None) -> dict[str, object]:
+def work_tamis(n: int, n_queries: int, sample: int, save_dir: str | None) -> Result:
     from tamis.hashing.index import PdqIndex
 
     ids, codes, queries = dataset(n, n_queries)
@@ -113,7 +117,7 @@ def work_tamis(n: int, n_queries: int, sample: int, save_dir: str | None) -> dic
     index.add(ids, codes)
     build = time.perf_counter() - t
     gc.collect()
-    out: dict[str, object] = {"build_s": build, "rss": rss() - r0, "peak": peak_rss() - r0}
+    out: Result = {"build_s": build, "rss": rss() - r0, "peak": peak_rss() - r0}
     out["arrays"] = index.memory_bytes()
     out["single_qps"] = qps(lambda: [index.search(q[None], RADIUS) for q in queries], n_queries)
     out["batch_qps"] = qps(lambda: index.search(queries, RADIUS), n_queries)
@@ -130,14 +134,14 @@ def work_tamis(n: int, n_queries: int, sample: int, save_dir: str | None) -> dic
     return out
 
 
-def work_tamis_load(n: int, n_queries: int, sample: int, save_dir: str) -> dict[str, object]:
+def work_tamis_load(n: int, n_queries: int, sample: int, save_dir: str) -> Result:
     """A restart: load the saved index in a fresh process and answer at once."""
     from tamis.hashing.index import PdqIndex
 
     ids, codes, queries = dataset(n, n_queries)
     r0, t = rss(), time.perf_counter()
     index = PdqIndex.load(Path(save_dir) / "pdq.idx")
-    out: dict[str, object] = {"load_s": time.perf_counter() - t}
+    out: Result = {"load_s": time.perf_counter() - t}
     t = time.perf_counter()
     index.search(queries[:1], RADIUS)
     out["first_query_s"] = time.perf_counter() - t
@@ -149,7 +153,7 @@ def work_tamis_load(n: int, n_queries: int, sample: int, save_dir: str) -> dict[
     return out
 
 
-def work_ref(n: int, n_queries: int, sample: int, kind: str) -> dict[str, object]:
+def work_ref(n: int, n_queries: int, sample: int, kind: str) -> Result:
     import faiss
     from threatexchange.signal_type.pdq.pdq_index import PDQIndex
     from threatexchange.signal_type.pdq.pdq_index2 import PDQIndex2
@@ -162,7 +166,7 @@ def work_ref(n: int, n_queries: int, sample: int, kind: str) -> dict[str, object
     index = PDQIndex(entries) if kind == "PDQIndex" else PDQIndex2(entries=entries)
     build = time.perf_counter() - t
     gc.collect()
-    out: dict[str, object] = {"build_s": build, "rss": rss() - r0, "peak": peak_rss() - r0}
+    out: Result = {"build_s": build, "rss": rss() - r0, "peak": peak_rss() - r0}
 
     def one(h: str) -> list[tuple[int, int]]:
         return [(m.metadata, int(m.similarity_info.distance)) for m in index.query(h)]
@@ -179,7 +183,7 @@ def work_ref(n: int, n_queries: int, sample: int, kind: str) -> dict[str, object
         batch = lambda: index.index.search_with_distance_in_result(hex_queries, RADIUS)  # noqa: E731
         out["batch_qps"] = qps(batch, n_queries)
         faiss.omp_set_num_threads(threads)
-        out["batch_qps"] = max(out["batch_qps"], qps(batch, n_queries))  # type: ignore[call-overload]
+        out["batch_qps"] = max(out["batch_qps"], qps(batch, n_queries))
     gc.collect()
     out["rss_queried"] = rss() - r0
     truth = brute_force(ids, codes, queries[:sample])
@@ -190,7 +194,7 @@ def work_ref(n: int, n_queries: int, sample: int, kind: str) -> dict[str, object
 # -- driver -----------------------------------------------------------------------------------
 
 
-def run_worker(*args: object) -> dict[str, object]:
+def run_worker(*args: object) -> Result:
     cmd = [sys.executable, __file__, "--worker", *map(str, args)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -198,24 +202,22 @@ def run_worker(*args: object) -> dict[str, object]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def fmt(v: object, unit: str = "") -> str:
+def fmt(v: float | None, unit: str = "") -> str:
     if v is None:
         return "-"
     if unit == "MB":
-        return f"{int(v) / 1e6:,.0f}"  # type: ignore[call-overload]
-    if isinstance(v, float):
-        return f"{v:,.0f}" if v >= 100 else f"{v:.4g}"
-    return str(v)
+        return f"{v / 1e6:,.0f}"
+    return f"{v:,.0f}" if v >= 100 else f"{v:.4g}"
 
 
-def print_table(rows: list[tuple[str, int, dict[str, object]]]) -> None:
+def print_table(rows: list[tuple[str, int, Result]]) -> None:
     head = ("index", "hashes", "build s", "RSS MB", "queried", "peak MB", "single q/s", "batch q/s", "recall@31", "wrong")
     lines = [head]
     for name, n, r in rows:
         lines.append((
             name, f"{n:,}", fmt(r.get("build_s")), fmt(r.get("rss"), "MB"), fmt(r.get("rss_queried"), "MB"),
             fmt(r.get("peak"), "MB"),
-            fmt(r.get("single_qps")), fmt(r.get("batch_qps")), f"{r['recall']:.4f}", str(r["wrong"]),
+            fmt(r.get("single_qps")), fmt(r.get("batch_qps")), f"{r['recall']:.4f}", str(int(r["wrong"])),
         ))  # fmt: skip
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     for j, line in enumerate(lines):
@@ -242,9 +244,9 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    rows: list[tuple[str, int, dict[str, object]]] = []
+    rows: list[tuple[str, int, Result]] = []
     ref2 = {int(s) for s in a.ref2_sizes.split(",") if s}
-    by: dict[tuple[str, int], dict[str, object]] = {}
+    by: dict[tuple[str, int], Result] = {}
     for n in (int(s) for s in a.sizes.split(",")):
         # The flat reference is ~100x slower per query: a few queries are enough for its rate.
         kinds = [("tamis", a.queries), ("PDQIndex", a.queries)] + ([("PDQIndex2", 100)] if n in ref2 else [])
@@ -267,17 +269,18 @@ def main() -> None:
     for n in sorted({n for _, n, _ in rows if ("PDQIndex", n) in by}):
         t, r = by["tamis", n], by["PDQIndex", n]
         print(
-            f"at {n:,}: tamis / PDQIndex queries per second: single {t['single_qps'] / r['single_qps']:.1f}x, "  # type: ignore[operator]
-            f"batch {t['batch_qps'] / r['batch_qps']:.1f}x (target >= 10x); "  # type: ignore[operator]
-            f"recall {t['recall']:.4f} vs {r['recall']:.4f}; memory {int(t['rss']) / int(r['rss']):.2f}x; "  # type: ignore[call-overload]
+            f"at {n:,}: tamis / PDQIndex queries per second: single {t['single_qps'] / r['single_qps']:.1f}x, "
+            f"batch {t['batch_qps'] / r['batch_qps']:.1f}x (target >= 10x), "
+            f"tamis batch / PDQIndex.query {t['batch_qps'] / r['single_qps']:.1f}x; "
+            f"recall {t['recall']:.4f} vs {r['recall']:.4f}; memory {int(t['rss']) / int(r['rss']):.2f}x; "
             f"(PDQIndex single q/s with faiss's default threads: {r['single_qps_default_threads']:,.0f})"
         )
     if big:
         print(
-            f"at {a.big:,}: RSS growth {int(big['rss']) / GIB:.3f} GiB after the build, "  # type: ignore[call-overload]
-            f"{int(big['rss_queried']) / GIB:.3f} GiB after the queries (target <= 1 GiB), "  # type: ignore[call-overload]
-            f"peak during build {int(big['peak']) / GIB:.3f} GiB, arrays {int(big['arrays']) / GIB:.3f} GiB; "  # type: ignore[call-overload]
-            f"save {big['save_s']:.1f} s ({int(big['file']) / 1e6:,.0f} MB file), "  # type: ignore[call-overload]
+            f"at {a.big:,}: RSS growth {int(big['rss']) / GIB:.3f} GiB after the build, "
+            f"{int(big['rss_queried']) / GIB:.3f} GiB after the queries (target <= 1 GiB), "
+            f"peak during build {int(big['peak']) / GIB:.3f} GiB, arrays {int(big['arrays']) / GIB:.3f} GiB; "
+            f"save {big['save_s']:.1f} s ({int(big['file']) / 1e6:,.0f} MB file), "
             f"load {loaded['load_s'] * 1e3:.1f} ms, first query after load {loaded['first_query_s'] * 1e3:.1f} ms, "
             f"cold single q/s {loaded['cold_single_qps']:,.0f}"
         )

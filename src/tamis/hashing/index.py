@@ -274,8 +274,6 @@ class _Main:
         return _concat3(list(_pool().map(block, range(0, len(q_words), step))))
 
     def _search_block(self, q_words: np.ndarray, radius: int) -> Triples:
-        # (Numpy calls are counted here: at 1M hashes each one costs about as much as the
-        # thousands of bucket entries a query goes through.)
         nq, pair_budget = len(q_words), radius // 8
         flips = pair_budget // 2
         per_query = CHUNKS * len(_MASKS[flips])
