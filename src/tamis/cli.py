@@ -148,6 +148,32 @@ def scan(
     err.print(f"results: {summary.results_path}\nreport:  {summary.report_path}")
 
 
+@app.command("eval")
+def eval_command(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="Labelled JSON lines (.jsonl or .jsonl.gz).")],
+    policy: Annotated[str, typer.Option(help="Policy id whose thresholds make the predictions.")] = "default",
+    project: ProjectOpt = "default",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where eval.json and eval.html go.")] = Path("eval-out"),
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Read at most N rows from each file.")] = None,
+) -> None:
+    """Score labelled data with the pipeline (nothing recorded): AUPRC, ROC-AUC, P/R at the policy
+    threshold and calibration per category, language, set and group; FPR per identity group on clean text."""
+    from tamis.eval import EvalInputError, run_eval
+    from tamis.eval.report import summary_tables
+
+    try:
+        report = run_eval(files, out, project=project, policy_id=policy, limit=limit)
+    except EvalInputError as exc:
+        for problem in exc.problems:
+            err.print(escape(problem), soft_wrap=True)
+        _fail(f"{len(exc.problems) + exc.more} problem(s) in the input; nothing was scored")
+    except LookupError:
+        _fail(f"policy {policy!r} does not exist in project {project!r}")
+    for table in summary_tables(report):
+        _print_table(table)
+    err.print(escape(f"wrote {out / 'eval.json'} and {out / 'eval.html'}"), soft_wrap=True)
+
+
 
 @app.command("hash")
 def hash_command(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An image or a video.")]) -> None:
