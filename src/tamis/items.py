@@ -111,6 +111,8 @@ class Signal:
     actions: dict[str, Verdict] = field(default_factory=dict)
     # Hashes computed on the way (pdq, md5, sha256), kept for retroactive matching.
     hashes: dict[str, str] = field(default_factory=dict)
+    # The text's language, where a text analyzer identified it: {"code", "confidence", "supported"}.
+    language: dict[str, object] | None = None
 
     @property
     def ref(self) -> str:
@@ -133,6 +135,12 @@ class AnalyzerRun(BaseModel):
     ms: float
 
 
+class Language(BaseModel):
+    code: str
+    confidence: float
+    supported: bool | None = Field(description="Whether the text model was trained on it; null when the language is uncertain.")
+
+
 class ItemResult(BaseModel):
     data_id: str
     verdict: Verdict
@@ -140,6 +148,7 @@ class ItemResult(BaseModel):
     evidence: list[Evidence]
     analyzers: list[AnalyzerRun]
     reasons: list[str] = Field(default_factory=list, description="Why the verdict: the rules that fired.")
+    language: Language | None = Field(None, description="The text's language, and whether the text model was trained on it.")
 
 
 class PolicyRef(BaseModel):

@@ -77,6 +77,14 @@ def _analyze(project: str, policy: Policy, items: Sequence[Item], cache: dict) -
     return signals, runs
 
 
+def _language_reasons(signals: Sequence[Signal]) -> list[str]:
+    """Say so when the text is in a language the text model was not trained on."""
+    for signal in signals:
+        if signal.language and signal.language["supported"] is False:
+            return [f"{signal.analyzer} was not trained on language {signal.language['code']!r}: scores are less reliable"]
+    return []
+
+
 def judge(project: str, policy: Policy, items: Sequence[Item], cache: dict | None = None) -> DecisionDoc:  # type: ignore[type-arg]
     """The decision `policy` reaches on `items` (not stored)."""
     return _judge(project, policy, items, {} if cache is None else cache)[0]
@@ -95,7 +103,8 @@ def _judge(project: str, policy: Policy, items: Sequence[Item], cache: dict) -> 
                 categories=outcome.categories,
                 evidence=[e for s in item_signals for e in s.evidence],  # type: ignore[misc]
                 analyzers=item_runs,
-                reasons=outcome.reasons,
+                reasons=outcome.reasons + _language_reasons(item_signals),
+                language=next((s.language for s in item_signals if s.language), None),  # type: ignore[arg-type]
             )
         )
     doc = DecisionDoc(

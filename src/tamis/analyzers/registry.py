@@ -26,7 +26,14 @@ def _profanity_text() -> Analyzer:
     return ProfanityText()
 
 
+def _text_model() -> Analyzer:
+    from tamis.analyzers.text_model import TextModelAnalyzer
+
+    return TextModelAnalyzer()
+
+
 FACTORIES: dict[str, Callable[[], Analyzer]] = {
+    "text-model": _text_model,
     "nsfw-image": _nsfw_image,
     "image-safety": _image_safety,
     "profanity-text": _profanity_text,

@@ -1,0 +1,111 @@
+"""Write the measured tables of models/text/MODEL_CARD.md from metrics.json and the weights' metadata.
+
+    python -m tamis.textmodel.card [--card models/text/MODEL_CARD.md] [--metrics models/text/metrics.json]
+
+Replaces what lies between the `<!-- metrics:start -->` and `<!-- metrics:end -->` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tamis.textmodel.model import TextModel
+
+START, END = "<!-- metrics:start -->", "<!-- metrics:end -->"
+
+
+def _f(v, nd=3):
+    return "–" if v is None else (f"{v:.{nd}f}" if isinstance(v, float) else str(v))
+
+
+def render(metrics: dict, model: TextModel) -> str:
+    out = []
+    cats = metrics["categories"]
+    out.append(f"Held-out evaluation split: {metrics['rows']} rows (10% of every set by a hash of the text; "
+               "never used for training or calibration). \"explicit\": rows whose source labels the category; "
+               "\"extended\": those plus clean (any=0) rows of every set. ECE: expected calibration error "
+               "(10 bins) on the extended rows.\n")
+    out.append("| category | explicit n (pos) | explicit AUPRC | explicit ROC-AUC | extended n (pos) | extended AUPRC "
+               "| extended ROC-AUC | ECE | review thr. | precision / recall at review |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
+    for c, e in cats.items():
+        x, y = e["explicit"], e["extended"]
+        ar = y.get("at_review", {})
+        out.append(f"| {c} | {x.get('n', 0)} ({x.get('positives', 0)}) | {_f(x.get('auprc'))} | {_f(x.get('roc_auc'))} "
+                   f"| {y.get('n', 0)} ({y.get('positives', 0)}) | {_f(y.get('auprc'))} | {_f(y.get('roc_auc'))} "
+                   f"| {_f(y.get('ece'))} | {_f(ar.get('threshold'), 2)} | {_f(ar.get('precision'), 2)} / {_f(ar.get('recall'), 2)} |")
+    out.append("\n### Per language (extended rows; AUPRC / ROC-AUC; – where a class has < 5 rows)\n")
+    langs = sorted({l for e in cats.values() for l in e["extended"].get("by_language", {})})
+    show = [c for c in cats if any("auprc" in cats[c]["extended"].get("by_language", {}).get(l, {}) for l in langs)]
+    out.append("| lang | " + " | ".join(show) + " |")
+    out.append("|---|" + "---|" * len(show))
+    for l in langs:
+        cells = []
+        for c in show:
+            m = cats[c]["extended"].get("by_language", {}).get(l, {})
+            cells.append(f"{_f(m.get('auprc'), 2)} / {_f(m.get('roc_auc'), 2)}" if "auprc" in m else "–")
+        out.append(f"| {l} | " + " | ".join(cells) + " |")
+    out.append("\n### Per set (extended rows, `any` and the set's own categories; AUPRC)\n")
+    sets = sorted({s for e in cats.values() for s in e["extended"].get("by_set", {})})
+    out.append("| set | " + " | ".join(cats) + " |")
+    out.append("|---|" + "---|" * len(cats))
+    for s in sets:
+        cells = []
+        for c in cats:
+            m = cats[c]["extended"].get("by_set", {}).get(s, {})
+            cells.append(_f(m.get("auprc"), 2) if "auprc" in m else "–")
+        out.append(f"| {s} | " + " | ".join(cells) + " |")
+    fpr = metrics["identity_fpr"]
+    out.append("\n### Identity-group false-positive rates (clean template sentences, review thresholds)\n")
+    out.append("Clean (any=0) rows of `jigsaw_sentence_templates` in the evaluation split that name one identity "
+               "group (groups with >= 30 rows counted). A row is a false positive when the category's probability "
+               "reaches its recommended review threshold; \"any head\" = any category does.\n")
+    out.append("| flagged by | FPR, all clean templates | worst group | worst group FPR | groups > 1.25x overall | groups >= 5% |")
+    out.append("|---|---|---|---|---|---|")
+    for k, v in fpr.items():
+        out.append(f"| {k} | {_f(v['overall_clean_fpr'], 4)} | {v['worst_group'] or '–'} | {_f(v['worst_group_fpr'], 4)} "
+                   f"| {v['groups_over_1.25x']} | {v['groups_over_5pct']} |")
+    if "toxigen_neutral_fpr_any_head" in metrics:
+        out.append(f"\nToxiGen neutral statements about identity groups (n={metrics['toxigen_neutral_n']}), "
+                   f"flagged by any head: {metrics['toxigen_neutral_fpr_any_head']:.3f} (weak file-level labels).\n")
+    groups = fpr["any_head"].get("groups") or {}
+    if groups:
+        worst = sorted(groups.items(), key=lambda kv: -kv[1]["fpr"])[:15]
+        out.append("Highest per-group FPRs (any head): " + ", ".join(f"{g} {v['fpr']:.3f} (n={v['n']})" for g, v in worst) + ".\n")
+    th = model.recommended_thresholds
+    out.append("\n### Recommended thresholds (calibrated probability)\n")
+    out.append("| category | review | block | calibration-split threshold at precision 0.7 | at precision 0.9 |")
+    out.append("|---|---|---|---|---|")
+    for c in model.categories:
+        t = th[c]
+        ap = t.get("at_precision", {})
+        out.append(f"| {c} | {t['review']} | {t['block']} | {_f(ap.get('0.7'), 4)} | {_f(ap.get('0.9'), 4)} |")
+    out.append("\n### Training rows per head\n")
+    out.append("| head | training rows | positives | positives by set |")
+    out.append("|---|---|---|---|")
+    for c, t in model.meta["training"].items():
+        out.append(f"| {c} | {t['train_rows']} | {t['train_positives']} | " +
+                   ", ".join(f"{s} {n}" for s, n in t["positive_sets"].items()) + " |")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--card", default="models/text/MODEL_CARD.md")
+    ap.add_argument("--metrics", default="models/text/metrics.json")
+    ap.add_argument("--model", default=None)
+    args = ap.parse_args(argv)
+    metrics = json.loads(Path(args.metrics).read_text())
+    model = TextModel.load(args.model)
+    card = Path(args.card)
+    text = card.read_text() if card.exists() else f"{START}\n{END}\n"
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    card.write_text(head + START + "\n" + render(metrics, model) + "\n" + END + tail)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Reading the development data (../shared/data) and the fixed train / calibration / evaluation split.
+
+The split is by a stable hash (SHA-1) of the cleaned, lower-cased text, not of the row id, so that a
+text that appears in two sets (e.g. the two SMS collections) always lands in the same split: no text
+of the evaluation split is ever seen in training or calibration. Fractions: 10% evaluation, 10%
+calibration, 80% training. The split does not depend on the training seed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tamis.textmodel.features import clean
+
+EVAL_FRACTION = 0.10
+CALIB_FRACTION = 0.10
+# jigsaw_sentence_templates has 239k synthetic near-duplicate rows (more than all other sets together):
+# training and calibration use a stable 20% sample of it; the evaluation split keeps all its rows.
+TEMPLATE_SET = "jigsaw_sentence_templates"
+TEMPLATE_TRAIN_FRACTION = 0.20
+
+
+@dataclass
+class Row:
+    id: str
+    text: str
+    clean: str
+    labels: dict
+    lang: str
+    set: str
+    group: str | None
+    meta: dict = field(default_factory=dict)
+    split: str = "train"
+
+
+def _unit(key: str, salt: str = "") -> float:
+    digest = hashlib.sha1((salt + key).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def split_of(cleaned: str) -> str:
+    u = _unit(cleaned.lower())
+    if u < EVAL_FRACTION:
+        return "eval"
+    if u < EVAL_FRACTION + CALIB_FRACTION:
+        return "calib"
+    return "train"
+
+
+def text_key(cleaned: str) -> str:
+    return hashlib.sha1(cleaned.encode("utf-8")).hexdigest()
+
+
+def load_rows(data_dir: str | Path) -> list[Row]:
+    """All rows of all text sets, in a deterministic order (set name, then file order)."""
+    rows: list[Row] = []
+    for path in sorted(Path(data_dir).glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                r = json.loads(line)
+                c = clean(r["text"])
+                if not c:
+                    continue
+                row = Row(r["id"], r["text"], c, dict(r.get("labels") or {}), r.get("lang") or "und",
+                          r["set"], r.get("group"), r.get("meta") or {})
+                row.split = split_of(c)
+                if row.set == TEMPLATE_SET and row.split != "eval" and _unit(row.id, "tpl") >= TEMPLATE_TRAIN_FRACTION:
+                    row.split = "unused"
+                rows.append(row)
+    return rows
+
+
+def write_eval(rows: list[Row], path: str | Path) -> int:
+    """Write the evaluation split in the evaluation format (JSON lines)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with path.open("w", encoding="utf-8") as fh:
+        for r in rows:
+            if r.split != "eval":
+                continue
+            fh.write(json.dumps({"id": r.id, "text": r.text, "labels": r.labels, "lang": r.lang, "set": r.set,
+                                 "group": r.group, "meta": r.meta}, ensure_ascii=False) + "\n")
+            n += 1
+    return n

