@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(VENV_PY) bench/api_throughput.py
 
 bench-hash: $(STAMP)
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	$(VENV_PY) bench/hash_index.py
 
 clean-venv:
