@@ -243,6 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     sparse = sp.csr_matrix((val.astype(np.float64), ind, indptr), shape=(len(used), features.N_BUCKETS))
     log(f"hashed n-grams: {sparse.nnz} non-zeros")
 
+    # One BLAS thread: multi-threaded BLAS reductions are not bit-reproducible, and the sparse products
+    # (single-threaded anyway) dominate the time.
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
+    except ImportError:  # pragma: no cover
+        pass
     heads = [h for h in args.heads.split(",") if h]
     k = len(heads)
     dense_w = np.zeros((features.DENSE_DIM, k))
