@@ -65,14 +65,16 @@ def render(metrics: dict, model: TextModel) -> str:
     out.append("| flagged by | FPR, all clean templates | worst group | worst group FPR | groups > 1.25x overall | groups >= 5% |")
     out.append("|---|---|---|---|---|---|")
     for k, v in fpr.items():
-        out.append(f"| {k} | {_f(v['overall_clean_fpr'], 4)} | {v['worst_group'] or '–'} | {_f(v['worst_group_fpr'], 4)} "
+        none = not v["worst_group_fpr"]
+        out.append(f"| {k} | {_f(v['overall_clean_fpr'], 4)} | {'–' if none else v['worst_group']} "
+                   f"| {'–' if none else _f(v['worst_group_fpr'], 4)} "
                    f"| {v['groups_over_1.25x']} | {v['groups_over_5pct']} |")
     if "toxigen_neutral_fpr_any_head" in metrics:
         out.append(f"\nToxiGen neutral statements about identity groups (n={metrics['toxigen_neutral_n']}), "
                    f"flagged by any head: {metrics['toxigen_neutral_fpr_any_head']:.3f} (weak file-level labels).\n")
     groups = fpr["any_head"].get("groups") or {}
     if groups:
-        worst = sorted(groups.items(), key=lambda kv: -kv[1]["fpr"])[:15]
+        worst = sorted(((g, v) for g, v in groups.items() if v["fpr"] > 0), key=lambda kv: -kv[1]["fpr"])[:15]
         out.append("Highest per-group FPRs (any head): " + ", ".join(f"{g} {v['fpr']:.3f} (n={v['n']})" for g, v in worst) + ".\n")
     th = model.recommended_thresholds
     out.append("\n### Recommended thresholds (calibrated probability)\n")
