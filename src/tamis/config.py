@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,21 @@ class Settings(BaseSettings):
 
     # Models
     onnx_threads: int = 0  # 0 lets onnxruntime choose
+    # OCR: auto = tesseract where Debian's tesseract-ocr is installed, else rapidocr (pip-only)
+    ocr_engine: Literal["auto", "rapidocr", "tesseract", "off"] = "auto"
+
+    # Stored media: blurred thumbnails for reviewers, kept this many days (0 = keep forever)
+    thumbnail_px: int = 256
+    media_retention_days: int = 90
+
+    # Video: decoded with PyAV, sampled at video_fps and on scene changes, moderated as a job
+    max_video_seconds: float = 600.0
+    max_video_pixels: int = 3840 * 2160
+    video_fps: float = 1.0
+    video_scene_threshold: float = 0.35
+    video_max_frames: int = 1200
+    # A job whose runner stops renewing its lease for this long runs again elsewhere.
+    job_lease_s: float = 300.0
 
     def resolved_database_url(self) -> str:
         if self.database_url:

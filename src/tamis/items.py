@@ -25,6 +25,8 @@ class SpanEvidence(BaseModel):
 
 
 class BBoxEvidence(BaseModel):
+    """A region of an image (in the original's pixels, after EXIF orientation), or of a video frame."""
+
     type: Literal["bbox"] = "bbox"
     x: int
     y: int
@@ -32,6 +34,10 @@ class BBoxEvidence(BaseModel):
     h: int
     label: str
     analyzer: str | None = None
+    category: str | None = None
+    score: float | None = None
+    text: str | None = Field(None, description="The words read in the box (OCR), when the box is text.")
+    t_ms: int | None = Field(None, description="The video frame the box is on.")
 
 
 class BankMatchEvidence(BaseModel):
@@ -56,12 +62,33 @@ class ListEvidence(BaseModel):
 
 
 class FrameEvidence(BaseModel):
+    """A flagged stretch of a video: from the frame at t_ms to end_ms (inclusive), with its best score."""
+
     type: Literal["frame"] = "frame"
     t_ms: int
+    end_ms: int | None = None
+    category: str | None = None
+    score: float | None = None
+    analyzer: str | None = None
+
+
+class UrlEvidence(BaseModel):
+    """A link found in the item: in its text, in text read from an image, or in a QR code or barcode."""
+
+    type: Literal["url"] = "url"
+    url: str = Field(description="The normalised URL.")
+    domain: str
+    source: Literal["text", "ocr", "qr", "barcode"]
+    start: int | None = None  # offsets in the item's text, when source is text
+    end: int | None = None
+    category: str | None = None
+    score: float | None = None
+    list: str | None = Field(None, description="The project list the domain is on, if any.")
+    analyzer: str | None = None
 
 
 Evidence = Annotated[
-    Union[SpanEvidence, BBoxEvidence, BankMatchEvidence, ListEvidence, FrameEvidence],
+    Union[SpanEvidence, BBoxEvidence, BankMatchEvidence, ListEvidence, FrameEvidence, UrlEvidence],
     Field(discriminator="type"),
 ]
 
