@@ -22,9 +22,9 @@ from tamis.api import auth as api_auth
 from tamis.store import queries
 from tamis.store.db import transaction
 
-PROFANE = "you are a fucking idiot"
+INSULT = "you are a fucking idiot"  # harassment far above the default policy's block threshold
 CLEAN = "I am a proud gardener and I love tomatoes"
-TEXT_ONLY = ["profanity"]
+TEXT_CATEGORIES = set(get_analyzer("text-model").categories)
 IMAGE_CATEGORIES = {"sexual", "violence/graphic"}
 
 
@@ -89,7 +89,7 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> config.Settings:
 
 
 def test_text_item_result_shape(client, project: str, auth: dict[str, str]) -> None:
-    response = moderate(client, auth, {"data_id": "post-9", "text": PROFANE})
+    response = moderate(client, auth, {"data_id": "post-9", "text": INSULT})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
     doc = response.json()
@@ -99,25 +99,27 @@ def test_text_item_result_shape(client, project: str, auth: dict[str, str]) -> N
     assert len(doc["results"]) == 1
     result = doc["results"][0]
     assert result["data_id"] == "post-9"
-    assert result["verdict"] == "review"
+    assert result["verdict"] == "block"
+    assert any("harassment" in reason for reason in result["reasons"]), result["reasons"]
 
     categories = result_categories(result)
-    assert list(categories) == TEXT_ONLY  # only what the text analyzer scores
-    profanity = categories["profanity"]
-    assert set(profanity) >= {"name", "score", "flagged", "analyzers"}
-    assert 0.8 <= profanity["score"] <= 1.0
-    assert profanity["flagged"] is True
-    analyzer = get_analyzer("profanity-text")
-    assert profanity["analyzers"] == [f"{analyzer.name}@{analyzer.version}"]
+    assert set(categories) == TEXT_CATEGORIES  # only what the text analyzer scores
+    harassment = categories["harassment"]
+    assert set(harassment) >= {"name", "score", "flagged", "analyzers"}
+    assert 0.8 <= harassment["score"] <= 1.0
+    assert harassment["flagged"] is True
+    assert categories["self-harm"]["flagged"] is False and categories["self-harm"]["score"] < 0.1
+    analyzer = get_analyzer("text-model")
+    assert harassment["analyzers"] == [f"{analyzer.name}@{analyzer.version}"]
+    assert result["language"] == {"code": "en", "confidence": result["language"]["confidence"], "supported": True}
 
-    # Evidence: a span exactly on "fucking".
-    start = PROFANE.index("fucking")
+    # Evidence: the sentence that carried the harassment score.
     spans = [e for e in result["evidence"] if e["type"] == "span"]
-    assert any(e["start"] == start and e["end"] == start + len("fucking") for e in spans), spans
+    assert {"type": "span", "start": 0, "end": len(INSULT), "category": "harassment", "analyzer": "text-model"} in spans
     for e in spans:
-        assert 0 <= e["start"] < e["end"] <= len(PROFANE)
+        assert 0 <= e["start"] < e["end"] <= len(INSULT)
 
-    assert result["analyzers"] == [{"name": "profanity-text", "version": analyzer.version, "ms": result["analyzers"][0]["ms"]}]
+    assert result["analyzers"] == [{"name": "text-model", "version": analyzer.version, "ms": result["analyzers"][0]["ms"]}]
     assert isinstance(result["analyzers"][0]["ms"], float) and result["analyzers"][0]["ms"] >= 0
 
 
@@ -127,10 +129,9 @@ def test_clean_text_passes_and_unscored_categories_are_absent(client, auth: dict
     for result in response.json()["results"]:
         assert result["verdict"] == "pass", result
         categories = result_categories(result)
-        assert set(categories) == {"profanity"}
-        assert "sexual" not in categories and "hate" not in categories  # not assessed: absent, not 0
-        assert categories["profanity"]["score"] < 0.5
-        assert categories["profanity"]["flagged"] is False
+        assert set(categories) == TEXT_CATEGORIES
+        assert "violence/graphic" not in categories and "illicit" not in categories  # not assessed: absent, not 0
+        assert all(c["score"] < 0.3 and c["flagged"] is False for c in categories.values()), categories
         assert result["evidence"] == []
 
 
@@ -147,7 +148,7 @@ def _check_image_result(result: dict[str, Any]) -> None:
         assert 0.0 <= c["score"] <= 1.0
     assert [a["name"] for a in result["analyzers"]] == ["nsfw-image", "image-safety", "hash-match"]  # banks apply to every image
     assert [a["version"] for a in result["analyzers"]] == [nsfw.version, safety.version, "1"]
-    assert "profanity" not in categories  # no text in the item: not assessed
+    assert "harassment" not in categories  # no text in the item: not assessed
 
 
 def test_image_upload_multipart(client, auth: dict[str, str]) -> None:
@@ -163,14 +164,14 @@ def test_image_upload_multipart_with_data_id_and_text(client, auth: dict[str, st
     response = client.post(
         "/v1/moderate",
         files={"file": ("photo.png", png_bytes(), "image/png")},
-        data={"data_id": "post-1", "text": PROFANE},
+        data={"data_id": "post-1", "text": INSULT},
         headers=auth,
     )
     assert response.status_code == 200, response.text
     result = response.json()["results"][0]
     assert result["data_id"] == "post-1"
-    assert set(result_categories(result)) == IMAGE_CATEGORIES | {"profanity"}
-    assert result["verdict"] == "review"
+    assert set(result_categories(result)) == IMAGE_CATEGORIES | TEXT_CATEGORIES
+    assert result["verdict"] == "block"
 
 
 def test_image_base64_in_json(client, auth: dict[str, str]) -> None:
@@ -230,13 +231,13 @@ def test_image_url_to_loopback_is_refused(client, auth: dict[str, str], loopback
 
 def test_batch_of_100_keeps_order(client, auth: dict[str, str]) -> None:
     profane_at = {3, 42, 99}
-    items = [{"data_id": f"item-{i}", "text": PROFANE if i in profane_at else f"{CLEAN} number {i}"} for i in range(100)]
+    items = [{"data_id": f"item-{i}", "text": INSULT if i in profane_at else f"{CLEAN} number {i}"} for i in range(100)]
     response = moderate(client, auth, *items)
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert [r["data_id"] for r in results] == [f"item-{i}" for i in range(100)]
     assert [i for i, r in enumerate(results) if r["verdict"] != "pass"] == sorted(profane_at)
-    assert all(results[i]["verdict"] == "review" for i in profane_at)
+    assert all(results[i]["verdict"] == "block" for i in profane_at)
 
 
 def test_batch_of_101_is_refused(client, auth: dict[str, str]) -> None:
@@ -249,15 +250,15 @@ def test_batch_of_101_is_refused(client, auth: dict[str, str]) -> None:
 def test_item_with_text_and_image(client, auth: dict[str, str]) -> None:
     encoded = base64.b64encode(png_bytes()).decode()
     response = moderate(
-        client, auth, {"data_id": "both", "text": PROFANE, "image_base64": encoded}, {"data_id": "text", "text": CLEAN}
+        client, auth, {"data_id": "both", "text": INSULT, "image_base64": encoded}, {"data_id": "text", "text": CLEAN}
     )
     assert response.status_code == 200, response.text
     both, text = response.json()["results"]
-    assert set(result_categories(both)) == IMAGE_CATEGORIES | {"profanity"}
-    assert [a["name"] for a in both["analyzers"]] == ["nsfw-image", "image-safety", "profanity-text", "hash-match"]
-    assert both["verdict"] == "review"
-    assert set(result_categories(text)) == {"profanity"}
-    assert [a["name"] for a in text["analyzers"]] == ["profanity-text"]
+    assert set(result_categories(both)) == IMAGE_CATEGORIES | TEXT_CATEGORIES
+    assert [a["name"] for a in both["analyzers"]] == ["nsfw-image", "image-safety", "text-model", "hash-match"]
+    assert both["verdict"] == "block"
+    assert set(result_categories(text)) == TEXT_CATEGORIES
+    assert [a["name"] for a in text["analyzers"]] == ["text-model"]
 
 
 # --- bad input: a problem document naming the field, and nothing recorded ----------------------------
@@ -517,7 +518,7 @@ def test_other_projects_decisions_are_invisible(client, auth: dict[str, str]) ->
 def test_get_decision_returns_what_was_answered(client, auth: dict[str, str]) -> None:
     encoded = base64.b64encode(png_bytes()).decode()
     answered = moderate(
-        client, auth, {"data_id": "p1", "text": PROFANE}, {"data_id": "p2", "text": CLEAN, "image_base64": encoded}
+        client, auth, {"data_id": "p1", "text": INSULT}, {"data_id": "p2", "text": CLEAN, "image_base64": encoded}
     ).json()
     stored = client.get(f"/v1/decisions/{answered['id']}", headers=auth)
     assert stored.status_code == 200, stored.text
@@ -526,7 +527,7 @@ def test_get_decision_returns_what_was_answered(client, auth: dict[str, str]) ->
 
 
 def test_list_decisions_filters(client, auth: dict[str, str]) -> None:
-    profane = moderate(client, auth, {"data_id": "post-a", "text": PROFANE}).json()
+    profane = moderate(client, auth, {"data_id": "post-a", "text": INSULT}).json()
     clean = moderate(client, auth, {"data_id": "post-b", "text": CLEAN}).json()
     mixed = moderate(client, auth, {"data_id": "post-c", "text": CLEAN}, {"data_id": "post-a", "text": CLEAN}).json()
 
@@ -539,12 +540,12 @@ def test_list_decisions_filters(client, auth: dict[str, str]) -> None:
     assert set(ids(data_id="post-a")) == {mixed["id"], profane["id"]}
     assert ids(data_id="post-b") == [clean["id"]]
     assert ids(data_id="post-z") == []
-    assert ids(verdict="review") == [profane["id"]]
+    assert ids(verdict="block") == [profane["id"]]
     assert set(ids(verdict="pass")) == {mixed["id"], clean["id"]}
-    assert ids(verdict="block") == []
+    assert ids(verdict="review") == []
     assert ids(data_id="post-a", verdict="pass") == [mixed["id"]]
     assert decisions(client, auth, shadow="true") == []
-    assert decisions(client, auth, verdict="review")[0] == profane
+    assert decisions(client, auth, verdict="block")[0] == profane
 
     assert_problem(client.get("/v1/decisions", params={"verdict": "maybe"}, headers=auth), 422, "verdict")
     # U+0000 cannot be in any stored string (PostgreSQL refuses it even in a comparison).

@@ -60,11 +60,12 @@ def test_string_input(client, auth: dict[str, str]) -> None:
     check_shape(doc, 1)
     (result,) = doc["results"]
     assert result["flagged"] is True
-    assert result["categories"]["profanity"] is True
-    assert result["category_scores"]["profanity"] >= 0.8
-    assert result["category_applied_input_types"]["profanity"] == ["text"]
-    # The default policy has no text analyzer for these: not assessed, so null rather than 0.
-    for name in ("sexual", "hate", "harassment", "violence", "self-harm"):
+    assert result["categories"]["harassment"] is True
+    assert result["category_scores"]["harassment"] >= 0.8
+    assert result["category_applied_input_types"]["harassment"] == ["text"]
+    assert result["categories"]["self-harm"] is False
+    # The default policy's text model does not score these: not assessed, so null rather than 0.
+    for name in ("hate/threatening", "self-harm/intent", "illicit", "violence/graphic"):
         assert result["categories"][name] is None
         assert result["category_scores"][name] is None
         assert result["category_applied_input_types"][name] == []
@@ -73,8 +74,8 @@ def test_string_input(client, auth: dict[str, str]) -> None:
 def test_clean_string_is_not_flagged(client, auth: dict[str, str]) -> None:
     (result,) = moderations(client, auth, CLEAN, model="omni-moderation-latest")["results"]
     assert result["flagged"] is False
-    assert result["categories"]["profanity"] is False
-    assert result["category_scores"]["profanity"] < 0.5
+    assert result["categories"]["harassment"] is False
+    assert result["category_scores"]["harassment"] < 0.5
 
 
 def test_list_of_strings_keeps_order(client, auth: dict[str, str]) -> None:
@@ -82,7 +83,7 @@ def test_list_of_strings_keeps_order(client, auth: dict[str, str]) -> None:
     doc = moderations(client, auth, texts)
     check_shape(doc, 4)
     assert [r["flagged"] for r in doc["results"]] == [False, True, False, True]
-    scores = [r["category_scores"]["profanity"] for r in doc["results"]]
+    scores = [r["category_scores"]["harassment"] for r in doc["results"]]
     assert scores[1] > scores[0] and scores[3] > scores[2]
 
 
@@ -92,17 +93,17 @@ def test_list_of_parts_is_one_input(client, auth: dict[str, str]) -> None:
     check_shape(doc, 1)
     (result,) = doc["results"]
     assert result["flagged"] is True
-    for name in ("sexual", "violence/graphic", "profanity"):
+    for name in ("sexual", "violence/graphic", "harassment"):
         assert result["category_scores"][name] is not None, name
-    assert result["category_applied_input_types"]["sexual"] == ["image"]
+    assert result["category_applied_input_types"]["sexual"] == ["text", "image"]  # both models score it
     assert result["category_applied_input_types"]["violence/graphic"] == ["image"]
-    assert result["category_applied_input_types"]["profanity"] == ["text"]
-    assert result["category_scores"]["hate"] is None
+    assert result["category_applied_input_types"]["harassment"] == ["text"]
+    assert result["category_scores"]["hate/threatening"] is None
 
     image_only = moderations(client, auth, [{"type": "image_url", "image_url": {"url": png_data_url()}}])
     (result,) = image_only["results"]
     assert result["flagged"] is False
-    assert result["category_scores"]["profanity"] is None
+    assert result["category_scores"]["harassment"] is None
     assert result["category_applied_input_types"]["sexual"] == ["image"]
 
 
@@ -113,7 +114,7 @@ def test_a_decision_is_recorded(client, project: str, auth: dict[str, str]) -> N
     decision = listed[0]
     assert decision["id"] == "dec_" + doc["id"].removeprefix("modr-")
     assert [r["data_id"] for r in decision["results"]] == ["input-0", "input-1"]
-    assert [r["verdict"] for r in decision["results"]] == ["pass", "review"]
+    assert [r["verdict"] for r in decision["results"]] == ["pass", "block"]
     with transaction() as session:
         row = queries.get_decision(session, project, decision["id"])
         assert row is not None and row.source == "openai"
@@ -199,8 +200,9 @@ def test_openai_sdk(server_url: str, client, key: str, auth: dict[str, str]) -> 
         assert response.model == "tamis-policy-default@0"
         (result,) = response.results
         assert result.flagged is True
-        assert result.categories.sexual is None  # not assessed
-        assert result.category_scores.harassment is None
+        assert result.categories.harassment is True
+        assert result.categories.illicit is None  # not assessed
+        assert result.category_scores.self_harm_intent is None
 
         batch = sdk.moderations.create(input=[CLEAN, PROFANE])
         assert [r.flagged for r in batch.results] == [False, True]
@@ -211,7 +213,7 @@ def test_openai_sdk(server_url: str, client, key: str, auth: dict[str, str]) -> 
         (result,) = parts.results
         assert result.flagged is False
         assert isinstance(result.category_scores.sexual, float)
-        assert result.category_applied_input_types.sexual == ["image"]
+        assert result.category_applied_input_types.sexual == ["text", "image"]
 
     assert len(client.get("/v1/decisions", headers=auth).json()["decisions"]) == 3
 

@@ -45,7 +45,7 @@ def test_default_policy_is_the_shipped_one_as_version_0(client, auth: dict[str, 
     shipped = default_body().model_dump(mode="json")
     assert {k: enforced[k] for k in shipped} == shipped
     assert enforced["categories"]["profanity"] == {"review": 0.8, "block": None}
-    assert enforced["analyzers"] == ["nsfw-image", "image-safety", "profanity-text"]
+    assert enforced["analyzers"] == ["nsfw-image", "image-safety", "text-model"]
     assert doc["shadow"] is None
     assert doc["versions"] == []
     listing = client.get("/v1/policies", headers=auth).json()
@@ -136,11 +136,11 @@ def test_block_list_matches_disguised_text(client, auth: dict[str, str]) -> None
     assert text[e["start"] : e["end"]] == "BUY CHEAP P1LLS"  # offsets point into the original text
     spam = {c["name"]: c for c in hit["categories"]}["spam"]
     assert spam["score"] == 1.0 and spam["flagged"] is False  # no spam threshold: the list's action blocks
-    assert spam["analyzers"] == ["lists@default.1"]
+    assert spam["analyzers"] == [f"text-model@{get_analyzer('text-model').version}", "lists@default.1"]
     assert any("brand" in r or "spam" in r for r in hit["reasons"])
-    # A list that does not match says nothing about its category.
+    # A list that does not match says nothing about its category (the text model still scores it).
     assert clean["verdict"] == "pass"
-    assert "spam" not in {c["name"] for c in clean["categories"]}
+    assert {c["name"]: c for c in clean["categories"]}["spam"]["analyzers"] == [f"text-model@{get_analyzer('text-model').version}"]
     assert [e for e in clean["evidence"] if e["type"] == "list"] == []
 
 
@@ -174,14 +174,15 @@ def test_review_action_list(client, auth: dict[str, str]) -> None:
     assert miss["verdict"] == "pass"
 
 
-def test_lower_profanity_threshold_turns_review_into_block(client, auth: dict[str, str]) -> None:
+def test_review_only_thresholds_turn_block_into_review(client, auth: dict[str, str]) -> None:
     before = judge(client, auth, PROFANE)
-    assert before["results"][0]["verdict"] == "review" and before["policy"]["version"] == 0
-    assert put(client, auth, {"categories": {"profanity": {"review": 0.3, "block": 0.5}}}).status_code == 201
+    assert before["results"][0]["verdict"] == "block" and before["policy"]["version"] == 0
+    lenient = {name: {"review": 0.5, "block": None} for name in ("harassment", "hate")}
+    assert put(client, auth, {"categories": lenient}).status_code == 201
     after = judge(client, auth, PROFANE, CLEAN)
     assert after["policy"] == {"id": "default", "version": 1, "shadow": False}
-    assert [r["verdict"] for r in after["results"]] == ["block", "pass"]
-    assert {c["name"]: c for c in after["results"][0]["categories"]}["profanity"]["flagged"] is True
+    assert [r["verdict"] for r in after["results"]] == ["review", "pass"]
+    assert {c["name"]: c for c in after["results"][0]["categories"]}["harassment"]["flagged"] is True
 
 
 def test_policy_without_text_analyzer_does_not_assess_text(client, auth: dict[str, str]) -> None:
@@ -192,7 +193,8 @@ def test_policy_without_text_analyzer_does_not_assess_text(client, auth: dict[st
 
 
 def test_shadow_policy_is_recorded_not_enforced(client, auth: dict[str, str]) -> None:
-    shadow = put(client, auth, {"shadow": True, "categories": {"profanity": {"block": 0.1}}})
+    lenient = {name: {"review": 0.5} for name in ("harassment", "hate")}
+    shadow = put(client, auth, {"shadow": True, "categories": lenient})
     assert shadow.status_code == 201, shadow.text
     assert shadow.json()["version"] == 1 and shadow.json()["shadow"] is True
     doc = client.get("/v1/policies/default", headers=auth).json()
@@ -203,7 +205,7 @@ def test_shadow_policy_is_recorded_not_enforced(client, auth: dict[str, str]) ->
 
     answered = judge(client, auth, PROFANE)
     assert answered["policy"] == {"id": "default", "version": 0, "shadow": False}
-    assert answered["results"][0]["verdict"] == "review"  # the enforced default
+    assert answered["results"][0]["verdict"] == "block"  # the enforced default
 
     enforced = client.get("/v1/decisions", headers=auth).json()["decisions"]
     assert [d["id"] for d in enforced] == [answered["id"]]
@@ -212,16 +214,16 @@ def test_shadow_policy_is_recorded_not_enforced(client, auth: dict[str, str]) ->
     s = shadowed[0]
     assert s["id"] != answered["id"]
     assert s["policy"] == {"id": "default", "version": 1, "shadow": True}
-    assert s["results"][0]["verdict"] == "block"
+    assert s["results"][0]["verdict"] == "review"  # the shadow policy never blocks
     assert s["results"][0]["data_id"] == "t0"
     assert client.get(f"/v1/decisions/{s['id']}", headers=auth).json() == s
-    shadow_review = client.get("/v1/decisions", params={"shadow": "true", "verdict": "block"}, headers=auth)
+    shadow_review = client.get("/v1/decisions", params={"shadow": "true", "verdict": "review"}, headers=auth)
     assert [d["id"] for d in shadow_review.json()["decisions"]] == [s["id"]]
     # Both judged the same text, from the same analyzer run: same score, different verdicts.
-    (shadow_profanity,) = s["results"][0]["categories"]
-    (enforced_profanity,) = answered["results"][0]["categories"]
-    assert shadow_profanity["score"] == enforced_profanity["score"]
-    assert shadow_profanity["flagged"] is True and enforced_profanity["flagged"] is True
+    shadow_harassment = {c["name"]: c for c in s["results"][0]["categories"]}["harassment"]
+    enforced_harassment = {c["name"]: c for c in answered["results"][0]["categories"]}["harassment"]
+    assert shadow_harassment["score"] == enforced_harassment["score"]
+    assert shadow_harassment["flagged"] is True and enforced_harassment["flagged"] is True
 
     # Writing an enforced version ends the shadow run.
     assert put(client, auth, {"description": "enforced"}).json()["version"] == 2
@@ -237,11 +239,11 @@ def test_decisions_record_policy_and_analyzer_versions(client, project: str, aut
     answered = judge(client, auth, PROFANE, CLEAN)
     stored = client.get(f"/v1/decisions/{answered['id']}", headers=auth).json()
     assert stored["policy"] == {"id": "default", "version": 2, "shadow": False}
-    profanity = get_analyzer("profanity-text")
+    model = get_analyzer("text-model")
     for result in stored["results"]:
-        assert [(a["name"], a["version"]) for a in result["analyzers"]] == [("profanity-text", profanity.version)]
+        assert [(a["name"], a["version"]) for a in result["analyzers"]] == [("text-model", model.version)]
         assert all(isinstance(a["ms"], float) for a in result["analyzers"])
-        assert result["categories"][0]["analyzers"] == [f"profanity-text@{profanity.version}"]
+        assert all(c["analyzers"] == [f"text-model@{model.version}"] for c in result["categories"])
     with transaction() as session:
         row = queries.get_decision(session, project, answered["id"])
         assert row is not None

@@ -83,7 +83,7 @@ def test_keys_create_authenticates_list_and_revoke(client, project) -> None:  # 
     response = client.post("/v1/moderate", json={"items": [{"data_id": "c1", "text": PROFANE}]}, headers=auth)
     assert response.status_code == 200, response.text
     assert response.json()["project"] == project
-    assert response.json()["results"][0]["verdict"] == "review"
+    assert response.json()["results"][0]["verdict"] == "block"
 
     # Listings are piped and read in narrow terminals too: 80 columns must not cut the ids short.
     listing = ok("keys", "list", "--project", project, columns=80).stdout
@@ -123,13 +123,14 @@ def test_moderate_text_prints_the_result_shape(project) -> None:  # type: ignore
     assert doc["policy"] == {"id": "default", "version": 0, "shadow": False}
     [item] = doc["results"]
     assert item["data_id"] == "cli"
-    assert item["verdict"] == "review"
-    profanity = {c["name"]: c for c in item["categories"]}["profanity"]
-    assert profanity["flagged"] is True and profanity["score"] >= 0.8
-    assert any(a.startswith("profanity-text@") for a in profanity["analyzers"])
+    assert item["verdict"] == "block"
+    harassment = {c["name"]: c for c in item["categories"]}["harassment"]
+    assert harassment["flagged"] is True and harassment["score"] >= 0.8
+    assert any(a.startswith("text-model@") for a in harassment["analyzers"])
     spans = [PROFANE[e["start"]:e["end"]] for e in item["evidence"] if e["type"] == "span"]
-    assert "fucking" in spans
-    assert [a["name"] for a in item["analyzers"]] == ["profanity-text"]
+    assert PROFANE in spans  # the sentence that carried the score
+    assert [a["name"] for a in item["analyzers"]] == ["text-model"]
+    assert item["language"]["code"] == "en"
     with transaction() as session:
         decision = session.get(Decision, doc["id"])
         assert decision is not None and decision.source == "cli" and decision.project_id == project
@@ -152,7 +153,7 @@ def test_moderate_image_prints_image_categories(project, tmp_path: Path) -> None
     assert item["verdict"] == "pass"
     names = {c["name"] for c in item["categories"]}
     assert IMAGE_CATEGORIES <= names
-    assert "profanity" not in names  # no text: not assessed, not 0
+    assert "harassment" not in names  # no text: not assessed, not 0
     assert {a["name"] for a in item["analyzers"]} == {"nsfw-image", "image-safety", "hash-match"}
     for category in item["categories"]:
         assert 0.0 <= category["score"] < 0.5 and category["flagged"] is False
@@ -162,7 +163,7 @@ def test_moderate_text_file_and_bad_files(project, tmp_path: Path) -> None:  # t
     note = tmp_path / "note.txt"
     note.write_text(PROFANE)
     doc = json.loads(ok("moderate", str(note), "--project", project).stdout)
-    assert doc["results"][0]["data_id"] == "note.txt" and doc["results"][0]["verdict"] == "review"
+    assert doc["results"][0]["data_id"] == "note.txt" and doc["results"][0]["verdict"] == "block"
 
     blob = tmp_path / "data.bin"
     blob.write_bytes(b"\x00\x01\x02 this is no image at all" * 10)
@@ -412,7 +413,7 @@ def test_serve_for_real(project, tmp_path: Path, how: str) -> None:  # type: ign
         )
         assert response.status_code == 200, response.text
         doc = response.json()
-        assert doc["project"] == project and doc["results"][0]["verdict"] == "review"
+        assert doc["project"] == project and doc["results"][0]["verdict"] == "block"
         assert httpx.post(base + "/v1/moderate", json={"items": [{"data_id": "x", "text": "hi"}]}, timeout=10).status_code == 401
     finally:
         if proc.poll() is None:

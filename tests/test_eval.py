@@ -258,9 +258,9 @@ def test_eval_command_end_to_end(tmp_path: Path, project: str) -> None:
     overall = report["overall"]
     assert (overall["any"]["n"], overall["any"]["positives"]) == (13, 5)
     assert (overall["profanity"]["labelled"], overall["profanity"]["positives"]) == (11, 4)  # two rows unknown
-    # The interim text analyzer scores profanity only: hate is labelled on 6 rows, assessed on none.
-    assert (overall["hate"]["labelled"], overall["hate"]["not_assessed"], overall["hate"]["n"]) == (6, 6, 0)
-    assert overall["hate"]["auprc"] is None
+    # Hate is labelled on 6 rows (2 positive), all assessed by the text model.
+    assert (overall["hate"]["labelled"], overall["hate"]["not_assessed"], overall["hate"]["n"]) == (6, 0, 6)
+    assert overall["hate"]["positives"] == 2 and overall["hate"]["auprc"] is not None
     for by in (report["overall"], *report["by_lang"].values(), *report["by_set"].values(), *report["by_group"].values()):
         for m in by.values():
             _consistent(m)
@@ -283,7 +283,7 @@ def test_eval_command_end_to_end(tmp_path: Path, project: str) -> None:
 
     html = (out / "eval.html").read_text(encoding="utf-8")
     assert "<svg" in html and "polyline" in html and "muslim" in html
-    assert html.count("<svg") == 4 and "Not assessed on any row (no plot): hate." in html
+    assert html.count("<svg") == 6 and "Not assessed on any row" not in html  # PR + reliability per category
     with transaction() as session:  # an evaluation records nothing
         assert session.scalars(select(Decision).where(Decision.project_id == project)).first() is None
 
@@ -297,6 +297,8 @@ def test_eval_command_scores_image_rows(tmp_path: Path, project: str) -> None:
     report = json.loads((tmp_path / "out" / "eval.json").read_text())
     assert report["image_rows"] == 1
     assert report["overall"]["sexual"]["n"] == 1 and report["overall"]["hate"]["not_assessed"] == 1
+    html = (tmp_path / "out" / "eval.html").read_text(encoding="utf-8")
+    assert "Not assessed on any row (no plot): hate." in html  # no image analyzer scores hate
 
 
 def test_eval_command_bad_input(tmp_path: Path, project: str) -> None:

@@ -73,7 +73,9 @@ def test_invalid_policies_name_the_field(body: dict, field: str) -> None:
 def test_shipped_default_policy_is_valid_and_complete() -> None:
     body = default_body()
     assert not body.shadow
-    assert set(body.analyzers) == {"nsfw-image", "image-safety", "profanity-text"}
+    assert {"nsfw-image", "image-safety", "text-model"} <= set(body.analyzers)
+    assert "profanity-text" not in body.analyzers  # the interim text analyzer, replaced by the model
+    assert PolicyBody().analyzers == body.analyzers  # a policy that names none runs the default's
     assert len(body.categories) == 17
 
 

@@ -73,3 +73,11 @@ def test_policy_with_text_model_reports_language_and_unsupported_languages(clien
     assert [a["name"] for a in threat["analyzers"]] == ["text-model"]
     if swahili["language"]["supported"] is False:  # confidently identified and not trained on
         assert any("not trained on language" in r for r in swahili["reasons"])
+
+
+def test_a_heading_is_read_with_its_sentence_a_short_sentence_alone() -> None:
+    text = "# Notice\n\nThe community garden opens at nine on Saturday. I will kill you. Bring gloves!"
+    pieces = [text[s:e].strip() for s, e in chunks(text)]
+    assert "# Notice" not in pieces  # a fragment without end punctuation is not scored alone
+    assert pieces[1].startswith("# Notice") and pieces[1].endswith("Saturday.")
+    assert "I will kill you." in pieces  # a short sentence is, so nothing dilutes it

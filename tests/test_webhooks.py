@@ -232,7 +232,7 @@ def test_register_then_review_decision_is_delivered_signed(client, auth, project
     assert secret not in listed.text
 
     doc = moderate(client, auth, PROFANE)
-    assert doc["results"][0]["verdict"] == "review"
+    assert doc["results"][0]["verdict"] == "block"
 
     # The outbox row was committed with the decision, and is due now.
     [row] = deliveries(project)
@@ -266,7 +266,7 @@ def test_register_then_review_decision_is_delivered_signed(client, auth, project
 
     body = got.body.decode()
     assert webhooks.verify(secret, body, signature) is True
-    assert webhooks.verify(secret, body.replace('"review"', '"pass"'), signature) is False
+    assert webhooks.verify(secret, body.replace('"block"', '"pass"'), signature) is False
     assert webhooks.verify(secret, body + " ", signature) is False
     assert webhooks.verify("whsec_not-the-secret", body, signature) is False
     assert webhooks.verify(secret, body, "garbage") is False
@@ -545,7 +545,7 @@ def test_decision_and_delivery_commit_together(client, auth, project, receiver) 
 def test_rolled_back_decision_leaves_no_delivery(client, auth, project, receiver) -> None:  # type: ignore[no-untyped-def]
     register(client, auth, receiver.url)
     doc = _judged(project, PROFANE)
-    assert doc.results[0].verdict == "review"
+    assert doc.results[0].verdict == "block"
     with pytest.raises(RuntimeError, match="crash"):
         with transaction() as session:
             pipeline.record(session, doc, shadow=False, source="test")
@@ -570,7 +570,7 @@ def test_shadow_decisions_only_with_include_shadow(client, auth, project, receiv
     assert shadowed["include_shadow"] is True
     put = client.put(
         "/v1/policies/default",
-        json={"shadow": True, "categories": {"profanity": {"review": 0.5, "block": 0.99}}},
+        json={"shadow": True, "categories": {"harassment": {"review": 0.5}}},
         headers=auth,
     )
     assert put.status_code == 201, put.text

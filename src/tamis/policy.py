@@ -91,7 +91,7 @@ class PolicyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: str = ""
     shadow: bool = Field(False, description="Evaluate and record, never enforce.")
-    analyzers: list[str] = Field(default_factory=lambda: ["nsfw-image", "image-safety", "profanity-text"])
+    analyzers: list[str] = Field(default_factory=lambda: list(_shipped()["analyzers"]))
     categories: dict[str, Thresholds] = Field(default_factory=dict)
     block_lists: list[BlockList] = Field(default_factory=list)
     allow_lists: list[AllowList] = Field(default_factory=list)
@@ -143,10 +143,15 @@ def _compile_lists(policy_id: str, version: int, body_json: str) -> ListMatcher 
     return ListMatcher(f"{policy_id}.{version}", block, allow)
 
 
+@lru_cache
+def _shipped() -> dict[str, object]:
+    return json.loads(resources.files("tamis.policies").joinpath("default.json").read_text())  # type: ignore[no-any-return]
+
+
 def default_body() -> PolicyBody:
-    """The shipped default policy (src/tamis/policies/default.json)."""
-    text = resources.files("tamis.policies").joinpath("default.json").read_text()
-    return PolicyBody.model_validate(json.loads(text))
+    """The shipped default policy (src/tamis/policies/default.json); a policy that names no analyzers
+    runs the default's."""
+    return PolicyBody.model_validate(_shipped())
 
 
 # --- signals -> verdict -------------------------------------------------------------------------

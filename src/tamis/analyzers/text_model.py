@@ -26,6 +26,11 @@ from tamis.textmodel.model import TextModel, detect_language
 # its chunk's score and for the evidence span to point somewhere useful.
 CHUNK_CHARS = min(300, MAX_CHARS)
 WHOLE_TEXT_CHARS = 600
+# A fragment without end punctuation shorter than this (a heading such as "# Notice", a signature)
+# says too little to be scored alone: it is read with the next sentence. A short sentence that ends
+# like one ("I will kill you.") keeps its own chunk, so nothing dilutes it.
+MIN_CHUNK_CHARS = 24
+SENTENCE_END = regex.compile(r"[.!?。！？…]\s*$")
 SENTENCE = regex.compile(r"\S.*?(?:[.!?。！？…]+(?=\s|$)|\n|$)", regex.DOTALL)
 LANGUAGE_CONFIDENCE = 0.7
 # Evidence is given for categories whose chunk score reaches this.
@@ -51,12 +56,28 @@ def _pieces(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]
     return spans
 
 
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans, a short fragment joined to the next sentence (the last to the one before)."""
+    spans: list[tuple[int, int]] = []
+    pending: int | None = None  # start of a short sentence waiting for the next
+    for match in SENTENCE.finditer(text):
+        start, end = match.span()
+        start = start if pending is None else pending
+        piece = text[start:end].strip()
+        pending = start if len(piece) < MIN_CHUNK_CHARS and not SENTENCE_END.search(piece) else None
+        if pending is None:
+            spans.append((start, end))
+    if pending is not None:
+        end = len(text.rstrip())
+        spans[-1:] = [(spans[-1][0], end)] if spans else [(pending, end)]
+    return spans
+
+
 def chunks(text: str, size: int = CHUNK_CHARS) -> list[tuple[int, int]]:
     """[start, end) spans to score: each sentence (cut at `size` characters), and the whole text
     when it is short. A text's score is its best chunk's, so one threatening sentence in a long post
     is not averaged away, while a short post is also read whole, for context."""
-    spans = [piece for start, end in (m.span() for m in SENTENCE.finditer(text))
-             for piece in _pieces(text, start, end, size)]
+    spans = [piece for start, end in _sentences(text) for piece in _pieces(text, start, end, size)]
     if len(text.strip()) <= WHOLE_TEXT_CHARS and (len(spans) != 1 or spans[0] != (0, len(text))):
         spans.insert(0, (0, len(text)))
     return spans or [(0, len(text))]

@@ -55,10 +55,15 @@ def text_key(cleaned: str) -> str:
     return hashlib.sha1(cleaned.encode("utf-8")).hexdigest()
 
 
-def load_rows(data_dir: str | Path) -> list[Row]:
+# Sets written in this repository (data/text/README.md): contrast sentences the shared data lacks.
+REPO_DATA = Path(__file__).resolve().parents[3] / "data" / "text"
+
+
+def load_rows(data_dir: str | Path, extra_dirs: tuple[str | Path, ...] = (REPO_DATA,)) -> list[Row]:
     """All rows of all text sets, in a deterministic order (set name, then file order)."""
     rows: list[Row] = []
-    for path in sorted(Path(data_dir).glob("*.jsonl.gz")):
+    paths = [p for d in (data_dir, *extra_dirs) for p in Path(d).glob("*.jsonl.gz")]
+    for path in sorted(paths, key=lambda p: p.name):
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             for line in fh:
                 r = json.loads(line)

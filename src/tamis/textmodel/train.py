@@ -48,7 +48,11 @@ NOISY = {
     ("hate", TEMPLATE_SET, 0): 1.0,
     ("*", "harmbench_strongreject"): 0.2,  # requests, not organic content ("how do I ..." is not harm)
     ("*", "simplesafetytests"): 0.2,
-    ("hate", "cyberbullying_tweets_subset"): 0.5,  # keyword-driven classes
+    # keyword-driven classes labelled per class: an identity word in a tweet is not an attack on it
+    ("hate", "cyberbullying_tweets_subset"): 0.2,
+    # Hand-written contrast sentences (data/text): few, so each counts for many
+    ("*", "tamis_contrast"): 20.0,
+    ("harassment", "cyberbullying_tweets_subset"): 0.3,
 }
 # Heads whose labelled sets are all of one genre (SMS) and carry their own clean rows: the clean rows of
 # the other sets (background negatives) are down-weighted, which keeps the head from learning "not an SMS

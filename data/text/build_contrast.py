@@ -1,0 +1,172 @@
+"""Build data/text/tamis_contrast.jsonl.gz: hand-written contrast sentences (see data/text/README.md)."""
+import gzip, json
+
+BENIGN_RISKY = """How do I kill a Python process that hangs?
+How can I kill all child processes when the parent exits?
+kill -9 did not stop the container, what else can I try?
+I could murder a pizza right now.
+I would kill for a cup of coffee this morning.
+That comedian absolutely killed it last night.
+The drummer killed it, what a gig.
+That gig was sick, the drummer killed it.
+My feet are killing me after that hike.
+This heat is killing me.
+The new update killed my battery life.
+We need to kill the noise in this recording before mixing.
+Let's kill two birds with one stone and do both errands today.
+She slayed that presentation.
+He shot the photo at golden hour with a 50mm lens.
+Shoot me a message when you are free.
+Can you shoot over the slides before the meeting?
+We are shooting the wedding video on Saturday.
+The striker shot from thirty yards and scored.
+I'm dying of laughter at this video.
+I'm dead, this meme is too funny.
+Drop-dead gorgeous dress, where did you buy it?
+The battery is dead again, I need a charger.
+Dead tired after the night shift.
+That exam was brutal but I passed.
+The final boss fight is brutal on hard mode.
+I'm going to destroy you at chess tonight.
+Our team crushed them 5-0 on Sunday.
+We got slaughtered in the quiz, we came last.
+The villain in the film dies at the end.
+In the novel, the detective finds the murder weapon in the garden.
+The documentary explains how the assassination of the archduke started the war.
+History class today was about the causes of the Second World War.
+The museum has an exhibition about the history of medieval weapons.
+How do I sharpen a kitchen knife safely?
+What is the best way to cut a mango without a sharp knife slipping?
+The chef's knife skills were amazing.
+I need to hang the painting on the wall.
+Hang on, I'll be there in five minutes.
+The app keeps hanging when I open the camera.
+My code throws an exception when the thread is killed.
+Terminate the instance and execute the script again.
+The function executes the query and returns the rows.
+Abort the build and restart it with the debug flag.
+He's a killer guitarist.
+That's a killer recipe, thank you for sharing.
+The bomb squad in the movie was the best part.
+This song is the bomb!
+The cake bombed, it did not rise at all.
+My sister's stand-up set bombed but she was brave.
+The suspect was arrested after the robbery, police said.
+The report describes the attack on the city in 1940.
+Which medicine is safe to take for a headache during pregnancy?
+What are the warning signs of depression in teenagers?
+If you feel suicidal, please call a crisis line, you are not alone.
+I'm worried about my friend, she talks about hurting herself. How can I help?
+Where can I find support for people recovering from self-harm?
+How do I report a scam email to my bank?
+My grandmother almost fell for a phishing scam, how do I warn her?
+What are common signs of a fake online shop?
+Breast cancer screening saves lives, book your mammogram.
+How do I talk to my kids about puberty?
+The sex of the puppy is female according to the vet.
+Sex education should start early and be age-appropriate.
+The nude paintings in the Louvre are famous.
+Are cucumbers safe for guinea pigs to eat?
+Please remove the stitches after ten days.
+The fighter won the boxing match by knockout.
+We play paintball every summer, it's great fun.
+I hate Mondays.
+I hate it when the bus is late.
+I hate how much I love this show.
+Honestly, I hate running but I do it anyway.
+Ugh, I could strangle my printer right now.
+This traffic makes me want to scream.
+You're killing me with these puns.
+Break a leg at the audition tonight!
+The plot twist blew my mind.
+Our sales went through the roof, the launch was explosive.
+The gun show is in town this weekend, my uncle collects antique rifles.
+Hunting season opens next week, check the regulations.
+My grandfather fought in the war and rarely talked about it.
+Zombies attack the mall in the third episode.
+The wolf kills the sheep in the fable.
+Natural selection kills off the weakest organisms.
+Bleach kills 99% of germs.
+Antibiotics kill bacteria, not viruses.
+Slugs are killing my lettuce, any organic tips?
+The frost killed my tomato plants.
+Je pourrais tuer pour un café ce matin.
+Comment tuer un processus bloqué sous Linux ?
+Ce concert était une tuerie !
+Ich könnte für eine Pizza morden.
+Wie beende ich einen hängenden Prozess unter Windows?
+Der Film war der Hammer!
+¿Cómo mato un proceso que no responde en Linux?
+Me muero de risa con este vídeo.
+Ik kan wel een moord doen voor een koffie.
+Hoe stop ik een vastgelopen proces?
+Posso matar um processo travado no terminal?""".splitlines()
+
+SUPPORT = """Black lives matter.
+Trans rights are human rights.
+Stop Asian hate.
+Love is love.
+Never again: we remember the victims of the Holocaust.
+I am a proud Muslim and I love my neighbours.
+I'm gay and my husband and I just adopted a dog.
+As a Black woman in tech, I mentor young engineers.
+Jewish families in our town are hosting a Hanukkah market.
+Refugees are welcome here.
+Immigrants built this city and still do.
+My neighbour is Jewish and she bakes great bread.
+Our mosque is hosting an open day, everyone is invited.
+Pride month starts tomorrow, see you at the parade.
+Disabled people deserve accessible public transport.
+Indigenous languages should be taught in schools.
+I'm a Mexican American and proud of my heritage.
+Muslim women should be free to wear what they want.
+Deaf culture has its own rich history and language.
+We stand with our Roma neighbours against discrimination.
+Racism has no place in our club.
+Calling someone a slur is never okay.
+Antisemitism is rising and we must speak up against it.
+Homophobia hurts everyone.
+Les personnes trans ont le droit d'exister.
+Wir sind stolz auf unsere muslimischen Nachbarn.
+Los inmigrantes son bienvenidos aquí.
+Zwarte levens doen ertoe.""".splitlines()
+
+PROFANE_NO_TARGET = """This is a fucking mess.
+What a fucking mess, honestly.
+Holy shit, that was a great game!
+Fuck, I forgot my keys again.
+Damn, this traffic is awful.
+Shit, I spilled coffee all over my laptop.
+This fucking printer jammed again.
+What the hell is going on with the trains today?
+Fucking finally, the weekend!
+That concert was fucking amazing.
+Oh crap, I missed the deadline.
+This damn weather, it's been raining for a week.
+Bloody hell, the rent went up again.
+Goddamn, that burger was good.
+Shit happens, we move on.
+This movie is so fucking good.
+Scheiße, ich habe den Zug verpasst.
+Putain, il pleut encore.
+Joder, qué calor hace hoy.
+Kut, mijn fiets is weer lek.""".splitlines()
+
+rows = []
+def add(kind, texts, labels):
+    for i, t in enumerate(texts):
+        t = t.strip()
+        if t:
+            rows.append({"id": f"contrast:{kind}:{i}", "text": t, "labels": labels, "lang": None,
+                         "set": "tamis_contrast", "group": kind, "meta": {}})
+zeros = {h: 0 for h in ["sexual", "hate", "harassment", "harassment/threatening", "violence", "self-harm", "extremism", "spam", "scam"]}
+add("benign_risky_words", BENIGN_RISKY, {**zeros, "any": 0})
+add("support_and_identity", SUPPORT, {**zeros, "profanity": 0, "any": 0})
+add("untargeted_profanity", PROFANE_NO_TARGET, {"hate": 0, "harassment": 0, "harassment/threatening": 0, "violence": 0, "extremism": 0, "profanity": 1, "any": 1})
+import py3langid
+for r in rows:
+    r["lang"] = py3langid.classify(r["text"])[0]
+with gzip.GzipFile("/work/main/data/text/tamis_contrast.jsonl.gz", "wb", mtime=0) as fh:
+    for r in rows:
+        fh.write((json.dumps(r, ensure_ascii=False) + "\n").encode())
+print(len(rows))
