@@ -1,5 +1,9 @@
-"""Build data/text/tamis_contrast.jsonl.gz: hand-written contrast sentences (see data/text/README.md)."""
-import gzip, json
+"""Build tamis_contrast.jsonl.gz (beside this file) from the sentences below: python data/text/build_contrast.py"""
+import gzip
+import json
+from pathlib import Path
+
+import py3langid
 
 BENIGN_RISKY = """How do I kill a Python process that hangs?
 How can I kill all child processes when the parent exits?
@@ -163,10 +167,11 @@ zeros = {h: 0 for h in ["sexual", "hate", "harassment", "harassment/threatening"
 add("benign_risky_words", BENIGN_RISKY, {**zeros, "any": 0})
 add("support_and_identity", SUPPORT, {**zeros, "profanity": 0, "any": 0})
 add("untargeted_profanity", PROFANE_NO_TARGET, {"hate": 0, "harassment": 0, "harassment/threatening": 0, "violence": 0, "extremism": 0, "profanity": 1, "any": 1})
-import py3langid
+
 for r in rows:
     r["lang"] = py3langid.classify(r["text"])[0]
-with gzip.GzipFile("/work/main/data/text/tamis_contrast.jsonl.gz", "wb", mtime=0) as fh:
+out = Path(__file__).with_name("tamis_contrast.jsonl.gz")
+with gzip.GzipFile(out, "wb", mtime=0) as fh:
     for r in rows:
         fh.write((json.dumps(r, ensure_ascii=False) + "\n").encode())
 print(len(rows))
