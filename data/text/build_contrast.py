@@ -5,14 +5,13 @@ from pathlib import Path
 
 import py3langid
 
-BENIGN_RISKY = """How do I kill a Python process that hangs?
-How can I kill all child processes when the parent exits?
+# Not here on purpose: the over-flagging examples of the issue and the tests ("how do I kill a Python
+# process", "I could murder a pizza") must be passed by generalisation, not memorised.
+BENIGN_RISKY = """How can I kill all child processes when the parent exits?
 kill -9 did not stop the container, what else can I try?
-I could murder a pizza right now.
 I would kill for a cup of coffee this morning.
 That comedian absolutely killed it last night.
 The drummer killed it, what a gig.
-That gig was sick, the drummer killed it.
 My feet are killing me after that hike.
 This heat is killing me.
 The new update killed my battery life.
