@@ -118,6 +118,12 @@ class Link:
     has_scheme: bool
     defanged: bool
 
+    @property
+    def mixed_script(self) -> bool:
+        """Whether a label of the host mixes Latin letters with Cyrillic, Greek or Armenian ones
+        (`аpple` with a Cyrillic а): the homograph trick browsers refuse to display as Unicode."""
+        return any(_LATIN.search(label) and _LOOKALIKE.search(label) for label in self.host_unicode.split("."))
+
 
 @lru_cache(maxsize=1)
 def _psl() -> PublicSuffixList:
@@ -207,6 +213,8 @@ def _common_tld(tld: str) -> bool:
 
 # --- normalisation --------------------------------------------------------------------------------
 
+_LATIN = regex.compile(r"\p{Latin}")
+_LOOKALIKE = regex.compile(r"[\p{Cyrillic}\p{Greek}\p{Armenian}]")
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ftp": "21"}
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _ESCAPE = regex.compile(r"%([0-9A-Fa-f]{2})")

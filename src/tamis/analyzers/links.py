@@ -10,8 +10,11 @@ How scores are reached (figures from bench/links.py on bench/data/urls.jsonl):
 - Link shorteners (bit.ly, t.co, youtu.be...) are not scored by fraudurl: their spelling says
   nothing about where they lead, and fraudurl flags almost all of them (see the bench). A shortener
   is only a weak `spam` cue (0.3, below the default review threshold of 0.7), shown as evidence.
-- A link in a QR code is a weak `spam` cue only together with another cue (a shortener, or a URL
-  fraudurl is unsure of): a QR code to a menu, a ticket or a shop says nothing on its own.
+- A host whose labels mix Latin with Cyrillic, Greek or Armenian letters (`аpple.com`, shown as
+  `xn--pple-43d.com`) scores `scam` at least HOMOGRAPH_SCAM (review): browsers refuse to show such
+  names in Unicode for that reason, and fraudurl misses half of them.
+- A link in a QR code is a weak `spam` cue only together with a shortener (a QR code hiding a
+  shortened link): a QR code to a menu, a ticket or a shop says nothing on its own.
 - Domain lists (policy `domain_lists`): a blocked domain scores its list's category at 1.0 and
   asks for the list's action; an allowed domain is never scored by fraudurl.
 The item's text and each code are read independently; the same URL seen twice counts once.
@@ -51,6 +54,7 @@ SHORTENERS = FRAUDURL_SHORTENERS | frozenset(
 # fraudurl probability -> scam score (see the module docstring and bench/links.py).
 SCAM_AT_FRAUD_THRESHOLD = 0.5
 SCAM_MAX = 0.85
+HOMOGRAPH_SCAM = 0.6
 # Spam cues, combined as independent evidence (1 - product of (1 - cue)).
 SHORTENER_SPAM = 0.3
 QR_SPAM = 0.2
@@ -97,7 +101,6 @@ class Links:
         found = _dedupe(self._find(item))
         scam: list[float] = []
         cues: list[float] = []
-        doubtful_qr = False
         for f in found:
             hit = self._lists.match(f.link.host) if self._lists else None
             if hit is not None:
@@ -111,15 +114,14 @@ class Links:
                 cues.append(SHORTENER_SPAM)
                 self._evidence(signal, f, "spam", SHORTENER_SPAM)
                 continue
-            p = self._probability(f.link)
-            score = scam_score(p)
+            score = scam_score(self._probability(f.link))
+            if f.link.mixed_script:
+                score = max(score, HOMOGRAPH_SCAM)
             scam.append(score)
             if score >= EVIDENCE_MIN:
                 self._evidence(signal, f, "scam", score)
-            doubtful_qr |= f.source == "qr" and score > 0.0
-        qr = [f for f in found if f.source == "qr"]
-        if qr and (cues or doubtful_qr) and self._model is not None:
-            cues.append(QR_SPAM)  # a QR link adds to other cues, never counts alone
+        if cues and any(f.source == "qr" for f in found):
+            cues.append(QR_SPAM)  # a QR link adds to a shortener, never counts alone
         if scam:
             signal.scores["scam"] = max(signal.scores.get("scam", 0.0), max(scam))
         if cues:
@@ -141,7 +143,9 @@ class Links:
         assert self._model is not None
         # fraudurl reads the URL as written (scheme or not), not our normalised spelling:
         # it was trained on URLs as they appear, and "http://" is one of its features.
-        _, p, _, _ = self._model.predict(extract(link.raw), want_reasons=False)
+        # Unicode hosts go in as punycode, as a browser sends them (fraudurl reads those better).
+        written = link.raw if link.raw.isascii() else link.url
+        _, p, _, _ = self._model.predict(extract(written), want_reasons=False)
         return float(p)
 
     def _listed(self, signal: Signal, f: Found, hit: DomainHit) -> None:
