@@ -117,7 +117,8 @@ def test_text_item_result_shape(client, project: str, auth: dict[str, str]) -> N
     for e in spans:
         assert 0 <= e["start"] < e["end"] <= len(PROFANE)
 
-    assert result["analyzers"] == [{"name": "profanity-text", "version": analyzer.version, "ms": result["analyzers"][0]["ms"]}]
+    assert result["analyzers"][0] == {"name": "profanity-text", "version": analyzer.version, "ms": result["analyzers"][0]["ms"]}
+    assert [a["name"] for a in result["analyzers"]] == ["profanity-text", "links"]
     assert isinstance(result["analyzers"][0]["ms"], float) and result["analyzers"][0]["ms"] >= 0
 
 
@@ -145,8 +146,9 @@ def _check_image_result(result: dict[str, Any]) -> None:
     assert categories["violence/graphic"]["analyzers"] == [f"image-safety@{safety.version}"]
     for c in categories.values():
         assert 0.0 <= c["score"] <= 1.0
-    assert [a["name"] for a in result["analyzers"]] == ["nsfw-image", "image-safety", "hash-match"]  # banks apply to every image
-    assert [a["version"] for a in result["analyzers"]] == [nsfw.version, safety.version, "1"]
+    assert [a["name"] for a in result["analyzers"]] == ["nsfw-image", "image-safety", "links", "hash-match"]  # banks apply to every image
+    links = get_analyzer("links")
+    assert [a["version"] for a in result["analyzers"]] == [nsfw.version, safety.version, links.version, "1"]
     assert "profanity" not in categories  # no text in the item: not assessed
 
 
@@ -254,10 +256,10 @@ def test_item_with_text_and_image(client, auth: dict[str, str]) -> None:
     assert response.status_code == 200, response.text
     both, text = response.json()["results"]
     assert set(result_categories(both)) == IMAGE_CATEGORIES | {"profanity"}
-    assert [a["name"] for a in both["analyzers"]] == ["nsfw-image", "image-safety", "profanity-text", "hash-match"]
+    assert [a["name"] for a in both["analyzers"]] == ["nsfw-image", "image-safety", "profanity-text", "links", "hash-match"]
     assert both["verdict"] == "review"
     assert set(result_categories(text)) == {"profanity"}
-    assert [a["name"] for a in text["analyzers"]] == ["profanity-text"]
+    assert [a["name"] for a in text["analyzers"]] == ["profanity-text", "links"]
 
 
 # --- bad input: a problem document naming the field, and nothing recorded ----------------------------

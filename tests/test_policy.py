@@ -73,7 +73,7 @@ def test_invalid_policies_name_the_field(body: dict, field: str) -> None:
 def test_shipped_default_policy_is_valid_and_complete() -> None:
     body = default_body()
     assert not body.shadow
-    assert set(body.analyzers) == {"nsfw-image", "image-safety", "profanity-text"}
+    assert set(body.analyzers) == {"nsfw-image", "image-safety", "profanity-text", "links"}
     assert len(body.categories) == 17
 
 
