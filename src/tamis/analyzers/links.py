@@ -36,6 +36,7 @@ from fraudurl.lexical import extract
 from fraudurl.model import Model
 
 from tamis.analyzers.base import Analyzer
+from tamis.config import get_settings
 from tamis.domains import DomainHit, DomainList, DomainMatcher
 from tamis.items import VERDICT_RANK, BBoxEvidence, Item, Signal, UrlEvidence
 from tamis.links import Link, find_links
@@ -134,7 +135,7 @@ class Links:
     def _find(self, item: Item) -> list[Found]:
         found = [Found(link, "text") for link in find_links(item.text or "")]
         if item.image is not None:
-            for code in read_codes(item.image):
+            for code in read_codes(item.image, large=get_settings().codes_second_look):
                 source: Source = "qr" if code.is_qr else "barcode"
                 found += [Found(link, source, code) for link in find_links(code.text)]
         return found
@@ -223,7 +224,8 @@ def bind_policy(policy: object, analyzers: list[Analyzer]) -> list[Analyzer]:
     if not lists:
         return analyzers
     tag = f"{getattr(policy, 'id')}.{getattr(policy, 'version')}"
-    matcher = _matcher(tag, json.dumps([lst.model_dump() for lst in lists], sort_keys=True))
+    # keyed on the lists' content too: policy ids and versions repeat across projects
+    matcher = _matcher(tuple((lst.name, tuple(lst.domains), lst.category, lst.action, lst.allow) for lst in lists))
     out = [a.with_lists(matcher, tag) if isinstance(a, Links) else a for a in analyzers]
     if not any(isinstance(a, Links) for a in analyzers):
         from tamis.analyzers.registry import get_analyzer
@@ -235,5 +237,7 @@ def bind_policy(policy: object, analyzers: list[Analyzer]) -> list[Analyzer]:
 
 
 @lru_cache(maxsize=256)
-def _matcher(tag: str, lists_json: str) -> DomainMatcher:
-    return DomainMatcher([DomainList.model_validate(d) for d in json.loads(lists_json)])
+def _matcher(lists: tuple[tuple[str, tuple[str, ...], str | None, str, bool], ...]) -> DomainMatcher:
+    return DomainMatcher([
+        DomainList.model_construct(name=n, domains=list(d), category=c, action=a, allow=al) for n, d, c, a, al in lists
+    ])
