@@ -122,3 +122,15 @@ def test_analyzer_scores() -> None:
     assert clean.scores["scam"] < 0.5 and clean.evidence == []
     assert none.scores == {}  # no link: nothing assessed
     assert homograph.scores["scam"] >= 0.5
+
+
+def test_pathological_text_is_bounded() -> None:
+    """User text must never stall a worker: the matcher gives up after its time cap, without error."""
+    import time
+
+    for text in ("a." * 50_000, "x[.]" * 25_000, "see https://example.com/a?b=c " * 3_000):
+        start = time.perf_counter()
+        links = find_links(text)
+        assert time.perf_counter() - start < 3.0
+        assert len(links) <= 200
+    assert len(find_links("see https://example.com/a?b=c " * 300)) == 200  # capped: enough to judge

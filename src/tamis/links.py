@@ -13,6 +13,7 @@ Hosts are given in ASCII (punycode), so that a homograph (`аpple.com` with a Cy
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote, unquote
@@ -69,7 +70,7 @@ _CANDIDATE = regex.compile(
     (?<!{_HC}|[_@.\-/:%])                               # not inside a word, an e-mail or a path
     (?:(?P<scheme>https?|ftp)://(?P<userinfo>[^\s/@?#]{{1,64}}@)?)?
     (?P<host>
-        (?:{_LABEL}\.)+(?P<tld>[[\p{{L}}]--[{_CJK}]][[\p{{L}}\p{{M}}]--[{_CJK}]]{{1,62}}|xn--[a-z0-9\-]{{1,59}})
+        (?:{_LABEL}\.){{1,20}}(?P<tld>[[\p{{L}}]--[{_CJK}]][[\p{{L}}\p{{M}}]--[{_CJK}]]{{1,62}}|xn--[a-z0-9\-]{{1,59}})
       | \d{{1,3}}(?:\.\d{{1,3}}){{3}}                      # IPv4
       | \[[0-9a-f:.]{{2,45}}\]                          # IPv6 (only after a scheme, see below)
     )
@@ -131,16 +132,38 @@ def _psl() -> PublicSuffixList:
     return PublicSuffixList(accept_unknown=False)
 
 
-def find_links(text: str) -> list[Link]:
-    """Every link in `text`, in order, with offsets into `text`."""
+# Links never contain white space, and every one has "://", a dot before a letter, or an IP with
+# a port or path: only the runs of text that do are searched (most text has none).
+_RUN = regex.compile(r"\S+")
+_HINT = regex.compile(r"://|\.[^\W\d_]|\d\.\d{1,3}[/:]")
+# Enough to judge any item; a text with more links than this is spam whatever they are.
+MAX_LINKS = 200
+# A cap on the matcher's time per text (regex's own timeout): user text must never stall a worker.
+_TIMEOUT_S = 0.5
+
+
+def find_links(text: str, limit: int = MAX_LINKS) -> list[Link]:
+    """The links in `text` (the first `limit`), in order, with offsets into `text`."""
     if not text:
         return []
     plain, where = _refang(text)
-    links = []
-    for m in _CANDIDATE.finditer(plain, timeout=1.0):
-        link = _link(m, plain, where, text)
-        if link is not None:
-            links.append(link)
+    links: list[Link] = []
+    deadline = time.monotonic() + _TIMEOUT_S
+    for run in _RUN.finditer(plain):
+        if not _HINT.search(run.group()):
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            for m in _CANDIDATE.finditer(plain, run.start(), run.end(), timeout=left):
+                link = _link(m, plain, where, text)
+                if link is not None:
+                    links.append(link)
+                    if len(links) >= limit:
+                        return links
+        except TimeoutError:
+            break  # keep what was found: a pathological text gets no more of the worker's time
     return links
 
 
