@@ -6,7 +6,8 @@
    (its own threshold), the share tamis's `links` analyzer scores at or above the default policy's
    scam review threshold (0.5), and how shorteners fare in each.
 2. Link extraction on bench/data/link_texts.jsonl (hand-written texts incl. false friends):
-   precision and recall of the spans found.
+   precision and recall of the spans found; and, where the shared data is there (--shared), the
+   links found in ham SMS, to read by eye.
 3. QR codes rendered into a 4000x3000 photo at several sizes: decode rate from the 512 px working
    copy alone and with the larger second look, and the time per image (also for photos without codes).
 """
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import io
 import json
 import statistics
@@ -87,6 +89,29 @@ def bench_extraction() -> dict:
           f"false links {extras}, missed {misses}")
     return {"precision": round(precision, 3), "recall": round(recall, 3), "tp": tp, "fp": fp, "fn": fn,
             "false_links": extras, "missed": misses}
+
+
+def bench_ham_sms(shared: Path) -> dict:
+    """Links found in the ham SMS of sms_spam_collection (CC BY 4.0; read from the shared data, not
+    shipped): to read by eye (sloppy typing: "today.do"), and what the analyzer makes of them."""
+    path = shared / "sms_spam_collection.jsonl.gz"
+    if not path.exists():
+        print(f"ham SMS: {path} not found, skipped")
+        return {}
+    analyzer = Links()
+    found, texts, flagged = [], 0, 0
+    for line in gzip.open(path, "rt", encoding="utf-8"):
+        row = json.loads(line)
+        if row["labels"].get("any") != 0:
+            continue
+        texts += 1
+        links = find_links(row["text"])
+        found += [row["text"][link.start : link.end] for link in links]
+        if links:
+            signal = analyzer.analyze([Item("h", text=row["text"])])[0]
+            flagged += signal.scores.get("scam", 0.0) >= REVIEW or signal.scores.get("spam", 0.0) >= 0.7
+    print(f"ham SMS: {texts} texts, {len(found)} links found {found}; texts reaching scam/spam review: {flagged}")
+    return {"texts": texts, "links": found, "review": flagged}
 
 
 def _photo(size: tuple[int, int]) -> Image.Image:
@@ -168,7 +193,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer QR sizes and positions")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data",
+                        help="the shared data folder (for the ham SMS check)")
     args = parser.parse_args()
-    figures = {"fraudurl": bench_fraudurl(), "extraction": bench_extraction(), "qr": bench_qr(args.quick)}
+    figures = {"fraudurl": bench_fraudurl(), "extraction": bench_extraction(), "ham_sms": bench_ham_sms(args.shared),
+               "qr": bench_qr(args.quick)}
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1, ensure_ascii=False))

@@ -32,6 +32,7 @@ def spans(text: str) -> list[str]:
         ("пишите на пример.рф", ["пример.рф"]),
         ("my repo github.com/user/notes.md", ["github.com/user/notes.md"]),
         ("http://10.0.0.5:8080/admin", ["http://10.0.0.5:8080/admin"]),
+        ("chat on wa.me/15551234567 or youtu.be", ["wa.me/15551234567", "youtu.be"]),
     ],
 )
 def test_links_are_found_with_their_offsets(text: str, expected: list[str]) -> None:
@@ -52,6 +53,7 @@ def test_links_are_found_with_their_offsets(text: str, expected: list[str]) -> N
         "U.S.A. and U.K.",
         "notes.md, archive.zip, clip.mov, image.png, config.yaml",
         "ip 192.168.0.1 is my router",
+        "ok.no problem, this.is fine",
     ],
 )
 def test_false_friends_are_not_links(text: str) -> None:

@@ -101,6 +101,10 @@ COMMON_GENERIC_TLDS = frozenset(
     academy education events global host hosting one plus pw run ink zone today""".split()
 )
 
+# Country codes that are also short English words: bare, after a short word ("ok.no", "this.is",
+# "me.to"), they are two words missing a space far more often than a site's name.
+WORD_CCTLDS = frozenset("is no me it in at to be so do us my am go by an as if of on we he".split())
+
 _TRAILING = ".,;:!?'\"…»›>*。，、！？；：」』】）"
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
@@ -112,6 +116,7 @@ class Link:
     start: int  # offsets in the original text (what the user wrote, defanged or not)
     end: int
     raw: str  # the refanged text of the link, as written otherwise (scheme may be absent)
+    spelled: str  # `raw` with its host in canonical form (lower-case ASCII): what a browser requests
     url: str  # normalised (see `normalize`)
     host: str  # ASCII, punycode for IDNs
     host_unicode: str
@@ -178,11 +183,14 @@ def _link(m: regex.Match, plain: str, where: list[int], text: str) -> Link | Non
         url, ascii_host, unicode_host = normalize_parts(scheme or "", m.group("userinfo") or "", host, m.group("port"), rest)
     except ValueError:
         return None
+    host_start, host_end = m.start("host") - m.start(), m.end("host") - m.start()
+    spelled = raw[:host_start] + ascii_host + raw[host_end:]
     start_o, end_o = where[m.start()], where[end]
     return Link(
         start=start_o,
         end=end_o,
         raw=raw,
+        spelled=spelled,
         url=url,
         host=ascii_host,
         host_unicode=unicode_host,
@@ -225,7 +233,11 @@ def _plausible(m: regex.Match, scheme: str | None, host: str, rest: str) -> bool
     tld = tld.lower()
     if tld in FILE_LIKE_TLDS and not (www or path):
         return False
-    if not (www or path or rest or m.group("port")) and not _common_tld(tld):
+    bare = not (www or path or rest or m.group("port"))
+    if bare and not _common_tld(tld):
+        return False
+    labels = host.rstrip(".").split(".")
+    if bare and tld in WORD_CCTLDS and len(labels) == 2 and len(labels[0]) <= 4:
         return False
     return True
 

@@ -146,11 +146,11 @@ class Links:
 
     def _probability(self, link: Link) -> float:
         assert self._model is not None
-        # fraudurl reads the URL as written (scheme or not), not our normalised spelling:
-        # it was trained on URLs as they appear, and "http://" is one of its features.
-        # Unicode hosts go in as punycode, as a browser sends them (fraudurl reads those better).
-        written = link.raw if link.raw.isascii() else link.url
-        _, p, _, _ = self._model.predict(extract(written), want_reasons=False)
+        # fraudurl reads the URL as written (scheme or not, path as is), not our normalised spelling:
+        # it was trained on URLs as they appear, and "http://" is one of its features. The host goes
+        # in lower-case ASCII, as a browser sends it: "WAY2SMS.COM" shouted in an SMS is no phishing
+        # sign, but fraudurl counts upper-case letters.
+        _, p, _, _ = self._model.predict(extract(link.spelled), want_reasons=False)
         return float(p)
 
     def _listed(self, signal: Signal, f: Found, hit: DomainHit) -> None:
