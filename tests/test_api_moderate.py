@@ -119,7 +119,8 @@ def test_text_item_result_shape(client, project: str, auth: dict[str, str]) -> N
     for e in spans:
         assert 0 <= e["start"] < e["end"] <= len(INSULT)
 
-    assert result["analyzers"] == [{"name": "text-model", "version": analyzer.version, "ms": result["analyzers"][0]["ms"]}]
+    assert result["analyzers"][0] == {"name": "text-model", "version": analyzer.version, "ms": result["analyzers"][0]["ms"]}
+    assert [a["name"] for a in result["analyzers"]] == ["text-model", "links"]
     assert isinstance(result["analyzers"][0]["ms"], float) and result["analyzers"][0]["ms"] >= 0
 
 
@@ -146,8 +147,9 @@ def _check_image_result(result: dict[str, Any]) -> None:
     assert categories["violence/graphic"]["analyzers"] == [f"image-safety@{safety.version}"]
     for c in categories.values():
         assert 0.0 <= c["score"] <= 1.0
-    assert [a["name"] for a in result["analyzers"]] == ["nsfw-image", "image-safety", "hash-match"]  # banks apply to every image
-    assert [a["version"] for a in result["analyzers"]] == [nsfw.version, safety.version, "1"]
+    assert [a["name"] for a in result["analyzers"]] == ["nsfw-image", "image-safety", "links", "hash-match"]  # banks apply to every image
+    links = get_analyzer("links")
+    assert [a["version"] for a in result["analyzers"]] == [nsfw.version, safety.version, links.version, "1"]
     assert "harassment" not in categories  # no text in the item: not assessed
 
 
@@ -255,10 +257,10 @@ def test_item_with_text_and_image(client, auth: dict[str, str]) -> None:
     assert response.status_code == 200, response.text
     both, text = response.json()["results"]
     assert set(result_categories(both)) == IMAGE_CATEGORIES | TEXT_CATEGORIES
-    assert [a["name"] for a in both["analyzers"]] == ["nsfw-image", "image-safety", "text-model", "hash-match"]
+    assert [a["name"] for a in both["analyzers"]] == ["nsfw-image", "image-safety", "text-model", "links", "hash-match"]
     assert both["verdict"] == "block"
     assert set(result_categories(text)) == TEXT_CATEGORIES
-    assert [a["name"] for a in text["analyzers"]] == ["text-model"]
+    assert [a["name"] for a in text["analyzers"]] == ["text-model", "links"]
 
 
 # --- bad input: a problem document naming the field, and nothing recorded ----------------------------

@@ -45,7 +45,7 @@ def test_default_policy_is_the_shipped_one_as_version_0(client, auth: dict[str, 
     shipped = default_body().model_dump(mode="json")
     assert {k: enforced[k] for k in shipped} == shipped
     assert enforced["categories"]["profanity"] == {"review": 0.8, "block": None}
-    assert enforced["analyzers"] == ["nsfw-image", "image-safety", "text-model"]
+    assert enforced["analyzers"] == ["nsfw-image", "image-safety", "text-model", "links"]
     assert doc["shadow"] is None
     assert doc["versions"] == []
     listing = client.get("/v1/policies", headers=auth).json()
@@ -239,11 +239,11 @@ def test_decisions_record_policy_and_analyzer_versions(client, project: str, aut
     answered = judge(client, auth, PROFANE, CLEAN)
     stored = client.get(f"/v1/decisions/{answered['id']}", headers=auth).json()
     assert stored["policy"] == {"id": "default", "version": 2, "shadow": False}
-    model = get_analyzer("text-model")
+    model, links = get_analyzer("text-model"), get_analyzer("links")
     for result in stored["results"]:
-        assert [(a["name"], a["version"]) for a in result["analyzers"]] == [("text-model", model.version)]
+        assert [(a["name"], a["version"]) for a in result["analyzers"]] == [("text-model", model.version), ("links", links.version)]
         assert all(isinstance(a["ms"], float) for a in result["analyzers"])
-        assert all(c["analyzers"] == [f"text-model@{model.version}"] for c in result["categories"])
+        assert all(c["analyzers"] == [f"text-model@{model.version}"] for c in result["categories"])  # no link: links assessed nothing
     with transaction() as session:
         row = queries.get_decision(session, project, answered["id"])
         assert row is not None

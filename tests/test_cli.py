@@ -129,7 +129,7 @@ def test_moderate_text_prints_the_result_shape(project) -> None:  # type: ignore
     assert any(a.startswith("text-model@") for a in harassment["analyzers"])
     spans = [PROFANE[e["start"]:e["end"]] for e in item["evidence"] if e["type"] == "span"]
     assert PROFANE in spans  # the sentence that carried the score
-    assert [a["name"] for a in item["analyzers"]] == ["text-model"]
+    assert [a["name"] for a in item["analyzers"]] == ["text-model", "links"]
     assert item["language"]["code"] == "en"
     with transaction() as session:
         decision = session.get(Decision, doc["id"])
@@ -154,7 +154,7 @@ def test_moderate_image_prints_image_categories(project, tmp_path: Path) -> None
     names = {c["name"] for c in item["categories"]}
     assert IMAGE_CATEGORIES <= names
     assert "harassment" not in names  # no text: not assessed, not 0
-    assert {a["name"] for a in item["analyzers"]} == {"nsfw-image", "image-safety", "hash-match"}
+    assert {a["name"] for a in item["analyzers"]} == {"nsfw-image", "image-safety", "links", "hash-match"}
     for category in item["categories"]:
         assert 0.0 <= category["score"] < 0.5 and category["flagged"] is False
 

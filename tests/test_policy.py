@@ -73,7 +73,7 @@ def test_invalid_policies_name_the_field(body: dict, field: str) -> None:
 def test_shipped_default_policy_is_valid_and_complete() -> None:
     body = default_body()
     assert not body.shadow
-    assert {"nsfw-image", "image-safety", "text-model"} <= set(body.analyzers)
+    assert {"nsfw-image", "image-safety", "text-model", "links"} <= set(body.analyzers)
     assert "profanity-text" not in body.analyzers  # the interim text analyzer, replaced by the model
     assert PolicyBody().analyzers == body.analyzers  # a policy that names none runs the default's
     assert len(body.categories) == 17

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     # OCR: auto = tesseract where Debian's tesseract-ocr is installed, else rapidocr (pip-only)
     ocr_engine: Literal["auto", "rapidocr", "tesseract", "off"] = "auto"
 
+    # QR codes: when the 512 px working copy has none, look again at up to 2048 px for small codes in
+    # big images (reads codes down to ~3% of the width instead of ~10%; costs ~50-200 ms per big
+    # JPEG without codes, more for big PNG/WebP: bench/links.py)
+    codes_second_look: bool = True
+
     # Stored media: blurred thumbnails for reviewers, kept this many days (0 = keep forever)
     thumbnail_px: int = 256
     media_retention_days: int = 90

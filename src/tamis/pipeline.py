@@ -18,6 +18,7 @@ from tamis import webhooks
 from tamis.analyzers import get_analyzer
 from tamis.analyzers.base import Analyzer
 from tamis.analyzers.hash_match import HashMatch
+from tamis.analyzers.links import bind_policy as bind_domain_lists
 from tamis.items import AnalyzerRun, DecisionDoc, Item, ItemResult, PolicyRef, Signal
 from tamis.policy import Policy, decide
 from tamis.store import queries
@@ -58,6 +59,7 @@ def _analyze(project: str, policy: Policy, items: Sequence[Item], cache: dict) -
     seen = [replace(it, text=lists.mask_allowed(it.text)) if lists and it.text else it for it in items]
     texts = tuple(it.text for it in seen)
     analyzers: list[Analyzer] = [get_analyzer(name) for name in policy.body.analyzers]
+    analyzers = bind_domain_lists(policy, analyzers)  # the policy's domain lists ride with `links`
     if lists is not None:
         analyzers.append(lists)  # type: ignore[arg-type]
     # Hash banks are the project's own and apply to every image, whatever the policy's analyzers.

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from tamis.analyzers.lists import CompiledList, ListMatcher
 from tamis.analyzers.registry import available
+from tamis.domains import DomainList
 from tamis.items import VERDICT_RANK, CategoryResult, Signal, Verdict
 from tamis.taxonomy import CATEGORIES
 
@@ -95,6 +96,7 @@ class PolicyBody(BaseModel):
     categories: dict[str, Thresholds] = Field(default_factory=dict)
     block_lists: list[BlockList] = Field(default_factory=list)
     allow_lists: list[AllowList] = Field(default_factory=list)
+    domain_lists: list[DomainList] = Field(default_factory=list, description="Domains to block or allow in links.")
     match_rotations: bool = Field(False, description="Also match the 8 rotations and flips of images against PDQ banks.")
 
     _no_nul = field_validator("description")(_storable)

@@ -32,11 +32,18 @@ def _text_model() -> Analyzer:
     return TextModelAnalyzer()
 
 
+def _links() -> Analyzer:
+    from tamis.analyzers.links import Links
+
+    return Links()
+
+
 FACTORIES: dict[str, Callable[[], Analyzer]] = {
     "text-model": _text_model,
     "nsfw-image": _nsfw_image,
     "image-safety": _image_safety,
     "profanity-text": _profanity_text,
+    "links": _links,
 }
 
 _loaded: dict[str, Analyzer] = {}

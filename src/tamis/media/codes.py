@@ -1,0 +1,104 @@
+"""QR codes and barcodes in an image, read with zxing-cpp (Apache-2.0).
+
+Codes are read on the 512 px working copy first. A QR code that covers a small part of a big photo
+(a flyer photographed whole, a sticker on a poster) has modules too small to read at 512 px, so when
+nothing is found and the original is larger, the image is decoded again at up to `LARGE_SIZE` px
+and read once more (bench/links.py measures what each step finds and costs). Positions are given in
+the original image's pixels, after EXIF orientation, like every other box in tamis.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import zxingcpp
+from PIL import Image, ImageOps
+
+from tamis.items import DecodedImage
+
+# Longest side of the second, larger look. 2048 px reads QR codes down to ~4% of a 4000 px
+# photo's width (bench/links.py) at a fraction of a full decode's time and memory.
+LARGE_SIZE = 2048
+
+# 2-D codes (which carry URLs) and the retail/logistics 1-D codes people photograph. Reading every
+# format zxing knows costs time and invites false reads of textures as exotic 1-D codes.
+FORMATS = zxingcpp.barcode_formats_from_str(
+    "QRCode,MicroQRCode,RMQRCode,DataMatrix,Aztec,PDF417,EAN13,EAN8,UPCA,UPCE,Code128"
+)
+# The second look is for small codes in big photos: 2-D codes only (the ones that carry links),
+# which is 5x faster than all formats at 2048 px (bench/links.py).
+LARGE_FORMATS = zxingcpp.barcode_formats_from_str("QRCode,MicroQRCode,RMQRCode,DataMatrix,Aztec")
+_QR = {"QRCode", "QRCodeModel1", "QRCodeModel2", "MicroQRCode", "RMQRCode"}
+
+
+@dataclass(frozen=True)
+class Code:
+    """One decoded code: its text, its format, and its bounding box in original pixels."""
+
+    text: str
+    format: str  # zxing's name, e.g. "QRCode", "EAN13"
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def is_qr(self) -> bool:
+        return self.format in _QR
+
+
+def read_codes(image: DecodedImage, *, large: bool = True) -> list[Code]:
+    """Every code found in `image`; the larger second look only when the first finds nothing."""
+    codes = _read(image.image, image.width, image.height)
+    if codes or not large or max(image.width, image.height) <= max(image.image.size):
+        return codes
+    bigger = _larger_copy(image)
+    if bigger is None or max(bigger.size) <= max(image.image.size):
+        return codes
+    return _read(bigger, image.width, image.height, LARGE_FORMATS)
+
+
+def _read(im: Image.Image, width: int, height: int, formats: zxingcpp.BarcodeFormats = FORMATS) -> list[Code]:
+    sx, sy = width / im.width, height / im.height
+    found = []
+    for barcode in zxingcpp.read_barcodes(im.convert("L"), formats=formats):
+        if not barcode.valid or not barcode.text:
+            continue
+        p = barcode.position
+        xs = [p.top_left.x, p.top_right.x, p.bottom_right.x, p.bottom_left.x]
+        ys = [p.top_left.y, p.top_right.y, p.bottom_right.y, p.bottom_left.y]
+        x0, y0 = max(0, round(min(xs) * sx)), max(0, round(min(ys) * sy))
+        x1, y1 = min(width, round((max(xs) + 1) * sx)), min(height, round((max(ys) + 1) * sy))
+        found.append(Code(barcode.text, barcode.format.name, x0, y0, max(1, x1 - x0), max(1, y1 - y0)))
+    return found
+
+
+def _larger_copy(image: DecodedImage) -> Image.Image | None:
+    """The original decoded again, oriented, greyscale, longest side at most LARGE_SIZE.
+
+    The bytes already passed decode_image's checks (format, pixel limits), so a failure here is
+    an unusual file (e.g. an animation frame Pillow decodes differently): skip the second look.
+    """
+    try:
+        with Image.open(io.BytesIO(image.data)) as im:
+            if im.format in ("JPEG", "MPO"):
+                # libjpeg decodes at 1/2, 1/4 or 1/8 scale directly, far less work than full size:
+                # the smallest scale at least half of LARGE_SIZE (a 4000 px photo decodes at 2000)
+                im.draft("L", (LARGE_SIZE // 2, LARGE_SIZE // 2))
+            im.load()
+            grey = _flat_grey(ImageOps.exif_transpose(im))
+    except Exception:  # Pillow raises many types; the working copy was already read
+        return None
+    grey.thumbnail((LARGE_SIZE, LARGE_SIZE), Image.Resampling.BILINEAR)
+    return grey
+
+
+def _flat_grey(im: Image.Image) -> Image.Image:
+    """Greyscale with transparency flattened onto white, as the working copy is (a QR code drawn on a
+    transparent background would otherwise read as black on black)."""
+    if im.has_transparency_data:
+        background = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        background.alpha_composite(im.convert("RGBA"))
+        im = background
+    return im.convert("L")

@@ -1,0 +1,82 @@
+"""QR codes and barcodes rendered by the test (zxing-cpp) into benign photos, read back with positions
+in the original image's pixels."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import zxingcpp
+from PIL import Image
+
+from tamis.media.codes import read_codes
+from tamis.media.images import decode_image
+
+BENIGN = Path(__file__).parent / "fixtures" / "benign"
+URL = "https://prize-claim.example.top/win?id=88213"
+
+
+def code_image(text: str, fmt: zxingcpp.BarcodeFormat, scale: int) -> Image.Image:
+    barcode = zxingcpp.create_barcode(text, fmt)
+    return Image.fromarray(np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=scale))).convert("RGB")
+
+
+def photo_with(code: Image.Image, at: tuple[int, int], size: tuple[int, int] | None = None, fmt: str = "JPEG") -> bytes:
+    photo = Image.open(BENIGN / "coffee.jpg").convert("RGB")
+    if size:
+        photo = photo.resize(size, Image.Resampling.BICUBIC)
+    photo.paste(code, at)
+    buf = io.BytesIO()
+    photo.save(buf, fmt, quality=92)
+    return buf.getvalue()
+
+
+def test_qr_code_in_a_photo_is_read_with_its_position() -> None:
+    code = code_image(URL, zxingcpp.BarcodeFormat.QRCode, scale=4)
+    decoded = decode_image(photo_with(code, (150, 40)), field="image")
+    (found,) = read_codes(decoded)
+    assert found.text == URL and found.is_qr and found.format == "QRCode"
+    quiet = 4 * 4  # write_barcode_to_image adds a 4-module quiet zone
+    assert abs(found.x - (150 + quiet)) <= 3 and abs(found.y - (40 + quiet)) <= 3
+    assert abs(found.w - (code.width - 2 * quiet)) <= 4 and abs(found.h - (code.height - 2 * quiet)) <= 4
+
+
+def test_small_qr_code_in_a_big_photo_needs_the_larger_look() -> None:
+    """At 4% of a 4000 px photo's width the code is unreadable in the 512 px working copy."""
+    code = code_image(URL, zxingcpp.BarcodeFormat.QRCode, scale=1).resize((200, 200), Image.Resampling.NEAREST)
+    decoded = decode_image(photo_with(code, (2600, 1900), size=(4000, 3000)), field="image")
+    assert max(decoded.image.size) == 512
+    assert read_codes(decoded, large=False) == []
+    (found,) = read_codes(decoded)
+    assert found.text == URL
+    # position in ORIGINAL pixels: the code's modules start after the quiet zone (200/37*4 px)
+    assert abs(found.x - 2622) <= 12 and abs(found.y - 1922) <= 12 and abs(found.w - 156) <= 15
+
+
+def test_rotated_photo_positions_follow_exif_orientation() -> None:
+    code = code_image(URL, zxingcpp.BarcodeFormat.QRCode, scale=4)
+    photo = Image.open(BENIGN / "coffee.jpg").convert("RGB")  # 400x267
+    photo.paste(code, (10, 10))
+    # store it rotated with orientation 6 (rotate 90° clockwise to display): viewers see it upright
+    stored = photo.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    stored.save(buf, "JPEG", quality=92, exif=exif)
+    decoded = decode_image(buf.getvalue(), field="image")
+    assert (decoded.width, decoded.height) == (400, 267)
+    (found,) = read_codes(decoded)
+    assert found.text == URL and abs(found.x - 26) <= 3 and abs(found.y - 26) <= 3
+
+
+def test_ean13_barcode_is_read_as_a_barcode() -> None:
+    code = code_image("5901234123457", zxingcpp.BarcodeFormat.EAN13, scale=2)
+    decoded = decode_image(photo_with(code, (40, 60), fmt="PNG"), field="image")
+    (found,) = read_codes(decoded)
+    assert found.text == "5901234123457" and found.format == "EAN13" and not found.is_qr
+
+
+def test_benign_photos_have_no_codes() -> None:
+    for path in sorted(BENIGN.glob("*.jpg")):
+        assert read_codes(decode_image(path.read_bytes(), field="image")) == [], path.name
