@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -184,6 +185,7 @@ class FrameSampler:
     decoded: int = 0
     last_t_ms: int = 0
     rate: float = 0.0  # the sampling rate used (fps, or lower to fit max_frames)
+    scene_s: float = 0.0  # time spent on scene detection (bench/video.py reports it)
 
     def __iter__(self) -> Iterator[SampledFrame]:
         with _open(self.data) as container:
@@ -221,12 +223,14 @@ class FrameSampler:
                 raise VideoDecodeError(f"video lasts more than {self.settings.max_video_seconds:g} s, the limit")
             scene = False
             if self.scene_detection:
+                started = time.perf_counter()
                 grid = _luma_grid(frame)
                 if previous is not None and grid.shape == previous.shape:
                     mafd = float(np.abs(grid - previous).mean())
                     scene = min(mafd, abs(mafd - previous_mafd)) / 100.0 > self.scene_threshold
                     previous_mafd = mafd
                 previous = grid
+                self.scene_s += time.perf_counter() - started
             due = t_ms + 0.5 >= next_slot_ms  # half a ms of slack for rounded timestamps
             scene = scene and not due and t_ms - last_sample_ms >= SCENE_MIN_GAP_S * 1000
             if not (due or scene):
