@@ -53,7 +53,7 @@ def _run(analyzer: Analyzer, items: Sequence[Item]) -> tuple[dict[int, Signal], 
     return dict(zip(indexes, signals)), elapsed * 1000 / len(indexes)
 
 
-def _analyze(project: str, policy: Policy, items: Sequence[Item], cache: dict) -> tuple[list[list[Signal]], list[list[AnalyzerRun]]]:  # type: ignore[type-arg]
+def _analyze(project: str, policy: Policy, items: Sequence[Item], cache: dict, *, hash_match: bool = True) -> tuple[list[list[Signal]], list[list[AnalyzerRun]]]:  # type: ignore[type-arg]
     lists = policy.lists()
     # Allow-listed spans are hidden from every text analyzer, not only from the block lists.
     seen = [replace(it, text=lists.mask_allowed(it.text)) if lists and it.text else it for it in items]
@@ -63,7 +63,8 @@ def _analyze(project: str, policy: Policy, items: Sequence[Item], cache: dict) -
     if lists is not None:
         analyzers.append(lists)  # type: ignore[arg-type]
     # Hash banks are the project's own and apply to every image, whatever the policy's analyzers.
-    analyzers.append(HashMatch(project, rotations=policy.body.match_rotations))
+    if hash_match:
+        analyzers.append(HashMatch(project, rotations=policy.body.match_rotations))
     signals: list[list[Signal]] = [[] for _ in items]
     runs: list[list[AnalyzerRun]] = [[] for _ in items]
     for analyzer in analyzers:
@@ -77,6 +78,12 @@ def _analyze(project: str, policy: Policy, items: Sequence[Item], cache: dict) -
             signals[i].append(signal)
             runs[i].append(AnalyzerRun(name=analyzer.name, version=analyzer.version, ms=round(ms, 3)))
     return signals, runs
+
+
+def analyze(project: str, policy: Policy, items: Sequence[Item], *, hash_match: bool = True) -> tuple[list[list[Signal]], list[list[AnalyzerRun]]]:
+    """The signals of `policy`'s analyzers on `items`, neither decided nor stored: for callers that
+    judge many items as one (a video's frames; tamis.jobs.video matches their hashes itself)."""
+    return _analyze(project, policy, items, {}, hash_match=hash_match)
 
 
 def _language_reasons(signals: Sequence[Signal]) -> list[str]:

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tamis import __version__
 from tamis.analyzers import get_analyzer
 from tamis.api import banks, decisions, hashes, health, moderate, openai_compat, policies, problems, webhooks
+from tamis.api import videos
 from tamis.config import get_settings
 from tamis.errors import too_large
 from tamis.policy import default_body
@@ -125,6 +126,7 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     problems.install(app)
     for module in (moderate, openai_compat, decisions, policies, webhooks, banks, hashes, health):
         app.include_router(module.router)
+    app.include_router(videos.router)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware)
     # Docs without a CDN: tamis runs on machines that may not reach the internet.

@@ -1,6 +1,11 @@
 """The job queue. A job is enqueued in the transaction of the change that needs it (a bank import and
 its retroactive matching commit together), claimed with a lease, and retried with backoff; a job
 whose runner died mid-way runs again when its lease ends, so handlers must be idempotent.
+
+A long handler renews its lease as it goes (`renew`), so a live job is never taken over while a
+dead runner's job is, after TAMIS_JOB_LEASE_S. Each claim is an attempt (its number is the lease's
+token): a runner whose lease was taken over cannot finish, fail or renew the job any more.
+A handler raises JobFailed for a failure that no retry can cure (a corrupt upload).
 """
 
 from __future__ import annotations
@@ -10,15 +15,27 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from tamis.config import get_settings
 from tamis.jobs.loop import PollingLoop
-from tamis.store.models import Job, utcnow
+from tamis.store.models import Job, JobMedia, utcnow
 
 log = logging.getLogger("tamis.jobs")
-LEASE_S = 300.0
 MAX_ATTEMPTS = 5
+
+
+class JobFailed(Exception):
+    """A permanent failure: the job fails at once with this message, without retries."""
+
+
+class LeaseLost(Exception):
+    """Another runner took the job over (this one's lease ran out): stop, leaving the job to it."""
+
+
+def lease_s() -> float:
+    return get_settings().job_lease_s
 
 # kind -> handler(sessions, job id, payload) -> result document
 Handler = Callable[[sessionmaker[Session], str, dict[str, Any]], dict[str, Any]]
@@ -40,7 +57,7 @@ def enqueue(session: Session, project_id: str, kind: str, payload: dict[str, Any
     return job
 
 
-def _claim(sessions: sessionmaker[Session]) -> tuple[str, str, dict[str, Any]] | None:
+def _claim(sessions: sessionmaker[Session]) -> tuple[str, str, dict[str, Any], int] | None:
     with sessions.begin() as session:
         query = (
             select(Job)
@@ -53,26 +70,61 @@ def _claim(sessions: sessionmaker[Session]) -> tuple[str, str, dict[str, Any]] |
         job = session.scalar(query)
         if job is None:
             return None
-        job.status, job.attempts, job.run_after = "running", job.attempts + 1, time.time() + LEASE_S
-        return job.id, job.kind, dict(job.payload)
+        job.status, job.attempts, job.run_after = "running", job.attempts + 1, time.time() + lease_s()
+        return job.id, job.kind, dict(job.payload), job.attempts
 
 
-def _finish(sessions: sessionmaker[Session], job_id: str, result: dict[str, Any] | None, error: str | None) -> None:
+def _ours(job_id: str, attempt: int):  # type: ignore[no-untyped-def]
+    """The job row, only while it is running under this attempt (an UPDATE on it is atomic)."""
+    return update(Job).where(Job.id == job_id, Job.attempts == attempt, Job.status == "running")
+
+
+def _finish(
+    sessions: sessionmaker[Session], job_id: str, attempt: int, result: dict[str, Any] | None, error: str | None,
+    *, permanent: bool = False,
+) -> None:
     with sessions.begin() as session:
         job = session.get(Job, job_id)
-        if job is None:
+        # Finished by the handler itself (see complete), or taken over by another runner: not ours to touch.
+        if job is None or job.status != "running" or job.attempts != attempt:
             return
         if error is None:
             job.status, job.result, job.progress, job.finished_at = "done", result, 1.0, utcnow()
-        elif job.attempts >= MAX_ATTEMPTS:
+        elif permanent or job.attempts >= MAX_ATTEMPTS:
             job.status, job.last_error, job.finished_at = "failed", error, utcnow()
+            session.execute(delete(JobMedia).where(JobMedia.job_id == job_id))  # failed for good: drop the upload
         else:
             job.status, job.last_error, job.run_after = "pending", error, time.time() + 2.0 ** job.attempts
+
+
+def current_attempt(sessions: sessionmaker[Session], job_id: str) -> int:
+    """The attempt a handler runs as: its token for renew and complete."""
+    with sessions() as session:
+        return int(session.scalar(select(Job.attempts).where(Job.id == job_id)) or 0)
+
+
+def renew(sessions: sessionmaker[Session], job_id: str, attempt: int, progress: float | None = None) -> None:
+    """Extend the lease by TAMIS_JOB_LEASE_S (and record progress); LeaseLost if the job was taken over."""
+    values: dict[str, Any] = {"run_after": time.time() + lease_s()}
+    if progress is not None:
+        values["progress"] = max(0.0, min(1.0, progress))
+    with sessions.begin() as session:
+        if session.execute(_ours(job_id, attempt).values(**values)).rowcount != 1:  # type: ignore[attr-defined]
+            raise LeaseLost(job_id)
+
+
+def complete(session: Session, job_id: str, attempt: int, result: dict[str, Any]) -> None:
+    """Mark the job done in the caller's transaction, so that its outcome (e.g. a decision) and its
+    end commit together; LeaseLost (roll back) if another runner took the job over."""
+    done = _ours(job_id, attempt).values(status="done", result=result, progress=1.0, finished_at=utcnow())
+    if session.execute(done).rowcount != 1:  # type: ignore[attr-defined]
+        raise LeaseLost(job_id)
 
 
 def load_handlers() -> None:
     """Import the modules that register handlers (they import heavy parts, so only when running jobs)."""
     import tamis.hashing.retro  # noqa: F401
+    import tamis.jobs.video  # noqa: F401
 
 
 def run_due(sessions: sessionmaker[Session]) -> int:
@@ -80,16 +132,23 @@ def run_due(sessions: sessionmaker[Session]) -> int:
     load_handlers()
     ran = 0
     while (claimed := _claim(sessions)) is not None:
-        job_id, kind, payload = claimed
+        job_id, kind, payload, attempt = claimed
         fn = HANDLERS.get(kind)
+        permanent = False
         try:
             if fn is None:
                 raise LookupError(f"no handler for job kind {kind!r}")
             result, error = fn(sessions, job_id, payload), None
+        except LeaseLost:
+            log.warning("job %s (%s): another runner took it over", job_id, kind)
+            result, error = None, "lease lost"  # _finish leaves the job to its new runner
+        except JobFailed as exc:
+            log.warning("job %s (%s) failed for good: %s", job_id, kind, exc)
+            result, error, permanent = None, str(exc)[:1000], True
         except Exception as exc:  # a failing job must not take the runner down
             log.exception("job %s (%s) failed", job_id, kind)
             result, error = None, f"{type(exc).__name__}: {exc}"[:1000]
-        _finish(sessions, job_id, result, error)
+        _finish(sessions, job_id, attempt, result, error, permanent=permanent)
         ran += 1
     return ran
 
