@@ -31,10 +31,10 @@ from tamis.items import DecodedImage
 
 # Longest side the gate looks at (the working copy is at most 512 px already).
 GATE_SIZE = 512
-# Detector probability above which a pixel is text, and how much text the gate needs
-# (fraction of the gate image's pixels; chosen in bench/ocr.py on rendered text vs benign photos).
-GATE_PIXEL_PROB = 0.3
-GATE_MIN_FRACTION = 0.002
+# The gate's text line: a detector box at least this many times wider than high (a photo's stray
+# blobs are square-ish, lines of text long: bench/ocr.py) and at most this fraction of the image high.
+GATE_MIN_ASPECT = 2.0
+GATE_MAX_HEIGHT = 1 / 3
 # Longest side the image is decoded at for reading (bench/ocr.py: 512 px loses small meme text).
 OCR_SIZE = 1280
 # Lines read with less confidence than this are dropped (photo texture read as stray glyphs).
@@ -287,28 +287,37 @@ def get_engine(name: str | None = None) -> Engine | None:
 
 
 class Gate:
-    """rapidocr's text detector alone on a small image: does it have text worth reading?"""
+    """rapidocr's text detector alone on the small working copy: does the image have a line of text?"""
 
     def __init__(self) -> None:
+        from rapidocr.ch_ppocr_det.utils import DBPostProcess
+
         from tamis.analyzers.onnx import load_session
 
         self.session = load_session(str(_rapidocr_models() / "PP-OCRv6_det_small.onnx"))
         self.input = self.session.get_inputs()[0].name
+        # rapidocr's own defaults for turning the probability map into boxes.
+        self.boxes_from = DBPostProcess(thresh=0.3, box_thresh=0.5, max_candidates=1000, unclip_ratio=1.6,
+                                        use_dilation=True, score_mode="fast")
 
-    def text_fraction(self, image: Image.Image, size: int = GATE_SIZE) -> float:
-        """The fraction of the (≤ size px) image the detector takes for text."""
+    def lines(self, image: Image.Image, size: int = GATE_SIZE) -> list[tuple[float, float, int]]:
+        """(width, height, image height) in gate pixels of each text box the detector finds in the (≤ size px) image."""
         from tamis.analyzers.onnx import run_exclusive
 
         small = image.convert("RGB")
         scale = min(1.0, size / max(small.size))
         w, h = (max(32, round(d * scale / 32) * 32) for d in small.size)
-        pixels = np.asarray(small.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
-        batch = ((pixels / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None]
+        # BGR, as the PaddleOCR detector was trained on
+        pixels = np.asarray(small.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)[:, :, ::-1]
+        batch = np.ascontiguousarray(((pixels / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None])
         prob = run_exclusive(self.session, {self.input: batch})[0]
-        return float((prob > GATE_PIXEL_PROB).mean())
+        boxes, _ = self.boxes_from(prob, (h, w))
+        quads = np.asarray(boxes, dtype=np.float64).reshape(-1, 4, 2)
+        return [(float(np.linalg.norm(q[1] - q[0])), float(np.linalg.norm(q[3] - q[0])), h) for q in quads]
 
-    def has_text(self, image: Image.Image) -> bool:
-        return self.text_fraction(image) >= GATE_MIN_FRACTION
+    def has_text(self, image: Image.Image, size: int = GATE_SIZE) -> bool:
+        return any(bw >= GATE_MIN_ASPECT * bh and bh <= GATE_MAX_HEIGHT * height
+                   for bw, bh, height in self.lines(image, size))
 
 
 def get_gate() -> Gate:
