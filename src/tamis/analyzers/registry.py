@@ -32,11 +32,18 @@ def _text_model() -> Analyzer:
     return TextModelAnalyzer()
 
 
+def _image_text() -> Analyzer:
+    from tamis.image_text import ImageText
+
+    return ImageText()
+
+
 FACTORIES: dict[str, Callable[[], Analyzer]] = {
     "text-model": _text_model,
     "nsfw-image": _nsfw_image,
     "image-safety": _image_safety,
     "profanity-text": _profanity_text,
+    "image-text": _image_text,
 }
 
 _loaded: dict[str, Analyzer] = {}
