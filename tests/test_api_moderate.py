@@ -145,8 +145,8 @@ def _check_image_result(result: dict[str, Any]) -> None:
     assert categories["violence/graphic"]["analyzers"] == [f"image-safety@{safety.version}"]
     for c in categories.values():
         assert 0.0 <= c["score"] <= 1.0
-    assert [a["name"] for a in result["analyzers"]] == ["nsfw-image", "image-safety", "hash-match"]  # banks apply to every image
-    assert [a["version"] for a in result["analyzers"]] == [nsfw.version, safety.version, "1"]
+    assert [a["name"] for a in result["analyzers"]] == ["nsfw-image", "image-safety", "image-text", "hash-match"]  # banks apply to every image
+    assert [a["version"] for a in result["analyzers"]] == [nsfw.version, safety.version, get_analyzer("image-text").version, "1"]
     assert "profanity" not in categories  # no text in the item: not assessed
 
 
@@ -254,7 +254,7 @@ def test_item_with_text_and_image(client, auth: dict[str, str]) -> None:
     assert response.status_code == 200, response.text
     both, text = response.json()["results"]
     assert set(result_categories(both)) == IMAGE_CATEGORIES | {"profanity"}
-    assert [a["name"] for a in both["analyzers"]] == ["nsfw-image", "image-safety", "profanity-text", "hash-match"]
+    assert [a["name"] for a in both["analyzers"]] == ["nsfw-image", "image-safety", "profanity-text", "image-text", "hash-match"]
     assert both["verdict"] == "review"
     assert set(result_categories(text)) == {"profanity"}
     assert [a["name"] for a in text["analyzers"]] == ["profanity-text"]
