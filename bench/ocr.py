@@ -28,6 +28,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 os.environ.setdefault("TAMIS_ONNX_THREADS", "2")
+os.environ.setdefault("TAMIS_DATA_DIR", __import__("tempfile").mkdtemp(prefix="tamis-bench-ocr-"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from tamis.media import ocr  # noqa: E402
@@ -201,6 +202,34 @@ def main() -> None:
     print(f"\nread_image on text-less photos (gate + read where it fires): {1000 * statistics.mean(times):.0f} ms/image,"
           f" {derived}/{len(negatives)} gave text; a full rapidocr read costs {full:.0f} ms"
           f" (text-less / full: x{statistics.mean(times) * 1000 / full:.2f})")
+
+    pipeline_overhead(PHOTOS)
+
+
+def pipeline_overhead(paths: list[Path], repeat: int = 3) -> None:
+    """The default policy's image analyzers with and without image-text, through pipeline.judge, on
+    the text-less benign photos (median of `repeat` runs of the batch; decoding excluded)."""
+    from tamis import pipeline
+    from tamis.items import Item
+    from tamis.policy import Policy, default_body
+
+    body = default_body()
+    with_text = Policy("bench", 1, body.model_copy(update={"analyzers": [*body.analyzers, "image-text"]}))
+    without = Policy("bench", 2, body.model_copy(update={"analyzers": [a for a in body.analyzers if a != "image-text"]}))
+    items = [Item(p.stem, image=decode_image(p.read_bytes(), field="bench")) for p in paths]
+    timings = {}
+    for policy in (without, with_text, without, with_text):  # the first pass of each loads the models
+        runs = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            doc = pipeline.judge("bench", policy, items)
+            runs.append(time.perf_counter() - start)
+        timings[policy.version] = 1000 * statistics.median(runs) / len(items)
+    derived = sum(any(r.name != "image-text" and r.name not in body.analyzers and r.name != "hash-match"
+                      for r in res.analyzers) for res in doc.results)
+    print(f"pipeline on text-less photos ({len(items)}): {timings[2]:.0f} ms/image without image-text,"
+          f" {timings[1]:.0f} ms/image with it (overhead x{timings[1] / timings[2]:.2f}); items with text analyzer runs"
+          f" on read text: {derived}")
 
 
 if __name__ == "__main__":
