@@ -32,7 +32,7 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_registry_lists_the_shipped_analyzers() -> None:
-    assert available() == ["image-safety", "links", "nsfw-image", "profanity-text", "text-model"]
+    assert available() == ["image-safety", "image-text", "links", "nsfw-image", "profanity-text", "text-model"]
     assert get_analyzer("nsfw-image") is get_analyzer("nsfw-image")  # loaded once per process
 
 

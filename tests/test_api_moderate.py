@@ -147,10 +147,10 @@ def _check_image_result(result: dict[str, Any]) -> None:
     assert categories["violence/graphic"]["analyzers"] == [f"image-safety@{safety.version}"]
     for c in categories.values():
         assert 0.0 <= c["score"] <= 1.0
-    assert [a["name"] for a in result["analyzers"]] == ["nsfw-image", "image-safety", "links", "hash-match"]  # banks apply to every image
-    links = get_analyzer("links")
-    assert [a["version"] for a in result["analyzers"]] == [nsfw.version, safety.version, links.version, "1"]
-    assert "harassment" not in categories  # no text in the item: not assessed
+    assert [a["name"] for a in result["analyzers"]] == ["nsfw-image", "image-safety", "image-text", "links", "hash-match"]  # banks apply to every image
+    versions = [get_analyzer(name).version for name in ("nsfw-image", "image-safety", "image-text", "links")]
+    assert [a["version"] for a in result["analyzers"]] == [*versions, "1"]
+    assert "harassment" not in categories  # no text in the item, none in the image: not assessed
 
 
 def test_image_upload_multipart(client, auth: dict[str, str]) -> None:
@@ -257,7 +257,7 @@ def test_item_with_text_and_image(client, auth: dict[str, str]) -> None:
     assert response.status_code == 200, response.text
     both, text = response.json()["results"]
     assert set(result_categories(both)) == IMAGE_CATEGORIES | TEXT_CATEGORIES
-    assert [a["name"] for a in both["analyzers"]] == ["nsfw-image", "image-safety", "text-model", "links", "hash-match"]
+    assert [a["name"] for a in both["analyzers"]] == ["nsfw-image", "image-safety", "text-model", "image-text", "links", "hash-match"]
     assert both["verdict"] == "block"
     assert set(result_categories(text)) == TEXT_CATEGORIES
     assert [a["name"] for a in text["analyzers"]] == ["text-model", "links"]

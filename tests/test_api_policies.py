@@ -45,7 +45,7 @@ def test_default_policy_is_the_shipped_one_as_version_0(client, auth: dict[str, 
     shipped = default_body().model_dump(mode="json")
     assert {k: enforced[k] for k in shipped} == shipped
     assert enforced["categories"]["profanity"] == {"review": 0.8, "block": None}
-    assert enforced["analyzers"] == ["nsfw-image", "image-safety", "text-model", "links"]
+    assert enforced["analyzers"] == ["nsfw-image", "image-safety", "text-model", "image-text", "links"]
     assert doc["shadow"] is None
     assert doc["versions"] == []
     listing = client.get("/v1/policies", headers=auth).json()

@@ -154,7 +154,7 @@ def test_moderate_image_prints_image_categories(project, tmp_path: Path) -> None
     names = {c["name"] for c in item["categories"]}
     assert IMAGE_CATEGORIES <= names
     assert "harassment" not in names  # no text: not assessed, not 0
-    assert {a["name"] for a in item["analyzers"]} == {"nsfw-image", "image-safety", "links", "hash-match"}
+    assert {a["name"] for a in item["analyzers"]} == {"nsfw-image", "image-safety", "image-text", "links", "hash-match"}
     for category in item["categories"]:
         assert 0.0 <= category["score"] < 0.5 and category["flagged"] is False
 

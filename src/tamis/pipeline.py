@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from prometheus_client import Counter, Histogram
 from sqlalchemy.orm import Session
 
-from tamis import webhooks
+from tamis import image_text, webhooks
 from tamis.analyzers import get_analyzer
 from tamis.analyzers.base import Analyzer
 from tamis.analyzers.hash_match import HashMatch
@@ -77,6 +77,9 @@ def _analyze(project: str, policy: Policy, items: Sequence[Item], cache: dict, *
         for i, signal in by_index.items():
             signals[i].append(signal)
             runs[i].append(AnalyzerRun(name=analyzer.name, version=analyzer.version, ms=round(ms, 3)))
+    if image_text.NAME in policy.body.analyzers:  # text read in images goes through the same text analyzers
+        mask = lists.mask_allowed if lists else None
+        image_text.add_read_text_signals(seen, analyzers, signals, runs, cache, _run, mask)
     return signals, runs
 
 

@@ -38,12 +38,19 @@ def _links() -> Analyzer:
     return Links()
 
 
+def _image_text() -> Analyzer:
+    from tamis.image_text import ImageText
+
+    return ImageText()
+
+
 FACTORIES: dict[str, Callable[[], Analyzer]] = {
     "text-model": _text_model,
     "nsfw-image": _nsfw_image,
     "image-safety": _image_safety,
     "profanity-text": _profanity_text,
     "links": _links,
+    "image-text": _image_text,
 }
 
 _loaded: dict[str, Analyzer] = {}

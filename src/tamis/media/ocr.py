@@ -1,0 +1,369 @@
+"""Reading the text in an image, offline: a cheap gate first, then an OCR engine.
+
+Engines: `rapidocr` (PP-OCR ONNX models shipped in its wheel: the pip-only path, always there) and
+Debian's `tesseract` binary where it is installed. `bench/ocr.py` measures both (speed and character
+error rate) and the gate; `Settings.ocr_engine` chooses (auto: see `engine_name`).
+
+The gate runs rapidocr's text-detection model alone on the ≤512 px working copy: a photo without
+text costs one small detector pass and nothing more. Only when it finds text is the image decoded
+again at up to OCR_SIZE px and read, and every box is returned in ORIGINAL image pixels.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from tamis.config import get_settings
+from tamis.items import DecodedImage
+
+# Longest side the gate looks at (the working copy is at most 512 px already).
+GATE_SIZE = 512
+# The gate's text line: a detector box at least this many times wider than high (a photo's stray
+# blobs are square-ish, lines of text long: bench/ocr.py) and at most this fraction of the image high.
+GATE_MIN_ASPECT = 2.0
+GATE_MAX_HEIGHT = 1 / 3
+# Longest side the image is decoded at for reading (bench/ocr.py: 512 px loses small meme text).
+OCR_SIZE = 1280
+# Lines read with less confidence than this are dropped (photo texture read as stray glyphs).
+MIN_LINE_SCORE = 0.6
+# Text worth reading has at least this many letters or digits (a lone "8" on a mug is not).
+MIN_CHARS = 2
+TESSERACT_TIMEOUT_S = 30.0
+
+Box = tuple[int, int, int, int]  # x, y, w, h
+Quad = tuple[tuple[float, float], ...]  # four corners, clockwise from the top-left
+
+
+@dataclass
+class Word:
+    text: str
+    quad: Quad  # in the pixels of the image that was read (scaled to the original by ReadText.scaled)
+
+
+@dataclass
+class Line:
+    text: str
+    quad: Quad
+    score: float
+    # Word boxes when the engine gives them; otherwise the line box is split by characters.
+    words: list[Word] = field(default_factory=list)
+
+
+@dataclass
+class ReadText:
+    """The lines read in an image; `text` joins them with newlines, and offsets into `text` map back to boxes."""
+
+    lines: list[Line]
+    engine: str
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    def worth_reading(self) -> bool:
+        return sum(c.isalnum() for c in self.text) >= MIN_CHARS
+
+    def boxes(self, start: int, end: int) -> list[tuple[Box, str]]:
+        """Boxes (x, y, w, h) covering the characters [start, end) of `text`, one per line touched, with their words."""
+        found = []
+        offset = 0
+        for line in self.lines:
+            lo, hi = max(start, offset), min(end, offset + len(line.text))
+            if lo < hi:
+                found.append(_line_part(line, lo - offset, hi - offset))
+            offset += len(line.text) + 1  # the newline
+        return [(box, words) for box, words in found if box[2] > 0 and box[3] > 0]
+
+    def scaled(self, sx: float, sy: float) -> ReadText:
+        def scale(q: Quad) -> Quad:
+            return tuple((x * sx, y * sy) for x, y in q)
+
+        lines = [
+            Line(ln.text, scale(ln.quad), ln.score, [Word(w.text, scale(w.quad)) for w in ln.words])
+            for ln in self.lines
+        ]
+        return ReadText(lines, self.engine)
+
+
+def _line_part(line: Line, lo: int, hi: int) -> tuple[Box, str]:
+    """The box and words of characters [lo, hi) of one line: whole words where the engine boxed them,
+    else a proportional slice of the line box (characters assumed of equal width)."""
+    spans = _word_spans(line)
+    if spans:
+        # Widen [lo, hi) to whole words: evidence names words, not fragments.
+        hit = [(s, e, w) for s, e, w in spans if s < hi and lo < e]
+        if hit:
+            lo, hi = min(s for s, _, _ in hit), max(e for _, e, _ in hit)
+            return _bounds([c for _, _, w in hit for c in w.quad]), line.text[lo:hi]
+    n = max(1, len(line.text))
+    return _bounds(_slice(line.quad, lo / n, hi / n)), line.text[lo:hi].strip()
+
+
+def _word_spans(line: Line) -> list[tuple[int, int, Word]]:
+    """Each boxed word's character span in its line (words found in order; unfound ones skipped)."""
+    spans, cursor = [], 0
+    for word in line.words:
+        at = line.text.find(word.text, cursor) if word.text else -1
+        if at >= 0:
+            spans.append((at, at + len(word.text), word))
+            cursor = at + len(word.text)
+    return spans
+
+
+def _slice(quad: Quad, a: float, b: float) -> Quad:
+    """The part of a (possibly slanted) line quad between fractions a and b of its length."""
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = quad
+
+    def along(p: tuple[float, float], q: tuple[float, float], t: float) -> tuple[float, float]:
+        return p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t
+
+    return (along((x0, y0), (x1, y1), a), along((x0, y0), (x1, y1), b),
+            along((x3, y3), (x2, y2), b), along((x3, y3), (x2, y2), a))
+
+
+def _bounds(points: list[tuple[float, float]] | Quad) -> Box:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x, y = int(np.floor(min(xs))), int(np.floor(min(ys)))
+    return max(0, x), max(0, y), int(np.ceil(max(xs))) - max(0, x), int(np.ceil(max(ys))) - max(0, y)
+
+
+def _rect(x: float, y: float, w: float, h: float) -> Quad:
+    return ((x, y), (x + w, y), (x + w, y + h), (x, y + h))
+
+
+# --- engines ---------------------------------------------------------------------------------------
+
+
+class Engine(Protocol):
+    name: str
+    version: str
+
+    def read(self, image: Image.Image) -> list[Line]: ...
+
+
+def _threads() -> int:
+    return get_settings().onnx_threads
+
+
+def _rapidocr_models() -> Path:
+    import rapidocr
+
+    return Path(rapidocr.__file__).resolve().parent / "models"
+
+
+class RapidOcr:
+    """rapidocr with the PP-OCR models from its wheel (given by path: it never downloads), loaded once."""
+
+    name = "rapidocr"
+
+    def __init__(self) -> None:
+        from rapidocr import RapidOCR
+
+        models = _rapidocr_models()
+        threads = _threads() or -1
+        self.version = package_version("rapidocr")
+        self._engine = RapidOCR(params={
+            "Global.log_level": "error",
+            # Text is upright once EXIF orientation is applied: the 180° classifier is not worth its time.
+            "Global.use_cls": False,
+            "Global.return_word_box": True,
+            "Det.model_path": str(models / "PP-OCRv6_det_small.onnx"),
+            "Rec.model_path": str(models / "PP-OCRv6_rec_small.onnx"),
+            "Cls.model_path": str(models / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"),
+            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        })
+        # RapidOCR keeps per-call state on the instance: one image at a time per process.
+        self._lock = threading.Lock()
+
+    def read(self, image: Image.Image) -> list[Line]:
+        pixels = np.asarray(image.convert("RGB"))[:, :, ::-1]  # BGR, as OpenCV-based rapidocr expects
+        with self._lock:
+            out = self._engine(pixels)
+        if not out.txts:
+            return []
+        words = list(out.word_results) if out.word_results and len(out.word_results) == len(out.txts) else []
+        lines = []
+        for i, (quad, text, score) in enumerate(zip(out.boxes, out.txts, out.scores)):
+            boxed = [Word(t, tuple((float(x), float(y)) for x, y in q)) for t, _, q in words[i]] if words else []
+            lines.append(Line(text, tuple((float(x), float(y)) for x, y in quad), float(score), boxed))
+        return lines
+
+
+class Tesseract:
+    """Debian's tesseract-ocr, run as a process (no shell) that reads a PNG on stdin and writes TSV."""
+
+    name = "tesseract"
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=TESSERACT_TIMEOUT_S)
+        first = (out.stdout or out.stderr).split()  # "tesseract 5.3.0 ..."
+        self.version = first[1] if len(first) > 1 else "unknown"
+
+    def read(self, image: Image.Image) -> list[Line]:
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, "PNG", compress_level=1)
+        env = {**os.environ, "OMP_THREAD_LIMIT": str(_threads() or 1)}
+        out = subprocess.run(
+            [self.binary, "stdin", "stdout", "-l", "eng", "--psm", "11", "tsv"],
+            input=buf.getvalue(), capture_output=True, timeout=TESSERACT_TIMEOUT_S, env=env, check=False,
+        )
+        return _tsv_lines(out.stdout.decode("utf-8", "replace"))
+
+
+def _tsv_lines(tsv: str) -> list[Line]:
+    """Words (TSV level 5) grouped into their lines; a line's score is its words' mean confidence."""
+    grouped: dict[tuple[str, str, str], list[tuple[Word, float]]] = {}
+    for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
+        text = (row.get("text") or "").strip()
+        if row.get("level") != "5" or not text:
+            continue
+        box = _rect(*(float(row[k]) for k in ("left", "top", "width", "height")))
+        grouped.setdefault((row["block_num"], row["par_num"], row["line_num"]), []).append(
+            (Word(text, box), float(row["conf"]) / 100)
+        )
+    lines = []
+    for words in grouped.values():
+        points = [p for w, _ in words for p in w.quad]
+        x, y, w, h = _bounds(points)
+        lines.append(Line(" ".join(w.text for w, _ in words), _rect(x, y, w, h),
+                          float(np.mean([c for _, c in words])), [w for w, _ in words]))
+    return lines
+
+
+def tesseract_binary() -> str | None:
+    return shutil.which("tesseract")
+
+
+def engine_name(setting: str | None = None) -> str:
+    """The engine `ocr_engine` asks for. auto: tesseract where its binary is installed (it won on
+    bench/ocr.py's numbers: see AUTO_PREFERS), else rapidocr, which pip always installs."""
+    setting = setting or get_settings().ocr_engine
+    if setting == "auto":
+        return "tesseract" if AUTO_PREFERS == "tesseract" and tesseract_binary() else "rapidocr"
+    return setting
+
+
+# Which engine `auto` prefers when both are present: from bench/ocr.py (see its output in the report).
+AUTO_PREFERS = "rapidocr"
+
+_engine_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _load(name: str) -> Engine:
+    if name == "tesseract":
+        binary = tesseract_binary()
+        if binary is None:
+            raise RuntimeError("ocr_engine is tesseract but the tesseract binary is not installed")
+        return Tesseract(binary)
+    return RapidOcr()
+
+
+def get_engine(name: str | None = None) -> Engine | None:
+    """The engine, loaded once per process; None when OCR is off."""
+    name = engine_name(name)
+    if name == "off":
+        return None
+    with _engine_lock:
+        return _load(name)
+
+
+# --- the gate ----------------------------------------------------------------------------------------
+
+
+class Gate:
+    """rapidocr's text detector alone on the small working copy: does the image have a line of text?"""
+
+    def __init__(self) -> None:
+        from rapidocr.ch_ppocr_det.utils import DBPostProcess
+
+        from tamis.analyzers.onnx import load_session
+
+        self.session = load_session(str(_rapidocr_models() / "PP-OCRv6_det_small.onnx"))
+        self.input = self.session.get_inputs()[0].name
+        # rapidocr's own defaults for turning the probability map into boxes.
+        self.boxes_from = DBPostProcess(thresh=0.3, box_thresh=0.5, max_candidates=1000, unclip_ratio=1.6,
+                                        use_dilation=True, score_mode="fast")
+
+    def lines(self, image: Image.Image, size: int = GATE_SIZE) -> list[tuple[float, float, int]]:
+        """(width, height, image height) in gate pixels of each text box the detector finds in the (≤ size px) image."""
+        from tamis.analyzers.onnx import run_exclusive
+
+        small = image.convert("RGB")
+        scale = min(1.0, size / max(small.size))
+        w, h = (max(32, round(d * scale / 32) * 32) for d in small.size)
+        # BGR, as the PaddleOCR detector was trained on
+        pixels = np.asarray(small.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)[:, :, ::-1]
+        batch = np.ascontiguousarray(((pixels / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None])
+        prob = run_exclusive(self.session, {self.input: batch})[0]
+        boxes, _ = self.boxes_from(prob, (h, w))
+        quads = np.asarray(boxes, dtype=np.float64).reshape(-1, 4, 2)
+        return [(float(np.linalg.norm(q[1] - q[0])), float(np.linalg.norm(q[3] - q[0])), h) for q in quads]
+
+    def has_text(self, image: Image.Image, size: int = GATE_SIZE) -> bool:
+        return any(bw >= GATE_MIN_ASPECT * bh and bh <= GATE_MAX_HEIGHT * height
+                   for bw, bh, height in self.lines(image, size))
+
+
+def get_gate() -> Gate:
+    """The gate, loaded once per process."""
+    with _engine_lock:
+        return _load_gate()
+
+
+@lru_cache(maxsize=1)
+def _load_gate() -> Gate:
+    return Gate()
+
+
+# --- reading an item's image -------------------------------------------------------------------------
+
+
+def ocr_copy(decoded: DecodedImage, size: int = OCR_SIZE) -> Image.Image:
+    """The image to read: decoded again from its bytes at up to `size` px (oriented, RGB, alpha on
+    white) when the original is larger than the working copy; else the working copy."""
+    working = decoded.image
+    if max(decoded.width, decoded.height) <= max(working.size) or size <= max(working.size):
+        return working
+    try:
+        with Image.open(io.BytesIO(decoded.data)) as im:
+            if im.format in ("JPEG", "MPO"):
+                scale = size / max(im.size)
+                im.draft("RGB", (int(im.size[0] * scale) + 1, int(im.size[1] * scale) + 1))
+            im.load()
+            if im.mode not in ("RGB", "RGBA", "L", "LA", "P", "PA", "CMYK", "YCbCr"):
+                return working  # 16-bit or float greys: the working copy already scaled them right
+            upright = ImageOps.exif_transpose(im)
+            rgb = upright.convert("RGBA")
+            flat = Image.new("RGBA", rgb.size, (255, 255, 255, 255))
+            flat.alpha_composite(rgb)
+            copy = flat.convert("RGB")
+    except Exception:
+        return working  # the bytes passed decode_image already; never fail an item on the second decode
+    copy.thumbnail((size, size), Image.Resampling.LANCZOS)
+    return copy
+
+
+def read_image(decoded: DecodedImage, engine: Engine, gate: Gate | None = None) -> ReadText | None:
+    """The text in an image (boxes in original pixels), or None when it has none worth reading."""
+    if gate is not None and not gate.has_text(decoded.image):
+        return None
+    image = ocr_copy(decoded)
+    lines = [ln for ln in engine.read(image) if ln.score >= MIN_LINE_SCORE and ln.text.strip()]
+    read = ReadText(lines, engine.name).scaled(decoded.width / image.size[0], decoded.height / image.size[1])
+    return read if read.worth_reading() else None
