@@ -151,15 +151,18 @@ def _is_animation(im: Image.Image) -> bool:
 
 
 def sample_frames(delays_ms: list[int], n: int = MAX_FRAMES) -> list[tuple[int, int]]:
-    """(frame index, start in ms) of up to n frames, one at each of n instants spread evenly over the
-    animation's play time: a frame shown long counts for more than a flash, as a viewer sees it."""
+    """(frame index, start in ms) of up to n frames: all of them when there are no more than n, else
+    the frames on screen at n instants spread evenly over the play time (a frame shown long counts
+    for more than a flash, as a viewer sees it)."""
     played = [d if d > _MIN_DELAY_MS else _DEFAULT_DELAY_MS for d in delays_ms]
     starts = [0]
     for delay in played[:-1]:
         starts.append(starts[-1] + delay)
+    if len(played) <= n:
+        return list(enumerate(starts))
     total = starts[-1] + played[-1]
     chosen: list[int] = []
-    for k in range(min(n, len(played))):
+    for k in range(n):
         index = bisect_right(starts, k * total / n) - 1
         if not chosen or chosen[-1] != index:
             chosen.append(index)
