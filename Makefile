@@ -51,7 +51,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/tamis serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+# Tests also cover the optional nudenet analyzer: its AGPL weights go into test installs only,
+# never into `make run`'s.
+TEST_STAMP  := $(VENV)/.installed-test
+$(TEST_STAMP): $(STAMP)
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,nudenet]'
+	@touch $@
+
+test: $(TEST_STAMP)
 	$(VENV_PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

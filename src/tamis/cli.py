@@ -73,10 +73,11 @@ def serve(
 def worker() -> None:
     """Deliver webhooks and run background jobs until interrupted (run many on PostgreSQL)."""
     from tamis.jobs import JobLoop
+    from tamis.media.retention import MediaRetentionLoop
     from tamis.store.db import session_factory
     from tamis.webhooks import DeliveryLoop
 
-    loops = [DeliveryLoop(session_factory()), JobLoop(session_factory())]
+    loops = [DeliveryLoop(session_factory()), JobLoop(session_factory()), MediaRetentionLoop(session_factory())]
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

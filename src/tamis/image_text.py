@@ -34,6 +34,9 @@ class ImageText:
     name = NAME
     media = frozenset({"image"})
     categories: tuple[str, ...] = ()
+    # An animation is read on its first frame only: a read costs seconds, and its ReadSignal (the text
+    # with its boxes) is not a score that tamis.frames could take the max of.
+    per_frame = False
 
     def __init__(self) -> None:
         self.engine = ocr.get_engine()  # loads the models now, once per process

@@ -106,6 +106,8 @@ class DecodedImage:
     width: int
     height: int
     plain: bool = True  # the working copy is a plain downscale of the original (8-bit, no alpha, upright)
+    # An animation's sampled frames as (start ms, working copy); frames[0] is `image`. Empty for a still.
+    frames: list[tuple[int, Image.Image]] = field(default_factory=list)
 
 
 @dataclass

@@ -19,6 +19,8 @@ from tamis.analyzers import get_analyzer
 from tamis.analyzers.base import Analyzer
 from tamis.analyzers.hash_match import HashMatch
 from tamis.analyzers.links import bind_policy as bind_domain_lists
+from tamis.frames import analyze_frames
+from tamis.media.thumbnails import item_thumbnails, save_thumbnails
 from tamis.items import AnalyzerRun, DecisionDoc, Item, ItemResult, PolicyRef, Signal
 from tamis.policy import Policy, decide
 from tamis.store import queries
@@ -47,7 +49,7 @@ def _run(analyzer: Analyzer, items: Sequence[Item]) -> tuple[dict[int, Signal], 
     if not indexes:
         return {}, 0.0
     start = time.perf_counter()
-    signals = analyzer.analyze([items[i] for i in indexes])
+    signals = analyze_frames(analyzer, [items[i] for i in indexes])  # animations: every sampled frame
     elapsed = time.perf_counter() - start
     ANALYZER_SECONDS.labels(analyzer.name).observe(elapsed)
     return dict(zip(indexes, signals)), elapsed * 1000 / len(indexes)
@@ -170,8 +172,10 @@ def moderate(
     doc, hashes = _judge(project, enforced, items, cache)
     shadow_doc = judge(project, shadow, items, cache) if shadow else None
     if store:
+        thumbnails = item_thumbnails(items)  # blurred for reviewers, outside the transaction
         with transaction() as session:
             record(session, doc, shadow=False, source=source, hashes=hashes)
+            save_thumbnails(session, doc, thumbnails)
             if shadow_doc is not None:
                 record(session, shadow_doc, shadow=True, source=source)
     for result in doc.results:

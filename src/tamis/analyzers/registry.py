@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from importlib.util import find_spec
 
 from tamis.analyzers.base import Analyzer
 
@@ -44,6 +45,13 @@ def _image_text() -> Analyzer:
     return ImageText()
 
 
+def _nudenet() -> Analyzer:
+    # Optional (AGPL weights): raises RuntimeError naming the extra to install when it is missing.
+    from tamis.analyzers.nudenet import NudeNet
+
+    return NudeNet()
+
+
 FACTORIES: dict[str, Callable[[], Analyzer]] = {
     "text-model": _text_model,
     "nsfw-image": _nsfw_image,
@@ -51,14 +59,17 @@ FACTORIES: dict[str, Callable[[], Analyzer]] = {
     "profanity-text": _profanity_text,
     "links": _links,
     "image-text": _image_text,
+    "nudenet": _nudenet,
 }
+# Analyzers from optional extras, offered only where the extra is installed.
+OPTIONAL: dict[str, Callable[[], bool]] = {"nudenet": lambda: find_spec("nudenet") is not None}
 
 _loaded: dict[str, Analyzer] = {}
 _lock = threading.Lock()
 
 
 def available() -> list[str]:
-    return sorted(FACTORIES)
+    return sorted(name for name in FACTORIES if name not in OPTIONAL or OPTIONAL[name]())
 
 
 def get_analyzer(name: str) -> Analyzer:

@@ -24,6 +24,7 @@ from tamis.policy import default_body
 from tamis.store.db import get_engine, session_factory
 from tamis.hashing.matcher import save_matcher_snapshot
 from tamis.jobs import JobLoop
+from tamis.media.retention import MediaRetentionLoop
 from tamis.webhooks import DeliveryLoop
 
 REQUESTS = Counter("tamis_http_requests_total", "HTTP requests.", ["method", "route", "status"])
@@ -103,6 +104,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     get_engine()  # migrate before serving
     warm_up()
     loops = [DeliveryLoop(session_factory()), JobLoop(session_factory())] if app.state.embedded_worker else []
+    loops += [MediaRetentionLoop(session_factory())] if app.state.embedded_worker else []
     for loop in loops:
         loop.start()
     try:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from tamis.api.auth import ProjectId
 from tamis.errors import not_found
 from tamis.items import DecisionDoc
+from tamis.media.thumbnails import get_thumbnail
 from tamis.store import queries
 from tamis.store.db import transaction
 
@@ -41,3 +42,21 @@ def list_decisions(
         )
         docs = [row.doc for row in rows]
     return {"decisions": docs, "next_before": docs[-1]["id"] if len(docs) == limit else None}
+
+
+@router.get(
+    "/v1/decisions/{decision_id}/items/{data_id:path}/thumbnail",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "A blurred JPEG of the item's image."}},
+)
+def get_item_thumbnail(decision_id: str, data_id: str, project: ProjectId) -> Response:
+    """The reviewer-safe (blurred) thumbnail of an image item, while media retention keeps it.
+    A data_id with '/' in it is sent as is (or %2F-encoded)."""
+    with transaction() as session:
+        if "\x00" in decision_id or queries.get_decision(session, project, decision_id) is None:
+            raise not_found(f"decision {decision_id}")
+        media = None if "\x00" in data_id else get_thumbnail(session, project, decision_id, data_id)
+        if media is None:
+            # Text items have none, and media past TAMIS_MEDIA_RETENTION_DAYS is gone.
+            raise not_found(f"a thumbnail of item {data_id!r} in decision {decision_id}")
+        return Response(media.data, media_type=media.content_type, headers={"Cache-Control": "private, max-age=3600"})

@@ -1,5 +1,9 @@
 """Image decoding: untrusted bytes in, a checked, oriented, RGB working copy out.
 
+Formats: JPEG, PNG (and APNG), WebP, GIF, TIFF, BMP, AVIF (Pillow's own plugin) and HEIC/HEIF
+(pillow-heif, registered below once per process). Animations (GIF, WebP, APNG, AVIF sequences)
+keep up to MAX_FRAMES frames sampled evenly in play time; see `sample_frames`.
+
 Every failure is a ProblemError naming the field: 413 for limits, 415 for what is not an
 image we accept, 422 for an image we accept that does not decode.
 """
@@ -7,8 +11,10 @@ image we accept, 422 for an image we accept that does not decode.
 from __future__ import annotations
 
 import io
+from bisect import bisect_right
 
 import numpy as np
+import pillow_heif
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from tamis.config import Settings, get_settings
@@ -20,10 +26,19 @@ WORKING_SIZE = 512
 
 _BASE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 # Optional formats, accepted only when this Pillow has a plugin for them (AVIF is built into
-# recent Pillow; HEIF needs pillow-heif, which we do not depend on).
+# Pillow 11.3+ wheels; HEIF comes from pillow-heif, whose decoder applies the HEIF rotation itself
+# and resets the EXIF orientation to 1, so the two are never applied twice).
 _OPTIONAL_FORMATS = ("AVIF", "HEIF")
 # EXIF orientations that swap width and height.
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
+# Formats whose extra frames are an animation (a multi-page TIFF or an MPO's second picture is not).
+_ANIMATED_FORMATS = ("GIF", "WEBP", "PNG", "AVIF")
+# Frames of an animation that analyzers see, spread evenly over its play time.
+MAX_FRAMES = 8
+# Browsers play GIF/WebP/APNG frame delays of 10 ms or less as 100 ms; timestamps follow them.
+_MIN_DELAY_MS, _DEFAULT_DELAY_MS = 10, 100
+
+pillow_heif.register_heif_opener()
 
 
 def allowed_formats() -> tuple[str, ...]:
@@ -57,8 +72,12 @@ def decode_image(data: bytes, *, field: str, settings: Settings | None = None) -
             # The working copy is a plain downscale only for 8-bit RGB/grey without alpha or rotation;
             # hashes that must agree with other tools' (PDQ) are computed from the bytes otherwise.
             plain = im.mode in ("RGB", "L") and orientation in (0, 1) and "transparency" not in im.info
-            working = _working_copy(im)
             fmt = "JPEG" if im.format == "MPO" else (im.format or "unknown")  # MPO: multi-picture JPEG
+            if _is_animation(im):
+                frames = _animation_frames(im, orientation, field, settings)
+                working = frames[0][1]
+            else:
+                frames, working = [], _working_copy(im)
     except ProblemError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -66,7 +85,7 @@ def decode_image(data: bytes, *, field: str, settings: Settings | None = None) -
         raise too_large(f"image has too many pixels: {e}", field) from None
     except Exception as e:  # Pillow raises a grab-bag of types (OSError, ValueError, SyntaxError...) on bad data
         raise bad_input(f"could not decode image: {e}", field) from None
-    return DecodedImage(image=working, data=data, format=fmt, width=width, height=height, plain=plain)
+    return DecodedImage(image=working, data=data, format=fmt, width=width, height=height, plain=plain, frames=frames)
 
 
 def _open(data: bytes, field: str) -> Image.Image:
@@ -74,8 +93,23 @@ def _open(data: bytes, field: str) -> Image.Image:
     try:
         return Image.open(io.BytesIO(data), formats=allowed_formats())
     except UnidentifiedImageError:
+        claimed = _claimed_format(data)
+        if claimed:  # e.g. a cut-off AVIF or HEIC fails in its plugin's open, not in decoding
+            raise bad_input(f"could not decode image: the bytes start as {claimed} but do not open as one", field) from None
         accepted = ", ".join(allowed_formats())
         raise unsupported_media(f"not an image in an accepted format ({accepted})", field) from None
+
+
+def _claimed_format(data: bytes) -> str | None:
+    """The accepted format whose signature the bytes start with, if any."""
+    for fmt in allowed_formats():
+        accept = Image.OPEN[fmt][1]
+        try:
+            if accept and accept(data[:16]):
+                return fmt
+        except Exception:  # a plugin's check that trips over a short prefix claims nothing
+            continue
+    return None
 
 
 def _check_pixels(width: int, height: int, field: str, settings: Settings) -> None:
@@ -112,9 +146,59 @@ def _orientation(im: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def _working_copy(im: Image.Image) -> Image.Image:
+def _is_animation(im: Image.Image) -> bool:
+    return im.format in _ANIMATED_FORMATS and getattr(im, "n_frames", 1) > 1
+
+
+def sample_frames(delays_ms: list[int], n: int = MAX_FRAMES) -> list[tuple[int, int]]:
+    """(frame index, start in ms) of up to n frames: all of them when there are no more than n, else
+    the frames on screen at n instants spread evenly over the play time (a frame shown long counts
+    for more than a flash, as a viewer sees it)."""
+    played = [d if d > _MIN_DELAY_MS else _DEFAULT_DELAY_MS for d in delays_ms]
+    starts = [0]
+    for delay in played[:-1]:
+        starts.append(starts[-1] + delay)
+    if len(played) <= n:
+        return list(enumerate(starts))
+    total = starts[-1] + played[-1]
+    chosen: list[int] = []
+    for k in range(n):
+        index = bisect_right(starts, k * total / n) - 1
+        if not chosen or chosen[-1] != index:
+            chosen.append(index)
+    return [(i, starts[i]) for i in chosen]
+
+
+def _animation_frames(im: Image.Image, orientation: int, field: str, settings: Settings) -> list[tuple[int, Image.Image]]:
+    """Working copies of the sampled frames, with their start times. Frames decode in sequence (each
+    is drawn over the last), so the whole animation is decoded twice: once for the delays, once for
+    the frames; its pixels in all frames are held to the image pixel limit."""
+    count = im.n_frames
+    width, height = im.size
+    if count * width * height > settings.max_image_pixels:
+        raise too_large(
+            f"animation has {count} frames of {width}x{height} = {count * width * height} pixels to decode, "
+            f"the limit is {settings.max_image_pixels}",
+            field,
+        )
+    delays = []
+    for index in range(count):
+        im.seek(index)
+        im.load()  # WebP reports a frame's delay only once it is decoded
+        delays.append(int(im.info.get("duration") or 0))
+    frames = []
+    for index, t_ms in sample_frames(delays):
+        im.seek(index)
+        im.load()
+        frames.append((t_ms, _working_copy(im.copy(), orientation)))
+    return frames
+
+
+def _working_copy(im: Image.Image, orientation: int | None = None) -> Image.Image:
     """Oriented, RGB, alpha flattened onto white, longest side at most WORKING_SIZE."""
-    if _orientation(im) != 1:
+    if orientation is None:
+        orientation = _orientation(im)
+    if orientation != 1:
         ImageOps.exif_transpose(im, in_place=True)
     rgb = _to_rgb(im)
     if rgb is im:

@@ -1,0 +1,46 @@
+"""Media retention: stored media (thumbnails, video frames) is deleted after
+TAMIS_MEDIA_RETENTION_DAYS (0 keeps it); the decisions themselves stay, they are the record.
+
+`MediaRetentionLoop` runs the purge in the background of `tamis serve` (embedded runner) and of
+every `tamis worker`: several processes purging at once only delete the same rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tamis.config import Settings, get_settings
+from tamis.jobs.loop import PollingLoop
+from tamis.store.models import ItemMedia
+
+PURGE_BATCH = 500  # rows per transaction: short transactions never hold the database for long
+PURGE_POLL_S = 3600.0  # media ages in days; hourly is prompt enough
+
+
+def purge_media(sessions: sessionmaker[Session], retention_days: int, now: datetime | None = None) -> int:
+    """Delete one batch of media older than `retention_days`; the number deleted."""
+    if retention_days <= 0:
+        return 0
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    with sessions.begin() as session:
+        ids = session.scalars(
+            select(ItemMedia.id).where(ItemMedia.created_at < cutoff).order_by(ItemMedia.id).limit(PURGE_BATCH)
+        ).all()
+        if ids:
+            session.execute(delete(ItemMedia).where(ItemMedia.id.in_(ids)))
+    return len(ids)
+
+
+class MediaRetentionLoop(PollingLoop):
+    """Purges old media: batch after batch while there is any, then rests PURGE_POLL_S."""
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings | None = None, poll_s: float = PURGE_POLL_S) -> None:
+        self._sessions = sessions
+        self._settings = settings or get_settings()
+        super().__init__("tamis-media-retention", poll_s)
+
+    def run_pass(self) -> int:
+        return purge_media(self._sessions, self._settings.media_retention_days)

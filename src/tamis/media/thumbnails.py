@@ -1,0 +1,75 @@
+"""Reviewer-safe thumbnails: a small, strongly blurred JPEG of each image a decision judged.
+
+Reviewers see these first and open the original only when they choose to (DESIGN.md: content is
+sensitive). tamis never stores the original image, only this thumbnail, in `item_media`, written
+in the decision's own transaction and deleted after TAMIS_MEDIA_RETENTION_DAYS (media/retention.py).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import Image, ImageFilter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tamis.config import get_settings
+from tamis.items import DecisionDoc, Item
+from tamis.store.models import ItemMedia
+
+CONTENT_TYPE = "image/jpeg"
+# Blur radius as a fraction of the thumbnail's longest side: at 1/16 (16 px at 256 px) shapes and
+# colours survive, faces, bodies and words do not (tests hold the loss of detail to a figure).
+BLUR_FRACTION = 1 / 16
+_MIN_SIDE = 16
+_QUALITY = 70  # the image is a blur: higher quality only costs bytes
+
+
+@dataclass
+class Thumbnail:
+    data_id: str
+    data: bytes
+    width: int
+    height: int
+
+
+def blurred_thumbnail(image: Image.Image, size: int | None = None) -> tuple[bytes, int, int]:
+    """A blurred JPEG of `image` (longest side `size`, default TAMIS_THUMBNAIL_PX; never upscaled):
+    (bytes, width, height)."""
+    size = max(_MIN_SIDE, size or get_settings().thumbnail_px)
+    thumb = image.convert("RGB")  # a copy: thumbnail() works in place
+    thumb.thumbnail((size, size), Image.Resampling.BILINEAR)
+    radius = max(2.0, max(thumb.size) * BLUR_FRACTION)
+    thumb = thumb.filter(ImageFilter.GaussianBlur(radius))
+    out = io.BytesIO()
+    thumb.save(out, "JPEG", quality=_QUALITY, optimize=True)
+    return out.getvalue(), thumb.width, thumb.height
+
+
+def item_thumbnails(items: Sequence[Item]) -> list[Thumbnail]:
+    """One thumbnail per image item (an animation's first frame), made before the transaction opens
+    so that no database lock is held while pixels are blurred."""
+    return [Thumbnail(item.data_id, *blurred_thumbnail(item.image.image)) for item in items if item.image is not None]
+
+
+def save_thumbnails(session: Session, doc: DecisionDoc, thumbnails: Sequence[Thumbnail]) -> None:
+    """Store the thumbnails with their decision, in the caller's transaction."""
+    session.add_all(
+        ItemMedia(
+            project_id=doc.project, decision_id=doc.id, data_id=t.data_id, kind="thumbnail",
+            content_type=CONTENT_TYPE, width=t.width, height=t.height, data=t.data,
+        )
+        for t in thumbnails
+    )
+
+
+def get_thumbnail(session: Session, project: str, decision_id: str, data_id: str) -> ItemMedia | None:
+    return session.scalars(
+        select(ItemMedia)
+        .where(ItemMedia.project_id == project, ItemMedia.decision_id == decision_id)
+        .where(ItemMedia.data_id == data_id, ItemMedia.kind == "thumbnail")
+        .order_by(ItemMedia.id)
+        .limit(1)
+    ).first()
