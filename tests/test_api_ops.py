@@ -41,7 +41,7 @@ def test_metrics_count_requests_and_items(client, auth: dict[str, str]) -> None:
     assert "# TYPE tamis_http_requests_total counter" in after
     items = samples(after, "tamis_items_total")
     requests = samples(after, "tamis_http_requests_total")
-    for verdict in ("pass", "review"):
+    for verdict in ("pass", "block"):
         label = f'verdict="{verdict}"'
         assert items[label] == items_before.get(label, 0.0) + 1, verdict
     ok = 'method="POST",route="/v1/moderate",status="200"'
