@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from tamis.api.auth import ProjectId
-from tamis.api.intake import read_body
+from tamis.api.intake import read_body, read_form
 from tamis.errors import ProblemError, bad_input, not_found
 from tamis.hashing import banks, exchange
 from tamis.store.db import transaction
@@ -187,12 +187,7 @@ async def _upload(request: Request) -> tuple[bytes, str | None]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "multipart/form-data":
         return await read_body(request), None
-    try:
-        form = await request.form(max_files=1, max_fields=5)
-    except ProblemError:
-        raise  # the body limit, raised while streaming
-    except Exception as exc:  # starlette raises its own parse errors
-        raise bad_input(f"malformed multipart body: {exc}", "body", status=400) from exc
+    form = await read_form(request)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise bad_input("send the hash list as a file in the multipart field 'file'", "file")

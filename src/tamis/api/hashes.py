@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 
 from tamis.api.auth import ProjectId
 from tamis.config import get_settings
+from tamis.api.intake import read_form
 from tamis.errors import ProblemError, bad_input, not_found, too_large, unsupported_media
 from tamis.hashing import digests, pdq, vpdq
 from tamis.hashing.matcher import BankHit, get_matcher, match_hashes, match_vpdq
@@ -33,12 +34,7 @@ async def _upload(request: Request) -> bytes:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "multipart/form-data":
         raise unsupported_media("send the media as multipart/form-data in the field 'file'", "Content-Type")
-    try:
-        form = await request.form(max_files=1, max_fields=5)
-    except ProblemError:
-        raise
-    except Exception as exc:
-        raise bad_input(f"malformed multipart body: {exc}", "body", status=400) from exc
+    form = await read_form(request)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise bad_input("send the media in the multipart field 'file'", "file")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import Request
+from starlette.datastructures import FormData
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tamis.config import get_settings
@@ -67,6 +68,16 @@ async def read_body(request: Request) -> bytes:
             raise too_large(f"request body is over the limit of {limit} bytes", "body")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def read_form(request: Request, *, max_fields: int = 5, max_part_size: int = 1024 * 1024) -> FormData:
+    """A multipart form with at most one file; a malformed body is a 400 naming `body`."""
+    try:
+        return await request.form(max_files=1, max_fields=max_fields, max_part_size=max_part_size)
+    except ProblemError:
+        raise  # the body limit, raised while streaming
+    except Exception as exc:  # starlette raises its own parse errors
+        raise bad_input(f"malformed multipart body: {exc}", "body", status=400) from exc
 
 
 def check_text(text: str, field: str) -> str:

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from tamis.api.auth import ProjectId
-from tamis.api.intake import ModerateRequest, check_text, image_loader, items_from_request, load_images, read_body
+from tamis.api.intake import ModerateRequest, check_text, image_loader, items_from_request, load_images, read_body, read_form
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, not_found, unsupported_media
 from tamis.items import DecisionDoc, Item
@@ -41,12 +41,7 @@ _OPENAPI = {
 
 async def _from_multipart(request: Request) -> tuple[list[Item], str]:
     settings = get_settings()
-    try:
-        form = await request.form(max_files=1, max_fields=10, max_part_size=settings.max_text_chars * 4)
-    except ProblemError:
-        raise  # the body limit, raised while streaming
-    except Exception as exc:  # starlette raises its own parse errors
-        raise bad_input(f"malformed multipart body: {exc}", "body", status=400) from exc
+    form = await read_form(request, max_fields=10, max_part_size=settings.max_text_chars * 4)
     upload, text = form.get("file"), form.get("text")
     if upload is not None and not isinstance(upload, UploadFile):
         raise bad_input("file must be a file upload", "file")

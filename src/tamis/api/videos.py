@@ -17,9 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from tamis.api.auth import ProjectId
-from tamis.api.intake import read_body
+from tamis.api.intake import read_body, read_form
 from tamis.config import get_settings
-from tamis.errors import ProblemError, bad_input, not_found, unsupported_media
+from tamis.errors import bad_input, not_found, unsupported_media
 from tamis.jobs.video import enqueue_video
 from tamis.media.fetch import fetch_url
 from tamis.media.video import probe_video
@@ -59,12 +59,7 @@ _OPENAPI = {
 
 
 async def _from_multipart(request: Request) -> tuple[bytes, str, str, str, str]:
-    try:
-        form = await request.form(max_files=1, max_fields=5)
-    except ProblemError:
-        raise  # the body limit, raised while streaming
-    except Exception as exc:  # starlette raises its own parse errors
-        raise bad_input(f"malformed multipart body: {exc}", "body", status=400) from exc
+    form = await read_form(request)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise bad_input("send the video in the multipart field 'file'", "file")
