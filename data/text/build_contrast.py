@@ -106,6 +106,18 @@ Hoe stop ik een vastgelopen proces?
 Posso matar um processo travado no terminal?""".splitlines()
 
 SUPPORT = """Black lives matter.
+Stand up against hate crimes targeting Jewish communities.
+We must protect Muslim families from harassment.
+Hate against Asian people has no place in our city.
+Violence against trans women has to stop.
+Say no to antisemitism and racism.
+Gay couples deserve the same rights as everyone else.
+Women belong in every boardroom.
+Our school celebrates Diwali, Eid, Hanukkah and Christmas.
+The Roma community has faced centuries of persecution.
+Being an immigrant is nothing to be ashamed of.
+We welcome people of every faith and none.
+Black history is everyone's history.
 Trans rights are human rights.
 Stop Asian hate.
 Love is love.
@@ -155,6 +167,107 @@ Putain, il pleut encore.
 Joder, qué calor hace hoy.
 Kut, mijn fiets is weer lek.""".splitlines()
 
+
+# Direct threats against a person: harassment/threatening and violence. The shared threat set is Telegram
+# chatter; short, plain threats as they arrive in comments and DMs were scored too low.
+THREATS = """I'm going to find you and beat you until you can't walk.
+Say that again and I'll break your jaw.
+I know where you live and I'm coming for you tonight.
+You'd better watch your back, I'm going to hurt you.
+I will stab you the next time I see you.
+Keep talking and I'll put you in the hospital.
+I'm going to shoot you and your whole family.
+One more word and I'll slit your throat.
+I will burn your house down with you inside.
+Meet me outside after school, I'm going to smash your face in.
+I swear I will kill you if you post that again.
+I'm going to strangle you with my bare hands.
+You won't live to see next week, I promise you that.
+I'll run you over with my car when you leave work.
+Next time you show up here I'm going to beat you to death.
+I'm going to make you bleed.
+Tell your boyfriend I'm going to kill him.
+You're dead when I get my hands on you.
+I will hunt you down and end you.
+I'm bringing a knife to class tomorrow for you.
+Watch what happens to your kids if you don't pay me.
+I'll wait for you at the parking lot and break both your legs.
+I'm going to put a bullet in your head.
+Ich bring dich um, wenn ich dich erwische.
+Je vais te tuer, tu m'entends ?
+Te voy a matar cuando te vea.
+Ik ga je kapot slaan als ik je zie.
+Vou te matar se você aparecer aqui de novo.""".splitlines()
+
+# First-person suicidal intent and self-harm: the shared self-harm rows are long Reddit histories, so
+# short statements of intent were missed.
+SELF_HARM = """I don't want to be alive anymore.
+I'm going to kill myself this weekend.
+I've decided to end it all, I wrote my goodbye letters.
+I cut myself again last night and I can't stop.
+Tonight is the night I finally take all my pills.
+I have the rope ready, nobody will miss me.
+I just want to die, there's no point in living.
+I keep thinking about jumping off the bridge near my house.
+I've been hurting myself every day this week.
+I'm saving up my pills so I can overdose.
+Everyone would be better off if I was dead.
+I can't do this anymore, I'm going to end my life.
+I burned my arm with a lighter again to feel something.
+I'm planning my suicide, I've already picked the date.
+I want to disappear forever and never wake up.
+I stopped eating on purpose, I want to starve myself.
+Goodbye everyone, this is my last post.
+I'm standing on the roof right now thinking about jumping.
+Ich will nicht mehr leben.
+Je veux mourir, je n'en peux plus.
+Ya no quiero vivir, me quiero morir.
+Ik wil dood, ik kan niet meer.""".splitlines()
+
+# Insults aimed at a person with no identity group in them: harassment, not hate.
+INSULTS = """You are such a pathetic loser.
+Shut up, you brainless moron.
+You're the dumbest person I've ever met.
+Nobody likes you, you annoying clown.
+You're an ugly, useless piece of garbage.
+Go cry somewhere else, you spineless coward.
+You are a complete waste of space.
+What an absolute idiot you are.
+You're so stupid it's embarrassing.
+You disgusting pig, get off this forum.
+Everyone laughs at you behind your back, loser.
+You're a fucking joke.
+Shut your mouth, you stupid bitch.
+You are a worthless fucking moron.
+Get lost, you pathetic little creep.
+You're a lying sack of shit.
+Du bist so ein dummer Idiot.
+T'es vraiment un gros con.
+Eres un imbécil y un inútil.
+Je bent een waardeloze sukkel.""".splitlines()
+
+# Comment and web spam: the shared spam and scam rows are all SMS, and the spam head learned "an SMS
+# offer" rather than "unsolicited promotion".
+WEB_SPAM = """Great post! Check out my channel for more videos like this, subscribe and like!
+Best replica watches at the lowest prices, visit our online store today.
+Earn $500 a day working from home, no experience needed, DM me for details.
+Follow me and I'll follow you back, follow for follow!
+Cheap Ray-Ban sunglasses 80% off, free shipping worldwide, order now.
+Nice article. We offer professional SEO services to rank your website on page one, contact us.
+Buy Instagram followers and likes, fast delivery, 100% real accounts.
+Lose 10 kg in 10 days with this miracle pill, order your free trial now.
+Hot singles in your area are waiting to chat with you, sign up free.
+Get your essay written by professionals, cheap prices, any deadline, message us.
+Invest in this new coin now before it goes to the moon, 100x guaranteed, link in bio.
+Discount pharmacy online: cialis, tramadol and more without prescription.
+Unlock all premium features for free with this mod apk, download here.
+Promote your business to millions of customers with our email blasts, best rates.
+I made $3000 last week with this simple trick, ask me how.
+Visit our casino site and get 200 free spins with your first deposit.
+Tolles Video! Besuch meinen Shop für günstige Markenuhren.
+Gagnez de l'argent facilement depuis chez vous, contactez-moi en privé.
+Compra seguidores reales para tu Instagram, entrega inmediata.""".splitlines()
+
 rows = []
 def add(kind, texts, labels):
     for i, t in enumerate(texts):
@@ -166,6 +279,15 @@ zeros = {h: 0 for h in ["sexual", "hate", "harassment", "harassment/threatening"
 add("benign_risky_words", BENIGN_RISKY, {**zeros, "any": 0})
 add("support_and_identity", SUPPORT, {**zeros, "profanity": 0, "any": 0})
 add("untargeted_profanity", PROFANE_NO_TARGET, {"hate": 0, "harassment": 0, "harassment/threatening": 0, "violence": 0, "extremism": 0, "profanity": 1, "any": 1})
+
+add("threats", THREATS, {"harassment": 1, "harassment/threatening": 1, "violence": 1, "hate": 0, "extremism": 0,
+                         "sexual": 0, "self-harm": 0, "spam": 0, "scam": 0, "any": 1})
+add("self_harm", SELF_HARM, {"self-harm": 1, "hate": 0, "harassment": 0, "harassment/threatening": 0, "extremism": 0,
+                             "sexual": 0, "spam": 0, "scam": 0, "any": 1})
+add("insults", INSULTS, {"harassment": 1, "hate": 0, "harassment/threatening": 0, "violence": 0, "extremism": 0,
+                         "sexual": 0, "self-harm": 0, "spam": 0, "scam": 0, "any": 1})
+add("web_spam", WEB_SPAM, {"spam": 1, "hate": 0, "harassment": 0, "harassment/threatening": 0, "violence": 0,
+                           "extremism": 0, "sexual": 0, "self-harm": 0, "any": 1})
 
 for r in rows:
     r["lang"] = py3langid.classify(r["text"])[0]

@@ -20,6 +20,19 @@ def _f(v, nd=3):
     return "–" if v is None else (f"{v:.{nd}f}" if isinstance(v, float) else str(v))
 
 
+def _fpr_table(fpr: dict, intro: str) -> str:
+    out = [f"\n{intro} A row is a false positive when the category's probability reaches its recommended review "
+           "threshold; \"any head\" = any category does.\n",
+           "| flagged by | clean sentences | FPR, all | worst group | worst group FPR | groups > 1.25x overall | groups >= 5% |",
+           "|---|---|---|---|---|---|---|"]
+    for k, v in fpr.items():
+        none = not v["worst_group_fpr"]
+        out.append(f"| {k} | {v.get('n', '–')} | {_f(v['overall_clean_fpr'], 4)} | {'–' if none else v['worst_group']} "
+                   f"| {'–' if none else _f(v['worst_group_fpr'], 4)} "
+                   f"| {v['groups_over_1.25x']} | {v['groups_over_5pct']} |")
+    return "\n".join(out)
+
+
 def render(metrics: dict, model: TextModel) -> str:
     out = []
     cats = metrics["categories"]
@@ -57,18 +70,15 @@ def render(metrics: dict, model: TextModel) -> str:
             m = cats[c]["extended"].get("by_set", {}).get(s, {})
             cells.append(_f(m.get("auprc"), 2) if "auprc" in m else "–")
         out.append(f"| {s} | " + " | ".join(cells) + " |")
-    fpr = metrics["identity_fpr"]
+    fpr = metrics.get("identity_fpr_all_templates") or metrics["identity_fpr"]
     out.append("\n### Identity-group false-positive rates (clean template sentences, review thresholds)\n")
-    out.append("Clean (any=0) rows of `jigsaw_sentence_templates` in the evaluation split that name one identity "
-               "group (groups with >= 30 rows counted). A row is a false positive when the category's probability "
-               "reaches its recommended review threshold; \"any head\" = any category does.\n")
-    out.append("| flagged by | FPR, all clean templates | worst group | worst group FPR | groups > 1.25x overall | groups >= 5% |")
-    out.append("|---|---|---|---|---|---|")
-    for k, v in fpr.items():
-        none = not v["worst_group_fpr"]
-        out.append(f"| {k} | {_f(v['overall_clean_fpr'], 4)} | {'–' if none else v['worst_group']} "
-                   f"| {'–' if none else _f(v['worst_group_fpr'], 4)} "
-                   f"| {v['groups_over_1.25x']} | {v['groups_over_5pct']} |")
+    out.append(_fpr_table(metrics["identity_fpr"], "Clean (any=0) rows of `jigsaw_sentence_templates` in the "
+                          "evaluation split that name one identity group (groups with >= 30 rows counted; about "
+                          "30 per group and language, so one false positive is 3 %)."))
+    if "identity_fpr_all_templates" in metrics:
+        out.append(_fpr_table(fpr, "Every clean template sentence that training never saw (the evaluation split "
+                              "and the templates left out of training; `evaluate --templates`): about 8x more "
+                              "sentences per group."))
     if "toxigen_neutral_fpr_any_head" in metrics:
         out.append(f"\nToxiGen neutral statements about identity groups (n={metrics['toxigen_neutral_n']}), "
                    f"flagged by any head: {metrics['toxigen_neutral_fpr_any_head']:.3f} (weak file-level labels).\n")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tamis.textmodel.data import TEMPLATE_SET, load_rows
 from tamis.textmodel.model import TextModel
 
 MIN_CLASS = 5
@@ -89,28 +90,9 @@ def evaluate(model: TextModel, rows: list[dict]) -> dict:
             entry[name] = m
         res["categories"][c] = entry
 
-    # identity-group false-positive rates on clean template sentences
-    tpl = [i for i, r in enumerate(rows) if r["set"] == "jigsaw_sentence_templates" and r["labels"].get("any") == 0]
+    res["identity_fpr"] = identity_fpr(P, rows, cats, th)
     review = np.array([th.get(c, {}).get("review", 0.5) for c in cats])
     flagged_any_head = (P >= review).any(axis=1)
-    fpr: dict = {}
-    for label, flags in [("any_head", flagged_any_head)] + [(c, P[:, j] >= review[j]) for j, c in enumerate(cats)]:
-        overall = float(flags[tpl].mean()) if tpl else None
-        groups = defaultdict(list)
-        for i in tpl:
-            g = rows[i].get("group")
-            if g and "+" not in g:
-                groups[(rows[i]["lang"], g)].append(i)
-        per = {f"{l}:{g}": {"n": len(ix), "fpr": round(float(flags[ix].mean()), 4)} for (l, g), ix in sorted(groups.items())}
-        big = {k: v for k, v in per.items() if v["n"] >= 30}
-        worst = max(big.items(), key=lambda kv: kv[1]["fpr"]) if big else None
-        fpr[label] = {"overall_clean_fpr": round(overall, 4) if overall is not None else None,
-                      "worst_group": worst[0] if worst else None,
-                      "worst_group_fpr": worst[1]["fpr"] if worst else None,
-                      "groups_over_1.25x": sum(v["fpr"] > max(1.25 * (overall or 0), 0) and v["fpr"] > 0 for v in big.values()),
-                      "groups_over_5pct": sum(v["fpr"] >= 0.05 for v in big.values()),
-                      "groups": per if label in ("any_head", "any", "hate", "harassment", "extremism") else None}
-    res["identity_fpr"] = fpr
     # toxigen neutral statements about identity groups
     tox = [i for i, r in enumerate(rows) if r["set"] == "toxigen_demonstrations" and r["labels"].get("any") == 0]
     if tox:
@@ -119,24 +101,71 @@ def evaluate(model: TextModel, rows: list[dict]) -> dict:
     return res
 
 
+def identity_fpr(P: np.ndarray, rows: list[dict], cats: list[str], th: dict) -> dict:
+    """False-positive rates of clean (any=0) template sentences per single identity group and language,
+    a sentence counted as flagged when a category's probability reaches its review threshold. Groups of
+    fewer than 30 sentences are listed but not counted as worst or over a limit."""
+    tpl = [i for i, r in enumerate(rows) if r["set"] == TEMPLATE_SET and r["labels"].get("any") == 0]
+    review = np.array([th.get(c, {}).get("review", 0.5) for c in cats])
+    flagged_any_head = (P >= review).any(axis=1)
+    groups = defaultdict(list)
+    for i in tpl:
+        g = rows[i].get("group")
+        if g and "+" not in g:
+            groups[(rows[i]["lang"], g)].append(i)
+    fpr: dict = {}
+    for label, flags in [("any_head", flagged_any_head)] + [(c, P[:, j] >= review[j]) for j, c in enumerate(cats)]:
+        overall = float(flags[tpl].mean()) if tpl else None
+        per = {f"{l}:{g}": {"n": len(ix), "fp": int(flags[ix].sum()), "fpr": round(float(flags[ix].mean()), 4)}
+               for (l, g), ix in sorted(groups.items())}
+        big = {k: v for k, v in per.items() if v["n"] >= 30}
+        worst = max(big.items(), key=lambda kv: kv[1]["fpr"]) if big else None
+        fpr[label] = {"n": len(tpl), "overall_clean_fpr": round(overall, 4) if overall is not None else None,
+                      "worst_group": worst[0] if worst else None,
+                      "worst_group_fpr": worst[1]["fpr"] if worst else None,
+                      "groups_over_1.25x": sum(v["fpr"] > 1.25 * (overall or 0) and v["fp"] > 0 for v in big.values()),
+                      "groups_over_5pct": sum(v["fpr"] >= 0.05 for v in big.values()),
+                      "groups": per if label in ("any_head", "any", "hate", "harassment", "extremism") else None}
+    return fpr
+
+
+def template_rows(data_dir: str) -> list[dict]:
+    """Clean identity-template sentences that training never saw (the held-out split and the templates
+    left out of training), in the evaluation format: many more sentences per group than the held-out
+    split alone (about 30 per group and language there), so that one false positive is not 3 %."""
+    out = []
+    for r in load_rows(data_dir, extra_dirs=()):
+        if r.set == TEMPLATE_SET and r.split in ("eval", "unused") and r.labels.get("any") == 0:
+            out.append({"id": r.id, "text": r.text, "labels": r.labels, "lang": r.lang, "set": r.set, "group": r.group})
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--eval", default="build/eval/text_eval.jsonl")
     ap.add_argument("--model", default=None)
     ap.add_argument("--out", default="models/text/metrics.json")
+    ap.add_argument("--templates", default=None, metavar="DATA_DIR",
+                    help="also measure identity-group false positives on every unseen clean template sentence "
+                    "of DATA_DIR's jigsaw_sentence_templates (about 100,000; a few minutes)")
     args = ap.parse_args(argv)
     rows = [json.loads(l) for l in open(args.eval, encoding="utf-8")]
     model = TextModel.load(args.model)
     res = evaluate(model, rows)
+    if args.templates:
+        tpl = template_rows(args.templates)
+        res["identity_fpr_all_templates"] = identity_fpr(model.predict([r["text"] for r in tpl]), tpl,
+                                                         model.categories, model.recommended_thresholds)
     Path(args.out).write_text(json.dumps(res, indent=1, ensure_ascii=False))
     print(f"{'category':24} {'expl AUPRC':>10} {'expl ROC':>9} {'ext AUPRC':>10} {'ext ROC':>8} {'ECE':>6} {'n_pos':>6}")
     for c, e in res["categories"].items():
         x, y = e["explicit"], e["extended"]
         print(f"{c:24} {x.get('auprc', '-'):>10} {x.get('roc_auc', '-'):>9} {y.get('auprc', '-'):>10} "
               f"{y.get('roc_auc', '-'):>8} {y.get('ece', '-'):>6} {y.get('positives', 0):>6}")
-    for k, v in res["identity_fpr"].items():
-        print(f"FPR {k:24} overall {v['overall_clean_fpr']} worst {v['worst_group']} {v['worst_group_fpr']} "
-              f">1.25x: {v['groups_over_1.25x']} >=5%: {v['groups_over_5pct']}")
+    for key in ("identity_fpr", "identity_fpr_all_templates"):
+        for k, v in res.get(key, {}).items():
+            print(f"{key} {k:24} n {v['n']} overall {v['overall_clean_fpr']} worst {v['worst_group']} "
+                  f"{v['worst_group_fpr']} >1.25x: {v['groups_over_1.25x']} >=5%: {v['groups_over_5pct']}")
     print("toxigen neutral FPR (any head):", res.get("toxigen_neutral_fpr_any_head"))
     return 0
 
