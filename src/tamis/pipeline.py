@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from prometheus_client import Counter, Histogram
@@ -32,15 +32,6 @@ ANALYZER_SECONDS = Histogram(
     "tamis_analyzer_batch_seconds", "Time an analyzer spent on one batch.", ["analyzer"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-
-
-@dataclass
-class Analysis:
-    """Every analyzer's signals for a batch, with the time each analyzer spent per item."""
-
-    signals: list[list[Signal]]
-    runs: list[list[AnalyzerRun]]
-    _cache: dict[tuple[str, tuple[str | None, ...]], tuple[list[Signal], float]] = field(default_factory=dict)
 
 
 def _run(analyzer: Analyzer, items: Sequence[Item]) -> tuple[dict[int, Signal], float]:
