@@ -17,7 +17,7 @@ import regex
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tamis.links import host_to_ascii
-from tamis.taxonomy import CATEGORIES
+from tamis.taxonomy import known_category
 
 _NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 _HOSTNAME = regex.compile(r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -59,12 +59,7 @@ class DomainList(BaseModel):
                 raise ValueError(f"domains[{i}]: {exc}") from None
         return list(dict.fromkeys(out))
 
-    @field_validator("category")
-    @classmethod
-    def _known_category(cls, value: str | None) -> str | None:
-        if value is not None and value not in CATEGORIES:
-            raise ValueError(f"unknown category {value!r}")
-        return value
+    _known_category = field_validator("category")(known_category)
 
     @model_validator(mode="after")
     def _allow_has_no_category(self) -> DomainList:

@@ -20,7 +20,7 @@ from tamis.analyzers.lists import CompiledList, ListMatcher
 from tamis.analyzers.registry import available
 from tamis.domains import DomainList
 from tamis.items import VERDICT_RANK, CategoryResult, Signal, Verdict
-from tamis.taxonomy import CATEGORIES
+from tamis.taxonomy import CATEGORIES, known_category
 
 _NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
@@ -58,12 +58,7 @@ class BlockList(BaseModel):
 
     _no_nul = field_validator("terms", "regex")(_storable)
 
-    @field_validator("category")
-    @classmethod
-    def _known_category(cls, value: str | None) -> str | None:
-        if value is not None and value not in CATEGORIES:
-            raise ValueError(f"unknown category {value!r}")
-        return value
+    _known_category = field_validator("category")(known_category)
 
     @field_validator("regex")
     @classmethod

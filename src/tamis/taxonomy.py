@@ -56,3 +56,10 @@ def is_category(name: str) -> bool:
 def parent(name: str) -> str | None:
     """`hate/threatening` -> `hate`; a top-level category has no parent."""
     return name.split("/", 1)[0] if "/" in name else None
+
+
+def known_category(cls: type, value: str | None) -> str | None:
+    """A pydantic field validator: `value` is a category of the taxonomy, or None."""
+    if value is not None and value not in CATEGORIES:
+        raise ValueError(f"unknown category {value!r}")
+    return value
