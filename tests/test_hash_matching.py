@@ -225,6 +225,25 @@ def test_match_endpoint_with_hashes_and_with_a_file(client, auth) -> None:  # ty
     assert bad.status_code == 422 and bad.json()["field"].startswith("hashes[0]")
 
 
+def test_every_copy_in_a_batch_matches(client, auth) -> None:  # type: ignore[no-untyped-def]
+    # A bank entry used to go to one query per batch: the second copy of a banked image passed.
+    import base64
+
+    make_bank(client, auth)
+    add(client, auth, "terror", {"signal": "pdq", "value": pdq_of(CAT), "label": "still"},
+        {"signal": "md5", "value": md5_hex(COFFEE), "label": "mug"})
+    near = pdq_of(reencoded(CAT))
+    hashes = [{"signal": "pdq", "value": near}, {"signal": "md5", "value": md5_hex(COFFEE)}] * 2
+    results = client.post("/v1/match", headers=auth, json={"hashes": hashes}).json()["results"]
+    assert [r["matches"][0]["label"] for r in results] == ["still", "mug", "still", "mug"]
+    items = [{"data_id": f"copy-{i}", "image_base64": base64.b64encode(data).decode()}
+             for i, data in enumerate([reencoded(CAT), COFFEE, reencoded(CAT, 0.7), COFFEE])]
+    response = client.post("/v1/moderate", headers=auth, json={"items": items})
+    assert response.status_code == 200, response.text
+    assert [r["verdict"] for r in response.json()["results"]] == ["block"] * 4
+    assert [bank_evidence(r)[0]["entry"] for r in response.json()["results"]] == ["still", "mug", "still", "mug"]
+
+
 def test_item_hashes_are_kept_for_retroactive_matching(client, auth) -> None:  # type: ignore[no-untyped-def]
     from tamis.store.models import ItemHash
 

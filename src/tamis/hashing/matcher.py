@@ -191,23 +191,27 @@ class PdqMatcher:
         return len(self._index)
 
 
-def _hits(session: Session, project: str, found: dict[int, tuple[str, int]]) -> list[tuple[int, BankHit]]:
-    """(query index, hit) for entries of `project`'s enabled banks; found: entry id -> (signal, distance, query)."""
+def _hits(session: Session, project: str, found: dict[tuple[int, int], int]) -> list[tuple[int, BankHit]]:
+    """(query index, hit) for entries of `project`'s enabled banks; found: (query, entry id) -> distance.
+    Keyed by query and entry both: two copies of a banked image in one batch must both match."""
     if not found:
         return []
     rows = session.execute(
         select(BankEntry, Bank)
         .join(Bank, Bank.id == BankEntry.bank_id)
-        .where(BankEntry.id.in_(list(found)), BankEntry.deleted_at.is_(None), Bank.project_id == project,
-               Bank.enabled.is_(True))
+        .where(BankEntry.id.in_({entry_id for _, entry_id in found}), BankEntry.deleted_at.is_(None),
+               Bank.project_id == project, Bank.enabled.is_(True))
     ).all()
+    by_entry = {entry.id: (entry, bank) for entry, bank in rows}
     out = []
-    for entry, bank in rows:
-        query, distance = found[entry.id]
+    for (query, entry_id), distance in sorted(found.items()):
+        if entry_id not in by_entry:
+            continue
+        entry, bank = by_entry[entry_id]
         if entry.signal == "pdq" and distance > min(bank.pdq_distance, MAX_PDQ_DISTANCE):
             continue
-        out.append((int(query), BankHit(entry.id, bank.id, bank.name, entry.label, entry.signal, distance,
-                                        bank.category, bank.action, bank.negative, bank.shadow, bank.rollout)))
+        out.append((query, BankHit(entry.id, bank.id, bank.name, entry.label, entry.signal, distance,
+                                   bank.category, bank.action, bank.negative, bank.shadow, bank.rollout)))
     return out
 
 
@@ -224,13 +228,13 @@ def match_hashes(
         for value in [values] if isinstance(values, str) else values:
             pdq_owner.append(i)
             pdq_values.append(value)
-    found: dict[int, tuple[int, int]] = {}
+    found: dict[tuple[int, int], int] = {}
     matcher.refresh()
     if pdq_values and len(matcher):
         for owner, neighbours in zip(pdq_owner, matcher.search(hex_to_bytes(pdq_values))):
-            for entry_id, distance in neighbours:
-                if entry_id not in found or distance < found[entry_id][1]:
-                    found[entry_id] = (owner, distance)
+            for entry_id, distance in neighbours:  # a query's closest hash (of its rotations) counts
+                key = (owner, entry_id)
+                found[key] = min(distance, found.get(key, distance))
     for query, hit in _hits(session, project, found):
         results[query].append(hit)
     for signal in ("md5", "sha256"):
@@ -245,7 +249,7 @@ def match_hashes(
                 BankEntry.project_id == project, BankEntry.signal == signal,
                 BankEntry.value.in_(list(owners)), BankEntry.deleted_at.is_(None))
         ).all()
-        exact = {entry_id: (owner, 0) for entry_id, value in rows for owner in owners[value]}
+        exact = {(owner, entry_id): 0 for entry_id, value in rows for owner in owners[value]}
         for query, hit in _hits(session, project, exact):
             results[query].append(hit)
     return results
