@@ -1,6 +1,6 @@
 """API throughput against the raw models, measured in one run (issue #2's speed target).
 
-Raw limit: the same analyzers called directly in a loop, in the same batches, on already-decoded
+Raw limit: the default policy's analyzers (those that take the item's kind) called directly in a loop, in the same batches, on already-decoded
 inputs for text and on image bytes decoded by tamis.media (decoding is part of the work either way).
 API: a real `tamis serve` (uvicorn, SQLite, decisions recorded) on loopback, fed by a few client
 threads with the same batches. Prints items/s for both and the ratio API / raw.
@@ -64,12 +64,20 @@ def batches(seq: list, size: int) -> list[list]:  # type: ignore[type-arg]
 # --- raw -----------------------------------------------------------------------------------------
 
 
-def raw_images(images: list[bytes], batch: int) -> float:
+def default_analyzers(kind: str) -> list:  # type: ignore[type-arg]
+    """The default policy's analyzers that take this kind of item: the work the API does per item."""
     from tamis.analyzers import get_analyzer
+    from tamis.policy import default_body
+
+    analyzers = [get_analyzer(name) for name in default_body().analyzers]
+    return [a for a in analyzers if kind in a.media]
+
+
+def raw_images(images: list[bytes], batch: int) -> float:
     from tamis.items import Item
     from tamis.media import decode_image
 
-    analyzers = [get_analyzer("nsfw-image"), get_analyzer("image-safety")]
+    analyzers = default_analyzers("image")
     run_once = lambda group: [a.analyze(group) for a in analyzers]  # noqa: E731
     run_once([Item("w", image=decode_image(images[0], field="w"))])  # warm-up
     start = time.perf_counter()
@@ -80,14 +88,14 @@ def raw_images(images: list[bytes], batch: int) -> float:
 
 
 def raw_texts(texts: list[str], batch: int) -> float:
-    from tamis.analyzers import get_analyzer
     from tamis.items import Item
 
-    analyzer = get_analyzer("profanity-text")
-    analyzer.analyze([Item("w", text=texts[0])])
+    analyzers = default_analyzers("text")
+    [a.analyze([Item("w", text=texts[0])]) for a in analyzers]
     start = time.perf_counter()
     for group in batches(texts, batch):
-        analyzer.analyze([Item(str(i), text=t) for i, t in enumerate(group)])
+        items = [Item(str(i), text=t) for i, t in enumerate(group)]
+        [a.analyze(items) for a in analyzers]
     return len(texts) / (time.perf_counter() - start)
 
 

