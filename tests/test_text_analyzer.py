@@ -26,6 +26,13 @@ def test_chunks_cover_the_text_at_whitespace() -> None:
     assert chunks("") == [(0, 0)]
 
 
+def test_chunks_leave_out_surrounding_whitespace() -> None:
+    # A file's trailing newline used to make the whole text a second chunk, and the evidence marked it.
+    assert chunks("you are a fucking idiot\n") == [(0, 23)]
+    text = "  Hello there. How are you?\n"
+    assert chunks(text)[0] == (2, len(text) - 1)
+
+
 def test_conformance_and_calibrated_range(analyzer) -> None:  # type: ignore[no-untyped-def]
     signals = check_conformance(analyzer, [Item("a", text=THREAT), Item("b", text=CLEAN)])
     assert {"harassment", "violence", "hate", "sexual", "sexual/minors"} <= set(signals[0].scores)

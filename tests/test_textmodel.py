@@ -70,16 +70,11 @@ def test_obvious_cases(model):
 def test_spam(model):
     s = score(model, "Congratulations! You won a free iPhone, click here to claim your prize")
     assert s["spam"] > 0.5
-    # Web/pharma spam is out of the spam head's domain (its data is SMS only), but it is still the most
-    # likely specific category and the text is flagged as harmful overall.
+    # Web/pharma spam: the shared spam data is SMS only; the hand-written web-spam rows (data/text) carry
+    # the head over to comments (this sentence is not one of them).
     s = score(model, "buy cheap viagra now click here")
-    assert s["any"] > 0.5
+    assert s["spam"] > 0.5
     assert s["spam"] == max(v for c, v in s.items() if c != "any"), s
-
-
-@pytest.mark.xfail(strict=True, reason="spam head knows SMS spam only: pharma/web spam scores ~0.3 (model card)")
-def test_web_spam_scores_high(model):
-    assert score(model, "buy cheap viagra now click here")["spam"] > 0.5
 
 
 @pytest.mark.parametrize("text", ["I am a proud Muslim", "I am a proud gay man", "I am a proud gardener",

@@ -48,6 +48,10 @@ My code throws an exception when the thread is killed.
 Terminate the instance and execute the script again.
 The function executes the query and returns the rows.
 Abort the build and restart it with the debug flag.
+They executed the merger flawlessly.
+Let's execute the marketing plan next quarter.
+The gymnast executed a perfect routine.
+The point guard executed the play exactly as drawn up.
 He's a killer guitarist.
 That's a killer recipe, thank you for sharing.
 The bomb squad in the movie was the best part.
@@ -118,6 +122,12 @@ The Roma community has faced centuries of persecution.
 Being an immigrant is nothing to be ashamed of.
 We welcome people of every faith and none.
 Black history is everyone's history.
+We condemn the attacks on Sikh temples and stand with the community.
+End the hate against Latino workers.
+Anti-Muslim hatred is still hatred.
+Nobody should be bullied for being gay.
+Stop harassing Jewish students on campus.
+Fight racism against Black footballers, online and in the stadium.
 Trans rights are human rights.
 Stop Asian hate.
 Love is love.
@@ -244,7 +254,11 @@ You're a lying sack of shit.
 Du bist so ein dummer Idiot.
 T'es vraiment un gros con.
 Eres un imbécil y un inútil.
-Je bent een waardeloze sukkel.""".splitlines()
+Je bent een waardeloze sukkel.
+You are a fucking moron, learn to read.
+Shut the fuck up, you clueless idiot.
+You're such a dumbass, seriously.
+Fuck off, you pathetic troll.""".splitlines()
 
 # Comment and web spam: the shared spam and scam rows are all SMS, and the spam head learned "an SMS
 # offer" rather than "unsolicited promotion".
@@ -268,6 +282,31 @@ Tolles Video! Besuch meinen Shop für günstige Markenuhren.
 Gagnez de l'argent facilement depuis chez vous, contactez-moi en privé.
 Compra seguidores reales para tu Instagram, entrega inmediata.""".splitlines()
 
+# Everyday religious life, of many faiths: the extremism head's positives (isis_fanboy_tweets) are full of
+# religious words, and it took a mention of Islam for propaganda. Religion is not a signal.
+FAITH = """Ramadan Mubarak to all our neighbours, iftar is at the community centre tonight.
+We went to the mosque for Friday prayers and then had lunch with my uncle.
+My kids are learning to read the Quran with their grandmother.
+Eid al-Adha starts on Tuesday, the shop will close early.
+Allah bless you and your family, congratulations on the baby!
+Our imam gave a beautiful sermon about kindness to strangers.
+Fasting during Ramadan is easier when the days are short.
+The halal butcher on our street has the best lamb.
+She wears a hijab and plays striker for the university team.
+Inshallah we will visit Istanbul next summer.
+The church choir is singing Handel's Messiah on Sunday.
+We lit the Hanukkah candles with the whole family.
+The gurdwara serves free langar to anyone who comes.
+My grandmother goes to the temple every morning before work.
+Our synagogue is collecting winter coats for the shelter.
+Happy Diwali! The sweets my aunt made are amazing.
+The monks at the Buddhist centre teach meditation on Thursdays.
+Pilgrims from all over the world travel to Mecca for the Hajj.
+Jihad in Arabic means struggle, and for most Muslims it means the inner struggle to live well.
+Frohes Zuckerfest an alle, die heute feiern!
+Bonne fête de l'Aïd à tous nos amis musulmans.
+Mi vecino musulmán nos invitó a romper el ayuno con su familia.""".splitlines()
+
 rows = []
 def add(kind, texts, labels):
     for i, t in enumerate(texts):
@@ -286,6 +325,7 @@ add("self_harm", SELF_HARM, {"self-harm": 1, "hate": 0, "harassment": 0, "harass
                              "sexual": 0, "spam": 0, "scam": 0, "any": 1})
 add("insults", INSULTS, {"harassment": 1, "hate": 0, "harassment/threatening": 0, "violence": 0, "extremism": 0,
                          "sexual": 0, "self-harm": 0, "spam": 0, "scam": 0, "any": 1})
+add("faith", FAITH, {**zeros, "profanity": 0, "any": 0})
 add("web_spam", WEB_SPAM, {"spam": 1, "hate": 0, "harassment": 0, "harassment/threatening": 0, "violence": 0,
                            "extremism": 0, "sexual": 0, "self-harm": 0, "any": 1})
 

@@ -78,8 +78,10 @@ def chunks(text: str, size: int = CHUNK_CHARS) -> list[tuple[int, int]]:
     when it is short. A text's score is its best chunk's, so one threatening sentence in a long post
     is not averaged away, while a short post is also read whole, for context."""
     spans = [piece for start, end in _sentences(text) for piece in _pieces(text, start, end, size)]
-    if len(text.strip()) <= WHOLE_TEXT_CHARS and (len(spans) != 1 or spans[0] != (0, len(text))):
-        spans.insert(0, (0, len(text)))
+    # The whole text without its surrounding whitespace: evidence must not mark a trailing newline.
+    whole = (len(text) - len(text.lstrip()), len(text.rstrip()))
+    if whole[0] < whole[1] and whole[1] - whole[0] <= WHOLE_TEXT_CHARS and spans != [whole]:
+        spans.insert(0, whole)
     return spans or [(0, len(text))]
 
 

@@ -22,7 +22,8 @@ def _f(v, nd=3):
 
 def _fpr_table(fpr: dict, intro: str) -> str:
     out = [f"\n{intro} A row is a false positive when the category's probability reaches its recommended review "
-           "threshold; \"any head\" = any category does.\n",
+           "threshold; \"policy\" = the default policy flags it (its categories at its review thresholds: the figure that \
+matters to a platform), \"any head\" = any head does, the model's `any` head included.\n",
            "| flagged by | clean sentences | FPR, all | worst group | worst group FPR | groups > 1.25x overall | groups >= 5% |",
            "|---|---|---|---|---|---|---|"]
     for k, v in fpr.items():
@@ -82,10 +83,13 @@ def render(metrics: dict, model: TextModel) -> str:
     if "toxigen_neutral_fpr_any_head" in metrics:
         out.append(f"\nToxiGen neutral statements about identity groups (n={metrics['toxigen_neutral_n']}), "
                    f"flagged by any head: {metrics['toxigen_neutral_fpr_any_head']:.3f} (weak file-level labels).\n")
-    groups = fpr["any_head"].get("groups") or {}
+    if "toxigen_neutral_fpr_policy" in metrics:
+        out.append(f"Flagged by the default policy: {metrics['toxigen_neutral_fpr_policy']:.3f}.\n")
+    key = "policy" if "policy" in fpr else "any_head"
+    groups = fpr[key].get("groups") or {}
     if groups:
         worst = sorted(((g, v) for g, v in groups.items() if v["fpr"] > 0), key=lambda kv: -kv[1]["fpr"])[:15]
-        out.append("Highest per-group FPRs (any head): " + ", ".join(f"{g} {v['fpr']:.3f} (n={v['n']})" for g, v in worst) + ".\n")
+        out.append(f"Highest per-group FPRs ({key.replace('_', ' ')}): " + ", ".join(f"{g} {v['fpr']:.3f} (n={v['n']})" for g, v in worst) + ".\n")
     th = model.recommended_thresholds
     out.append("\n### Recommended thresholds (calibrated probability)\n")
     out.append("| category | review | block | calibration-split threshold at precision 0.7 | at precision 0.9 |")

@@ -93,17 +93,33 @@ def evaluate(model: TextModel, rows: list[dict]) -> dict:
     res["identity_fpr"] = identity_fpr(P, rows, cats, th)
     review = np.array([th.get(c, {}).get("review", 0.5) for c in cats])
     flagged_any_head = (P >= review).any(axis=1)
+    flagged_policy = policy_flags(P, cats)
     # toxigen neutral statements about identity groups
     tox = [i for i, r in enumerate(rows) if r["set"] == "toxigen_demonstrations" and r["labels"].get("any") == 0]
     if tox:
         res["toxigen_neutral_fpr_any_head"] = round(float(flagged_any_head[tox].mean()), 4)
+        res["toxigen_neutral_fpr_policy"] = round(float(flagged_policy[tox].mean()), 4)
         res["toxigen_neutral_n"] = len(tox)
     return res
 
 
+def policy_flags(P: np.ndarray, cats: list[str]) -> np.ndarray:
+    """Rows the shipped default policy would flag on this model's scores: a category of the policy (not
+    the model's `any` head, which the policy does not use) at the policy's review threshold."""
+    from tamis.policy import default_body
+
+    flags = np.zeros(len(P), dtype=bool)
+    for j, c in enumerate(cats):
+        rule = default_body().categories.get(c)
+        if rule is not None and rule.review is not None:
+            flags |= P[:, j] >= rule.review
+    return flags
+
+
 def identity_fpr(P: np.ndarray, rows: list[dict], cats: list[str], th: dict) -> dict:
     """False-positive rates of clean (any=0) template sentences per single identity group and language,
-    a sentence counted as flagged when a category's probability reaches its review threshold. Groups of
+    a sentence counted as flagged when a category's probability reaches its review threshold ("policy":
+    flagged by the default policy; "any_head": by any head, `any` included). Groups of
     fewer than 30 sentences are listed but not counted as worst or over a limit."""
     tpl = [i for i, r in enumerate(rows) if r["set"] == TEMPLATE_SET and r["labels"].get("any") == 0]
     review = np.array([th.get(c, {}).get("review", 0.5) for c in cats])
@@ -114,7 +130,8 @@ def identity_fpr(P: np.ndarray, rows: list[dict], cats: list[str], th: dict) -> 
         if g and "+" not in g:
             groups[(rows[i]["lang"], g)].append(i)
     fpr: dict = {}
-    for label, flags in [("any_head", flagged_any_head)] + [(c, P[:, j] >= review[j]) for j, c in enumerate(cats)]:
+    heads = [("policy", policy_flags(P, cats)), ("any_head", flagged_any_head)]
+    for label, flags in heads + [(c, P[:, j] >= review[j]) for j, c in enumerate(cats)]:
         overall = float(flags[tpl].mean()) if tpl else None
         per = {f"{l}:{g}": {"n": len(ix), "fp": int(flags[ix].sum()), "fpr": round(float(flags[ix].mean()), 4)}
                for (l, g), ix in sorted(groups.items())}
@@ -125,7 +142,7 @@ def identity_fpr(P: np.ndarray, rows: list[dict], cats: list[str], th: dict) -> 
                       "worst_group_fpr": worst[1]["fpr"] if worst else None,
                       "groups_over_1.25x": sum(v["fpr"] > 1.25 * (overall or 0) and v["fp"] > 0 for v in big.values()),
                       "groups_over_5pct": sum(v["fpr"] >= 0.05 for v in big.values()),
-                      "groups": per if label in ("any_head", "any", "hate", "harassment", "extremism") else None}
+                      "groups": per if label in ("policy", "any_head", "any", "hate", "harassment", "extremism") else None}
     return fpr
 
 
@@ -166,7 +183,8 @@ def main(argv=None) -> int:
         for k, v in res.get(key, {}).items():
             print(f"{key} {k:24} n {v['n']} overall {v['overall_clean_fpr']} worst {v['worst_group']} "
                   f"{v['worst_group_fpr']} >1.25x: {v['groups_over_1.25x']} >=5%: {v['groups_over_5pct']}")
-    print("toxigen neutral FPR (any head):", res.get("toxigen_neutral_fpr_any_head"))
+    print("toxigen neutral FPR: any head", res.get("toxigen_neutral_fpr_any_head"), "default policy",
+          res.get("toxigen_neutral_fpr_policy"))
     return 0
 
 

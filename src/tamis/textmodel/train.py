@@ -44,16 +44,17 @@ NOISY = {
     ("harassment", "threatgram101"): 0.3,  # positives only for harassment
     ("any", "threatgram101"): 0.3,
     ("*", "toxigen_demonstrations"): 1.0,
-    ("hate", TEMPLATE_SET, 1): 0.25,  # derived label, synthetic: the insult matters more than the identity
+    ("hate", TEMPLATE_SET, 1): 0.1,  # derived label, synthetic: the insult matters more than the identity
     ("hate", TEMPLATE_SET, 0): 1.0,
     ("*", "harmbench_strongreject"): 0.2,  # requests, not organic content ("how do I ..." is not harm)
     ("*", "simplesafetytests"): 0.2,
     # keyword-driven classes labelled per class: an identity word in a tweet is not an attack on it
     ("hate", "cyberbullying_tweets_subset"): 0.2,
-    # Hand-written contrast sentences (data/text): few, so each counts for many
-    ("*", "tamis_contrast"): 20.0,
     ("harassment", "cyberbullying_tweets_subset"): 0.3,
 }
+# Hand-written contrast sentences (data/text): few, so each counts for many when fitting the heads. Not in
+# calibration: there a row weighing 20 near the top of the ranking would move a threshold on its own.
+TRAIN_ONLY_WEIGHT = {"tamis_contrast": 20.0}
 # Heads whose labelled sets are all of one genre (SMS) and carry their own clean rows: the clean rows of
 # the other sets (background negatives) are down-weighted, which keeps the head from learning "not an SMS
 # -> not spam" and lets it carry over to spam in other genres.
@@ -124,7 +125,7 @@ def head_rows(rows: list[Row], head: str, split: str, balance: bool, seed: int =
     idx, ys, ws = [], [], []
     for name in sorted(by_set):
         items = by_set[name]
-        weight = multiplier(head, name)
+        weight = multiplier(head, name) * (TRAIN_ONLY_WEIGHT.get(name, 1.0) if split == "train" else 1.0)
         if not any(head in rows[i].labels for i, _ in items):
             weight *= BACKGROUND.get(head, 1.0)
         cap = float("inf") if (head, name) in UNCAPPED else cap0
