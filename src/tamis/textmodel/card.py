@@ -24,11 +24,12 @@ def _fpr_table(fpr: dict, intro: str) -> str:
     out = [f"\n{intro} A row is a false positive when the category's probability reaches its recommended review "
            "threshold; \"policy\" = the default policy flags it (its categories at its review thresholds: the figure that \
 matters to a platform), \"any head\" = any head does, the model's `any` head included.\n",
-           "| flagged by | clean sentences | FPR, all | worst group | worst group FPR | groups > 1.25x overall | groups >= 5% |",
-           "|---|---|---|---|---|---|---|"]
+           "| flagged by | clean sentences | flagged | FPR, all | worst group | worst group FPR | groups > 1.25x overall | groups >= 5% |",
+           "|---|---|---|---|---|---|---|---|"]
     for k, v in fpr.items():
         none = not v["worst_group_fpr"]
-        out.append(f"| {k} | {v.get('n', '–')} | {_f(v['overall_clean_fpr'], 4)} | {'–' if none else v['worst_group']} "
+        out.append(f"| {k} | {v.get('n', '–')} | {v.get('fp', '–')} | {_f(v['overall_clean_fpr'], 5)} "
+                   f"| {'–' if none else v['worst_group']} "
                    f"| {'–' if none else _f(v['worst_group_fpr'], 4)} "
                    f"| {v['groups_over_1.25x']} | {v['groups_over_5pct']} |")
     return "\n".join(out)
@@ -89,7 +90,7 @@ def render(metrics: dict, model: TextModel) -> str:
     groups = fpr[key].get("groups") or {}
     if groups:
         worst = sorted(((g, v) for g, v in groups.items() if v["fpr"] > 0), key=lambda kv: -kv[1]["fpr"])[:15]
-        out.append(f"Highest per-group FPRs ({key.replace('_', ' ')}): " + ", ".join(f"{g} {v['fpr']:.3f} (n={v['n']})" for g, v in worst) + ".\n")
+        out.append(f"Highest per-group FPRs ({key.replace('_', ' ')}): " + ", ".join(f"{g} {v['fpr']:.3f} ({v.get('fp', '?')}/{v['n']})" for g, v in worst) + ".\n")
     th = model.recommended_thresholds
     out.append("\n### Recommended thresholds (calibrated probability)\n")
     out.append("| category | review | block | calibration-split threshold at precision 0.7 | at precision 0.9 |")

@@ -137,7 +137,8 @@ def identity_fpr(P: np.ndarray, rows: list[dict], cats: list[str], th: dict) -> 
                for (l, g), ix in sorted(groups.items())}
         big = {k: v for k, v in per.items() if v["n"] >= 30}
         worst = max(big.items(), key=lambda kv: kv[1]["fpr"]) if big else None
-        fpr[label] = {"n": len(tpl), "overall_clean_fpr": round(overall, 4) if overall is not None else None,
+        fpr[label] = {"n": len(tpl), "fp": int(flags[tpl].sum()),
+                      "overall_clean_fpr": round(overall, 6) if overall is not None else None,
                       "worst_group": worst[0] if worst else None,
                       "worst_group_fpr": worst[1]["fpr"] if worst else None,
                       "groups_over_1.25x": sum(v["fpr"] > 1.25 * (overall or 0) and v["fp"] > 0 for v in big.values()),
