@@ -9,6 +9,7 @@ import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -91,3 +92,17 @@ def key(project: str) -> str:
 @pytest.fixture
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def assert_problem(response, status: int, field: str | None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """An RFC 9457 problem response with this status, naming `field` (None: any or no field)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].split(";")[0] == "application/problem+json"
+    body = response.json()
+    assert {"type", "title", "status", "detail"} <= body.keys(), body
+    assert body["status"] == status
+    assert body["type"].startswith("https://")
+    assert isinstance(body["detail"], str) and body["detail"]
+    if field is not None:
+        assert body["field"] == field, body
+    return body

@@ -21,6 +21,7 @@ from tamis.analyzers import get_analyzer
 from tamis.api import auth as api_auth
 from tamis.store import queries
 from tamis.store.db import transaction
+from conftest import assert_problem
 
 INSULT = "you are a fucking idiot"  # harassment far above the default policy's block threshold
 CLEAN = "I am a proud gardener and I love tomatoes"
@@ -61,18 +62,6 @@ def decisions(client, auth: dict[str, str], **params: Any) -> list[dict[str, Any
 def decision_count(client, auth: dict[str, str]) -> int:  # type: ignore[no-untyped-def]
     return len(decisions(client, auth)) + len(decisions(client, auth, shadow="true"))
 
-
-def assert_problem(response, status: int, field: str | None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].split(";")[0] == "application/problem+json"
-    body = response.json()
-    assert {"type", "title", "status", "detail"} <= body.keys(), body
-    assert body["status"] == status
-    assert body["type"].startswith("https://")
-    assert isinstance(body["detail"], str) and body["detail"]
-    if field is not None:
-        assert body["field"] == field, body
-    return body
 
 
 def result_categories(result: dict[str, Any]) -> dict[str, dict[str, Any]]:

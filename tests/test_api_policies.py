@@ -10,6 +10,7 @@ from tamis.analyzers import get_analyzer
 from tamis.policy import default_body
 from tamis.store import queries
 from tamis.store.db import transaction
+from conftest import assert_problem
 
 PROFANE = "you are a fucking idiot"
 CLEAN = "I am a proud gardener and I love tomatoes"
@@ -25,15 +26,6 @@ def judge(client, auth: dict[str, str], *texts: str, policy: str = "default") ->
     assert response.status_code == 200, response.text
     return response.json()
 
-
-def assert_problem(response, status: int, field: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].split(";")[0] == "application/problem+json"
-    body = response.json()
-    assert {"type", "title", "status", "detail"} <= body.keys()
-    assert body["status"] == status
-    assert body["field"] == field, body
-    return body
 
 
 def test_default_policy_is_the_shipped_one_as_version_0(client, auth: dict[str, str]) -> None:

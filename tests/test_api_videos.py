@@ -23,6 +23,7 @@ from tamis.jobs.queue import run_due
 from tamis.store.db import session_factory, transaction
 from tamis.store.models import DecisionItem, Delivery, Job, JobMedia
 from video_maker import encode, photo, two_scenes
+from conftest import assert_problem
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SRC = Path(__file__).parent.parent / "src"
@@ -31,13 +32,6 @@ SRC = Path(__file__).parent.parent / "src"
 def submit(client, auth, data: bytes, **fields: str):  # type: ignore[no-untyped-def]
     return client.post("/v1/videos", headers=auth, files={"file": ("clip.mp4", data, "video/mp4")}, data=fields)
 
-
-def assert_problem(response, status: int, field: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and body["field"] == field
-    return body
 
 
 def stored(project: str) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from tamis.cli import app as cli_app
 from tamis.hashing import banks, exchange
 from tamis.store.db import transaction
 from tamis.store.models import Bank, BankEntry, BankEntryEvent, Job
+from conftest import assert_problem
 
 FORMATS = list(exchange.FORMATS)
 
@@ -36,13 +37,6 @@ def md5() -> str:
 def vpdq_frames(n: int = 3) -> list[dict[str, Any]]:
     return [{"t_ms": 1000 * i + 7, "pdq": pdq(), "quality": 50 + i} for i in range(n)]
 
-
-def assert_problem(response, status: int, field: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].split(";")[0] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status and body["field"] == field, body
-    return body
 
 
 def make_bank(client, auth: dict[str, str], name: str = "gifct", **settings: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ from tamis.errors import ProblemError
 from tamis.items import Item
 from tamis.media import decode_image
 from tamis.media.images import MAX_FRAMES, sample_frames
+from conftest import assert_problem
 
 FIXTURES = Path(__file__).parent / "fixtures" / "benign"
 FIELD = "items[0].image_base64"
@@ -52,13 +53,6 @@ def b64(data: bytes) -> str:
 def moderate(client, auth: dict[str, str], *items: dict[str, Any]):  # type: ignore[no-untyped-def]
     return client.post("/v1/moderate", json={"items": list(items)}, headers=auth)
 
-
-def assert_problem(response, status: int, field: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].split(";")[0] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status and body["field"] == field, body
-    return body
 
 
 def thumbnail_size(client, auth: dict[str, str], decision_id: str, data_id: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]

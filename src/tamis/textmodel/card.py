@@ -35,6 +35,18 @@ matters to a platform), \"any head\" = any head does, the model's `any` head inc
     return "\n".join(out)
 
 
+def _breakdown(cats: dict, key: str, label: str, cell, only_scored: bool) -> list[str]:
+    """A table of the extended rows' metrics per `key` ("by_language", "by_set") and category; a cell is
+    "–" where a class had too few rows. `only_scored`: leave out categories with no scored cell."""
+    rows = sorted({r for e in cats.values() for r in e["extended"].get(key, {})})
+    show = [c for c in cats if not only_scored or any("auprc" in cats[c]["extended"].get(key, {}).get(r, {}) for r in rows)]
+    out = ["| " + label + " | " + " | ".join(show) + " |", "|---|" + "---|" * len(show)]
+    for r in rows:
+        metrics = [cats[c]["extended"].get(key, {}).get(r, {}) for c in show]
+        out.append(f"| {r} | " + " | ".join(cell(m) if "auprc" in m else "–" for m in metrics) + " |")
+    return out
+
+
 def render(metrics: dict, model: TextModel) -> str:
     out = []
     cats = metrics["categories"]
@@ -52,26 +64,10 @@ def render(metrics: dict, model: TextModel) -> str:
                    f"| {y.get('n', 0)} ({y.get('positives', 0)}) | {_f(y.get('auprc'))} | {_f(y.get('roc_auc'))} "
                    f"| {_f(y.get('ece'))} | {_f(ar.get('threshold'), 2)} | {_f(ar.get('precision'), 2)} / {_f(ar.get('recall'), 2)} |")
     out.append("\n### Per language (extended rows; AUPRC / ROC-AUC; – where a class has < 5 rows)\n")
-    langs = sorted({l for e in cats.values() for l in e["extended"].get("by_language", {})})
-    show = [c for c in cats if any("auprc" in cats[c]["extended"].get("by_language", {}).get(l, {}) for l in langs)]
-    out.append("| lang | " + " | ".join(show) + " |")
-    out.append("|---|" + "---|" * len(show))
-    for l in langs:
-        cells = []
-        for c in show:
-            m = cats[c]["extended"].get("by_language", {}).get(l, {})
-            cells.append(f"{_f(m.get('auprc'), 2)} / {_f(m.get('roc_auc'), 2)}" if "auprc" in m else "–")
-        out.append(f"| {l} | " + " | ".join(cells) + " |")
+    both = lambda m: f"{_f(m.get('auprc'), 2)} / {_f(m.get('roc_auc'), 2)}"  # noqa: E731
+    out += _breakdown(cats, "by_language", "lang", both, only_scored=True)
     out.append("\n### Per set (extended rows, `any` and the set's own categories; AUPRC)\n")
-    sets = sorted({s for e in cats.values() for s in e["extended"].get("by_set", {})})
-    out.append("| set | " + " | ".join(cats) + " |")
-    out.append("|---|" + "---|" * len(cats))
-    for s in sets:
-        cells = []
-        for c in cats:
-            m = cats[c]["extended"].get("by_set", {}).get(s, {})
-            cells.append(_f(m.get("auprc"), 2) if "auprc" in m else "–")
-        out.append(f"| {s} | " + " | ".join(cells) + " |")
+    out += _breakdown(cats, "by_set", "set", lambda m: _f(m.get("auprc"), 2), only_scored=False)
     fpr = metrics.get("identity_fpr_all_templates") or metrics["identity_fpr"]
     out.append("\n### Identity-group false-positive rates (clean template sentences, review thresholds)\n")
     out.append(_fpr_table(metrics["identity_fpr"], "Clean (any=0) rows of `jigsaw_sentence_templates` in the "

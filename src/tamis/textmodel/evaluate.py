@@ -108,9 +108,10 @@ def policy_flags(P: np.ndarray, cats: list[str]) -> np.ndarray:
     the model's `any` head, which the policy does not use) at the policy's review threshold."""
     from tamis.policy import default_body
 
+    rules = default_body().categories
     flags = np.zeros(len(P), dtype=bool)
     for j, c in enumerate(cats):
-        rule = default_body().categories.get(c)
+        rule = rules.get(c)
         if rule is not None and rule.review is not None:
             flags |= P[:, j] >= rule.review
     return flags
