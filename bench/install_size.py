@@ -51,7 +51,7 @@ def main() -> int:
     weights = sum(p.stat().st_size for p in (ROOT / "models" / "text").glob("*.npz"))
     text = {name: dist_bytes(name) for name in TEXT_MODEL_DISTS}
     print("text model (serving):")
-    print(f"  {'models/text weights':40} {weights / mb:8.1f} MB")
+    print(f"  {'text model weights':40} {weights / mb:8.1f} MB")
     for name, size in text.items():
         print(f"  {name:40} {size / mb:8.1f} MB")
     print(f"  {'total (numpy is shared with everything)':40} {(weights + sum(text.values())) / mb:8.1f} MB  (budget 200 MB)")

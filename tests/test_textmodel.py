@@ -1,4 +1,4 @@
-"""The shipped text model (models/text/text_model.npz): loads offline, scores obvious and tricky cases."""
+"""The shipped text model (src/tamis/textmodel/weights/text_model.npz): loads offline, scores obvious and tricky cases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`text-model`: tamis's own multilingual text classifier (models/text/, see its model card).
+"""`text-model`: tamis's own multilingual text classifier (src/tamis/textmodel/weights/, see its model card).
 
 Every category it was trained for gets a calibrated probability. Long texts are scored in chunks:
 a category's score is its highest chunk's, and the evidence names that chunk's span. The language is

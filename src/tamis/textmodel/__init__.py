@@ -1,5 +1,5 @@
 """tamis's own text classifier: USE multilingual v3 + hashed character n-grams, one calibrated
-logistic-regression head per category. See models/text/MODEL_CARD.md."""
+logistic-regression head per category. See src/tamis/textmodel/weights/MODEL_CARD.md."""
 
 from tamis.textmodel.model import DEFAULT_PATH, TextModel, detect_language
 

@@ -1,6 +1,6 @@
-"""Write the measured tables of models/text/MODEL_CARD.md from metrics.json and the weights' metadata.
+"""Write the measured tables of src/tamis/textmodel/weights/MODEL_CARD.md from metrics.json and the weights' metadata.
 
-    python -m tamis.textmodel.card [--card models/text/MODEL_CARD.md] [--metrics models/text/metrics.json]
+    python -m tamis.textmodel.card [--card src/tamis/textmodel/weights/MODEL_CARD.md] [--metrics src/tamis/textmodel/weights/metrics.json]
 
 Replaces what lies between the `<!-- metrics:start -->` and `<!-- metrics:end -->` markers.
 """
@@ -106,8 +106,8 @@ def render(metrics: dict, model: TextModel) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--card", default="models/text/MODEL_CARD.md")
-    ap.add_argument("--metrics", default="models/text/metrics.json")
+    ap.add_argument("--card", default="src/tamis/textmodel/weights/MODEL_CARD.md")
+    ap.add_argument("--metrics", default="src/tamis/textmodel/weights/metrics.json")
     ap.add_argument("--model", default=None)
     args = ap.parse_args(argv)
     metrics = json.loads(Path(args.metrics).read_text())

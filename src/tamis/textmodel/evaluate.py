@@ -1,7 +1,7 @@
 """Held-out metrics of the text model for its model card (needs scikit-learn; not used at serving).
 
-    python -m tamis.textmodel.evaluate [--eval build/eval/text_eval.jsonl] [--model models/text/text_model.npz]
-        [--out models/text/metrics.json]
+    python -m tamis.textmodel.evaluate [--eval build/eval/text_eval.jsonl] [--model src/tamis/textmodel/weights/text_model.npz]
+        [--out src/tamis/textmodel/weights/metrics.json]
 
 Two views per category:
 * "explicit": only rows whose source labels the category (the evaluation-format rule);
@@ -163,7 +163,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--eval", default="build/eval/text_eval.jsonl")
     ap.add_argument("--model", default=None)
-    ap.add_argument("--out", default="models/text/metrics.json")
+    ap.add_argument("--out", default="src/tamis/textmodel/weights/metrics.json")
     ap.add_argument("--templates", default=None, metavar="DATA_DIR",
                     help="also measure identity-group false positives on every unseen clean template sentence "
                     "of DATA_DIR's jigsaw_sentence_templates (about 100,000; a few minutes)")

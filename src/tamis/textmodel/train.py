@@ -1,6 +1,6 @@
-"""Train the text model from ../shared/data and write models/text/text_model.npz (+ metrics.json).
+"""Train the text model from ../shared/data and write src/tamis/textmodel/weights/text_model.npz (+ metrics.json).
 
-    python -m tamis.textmodel.train --data /work/shared/data --out models/text [--seed 0]
+    python -m tamis.textmodel.train --data /work/shared/data --out src/tamis/textmodel/weights [--seed 0]
         [--eval-out build/eval/text_eval.jsonl] [--cache build/cache]
 
 Reproducible: a fixed split (hash of the text), a deterministic row order, a fixed seed, and
@@ -216,7 +216,7 @@ def quantize(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/data")
-    ap.add_argument("--out", default="models/text")
+    ap.add_argument("--out", default="src/tamis/textmodel/weights")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-out", default="build/eval/text_eval.jsonl")
     ap.add_argument("--cache", default="build/cache")
