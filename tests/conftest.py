@@ -75,6 +75,21 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def allow_loopback_webhooks() -> Iterator[None]:
+    """Webhook receivers in tests listen on 127.0.0.1, which is no webhook destination unless the
+    operator allows it: allow it explicitly, as an operator would, for this test only."""
+    before = os.environ.get("TAMIS_WEBHOOK_ALLOW_NETWORKS")
+    os.environ["TAMIS_WEBHOOK_ALLOW_NETWORKS"] = "127.0.0.0/8"
+    config.get_settings.cache_clear()
+    yield
+    if before is None:
+        del os.environ["TAMIS_WEBHOOK_ALLOW_NETWORKS"]
+    else:
+        os.environ["TAMIS_WEBHOOK_ALLOW_NETWORKS"] = before
+    config.get_settings.cache_clear()
+
+
+@pytest.fixture
 def project() -> str:
     return f"proj-{secrets.token_hex(4)}"
 

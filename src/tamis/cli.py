@@ -65,7 +65,9 @@ def serve(
     import uvicorn
 
     from tamis.api import create_app
+    from tamis.webhook_destinations import LISTENING_PORTS
 
+    LISTENING_PORTS.add(port)  # webhooks must never call tamis itself
     uvicorn.run(create_app(embedded_worker=worker), host=host, port=port, log_level="info")
 
 
@@ -75,7 +77,7 @@ def worker() -> None:
     from tamis.jobs import JobLoop
     from tamis.media.retention import MediaRetentionLoop
     from tamis.store.db import session_factory
-    from tamis.webhooks import DeliveryLoop
+    from tamis.delivery import DeliveryLoop
 
     loops = [DeliveryLoop(session_factory()), JobLoop(session_factory()), MediaRetentionLoop(session_factory())]
     stop = threading.Event()
@@ -303,6 +305,8 @@ def hooks_add(
 ) -> None:
     """Register URL; prints the signing secret on the last line."""
     from tamis import webhooks
+    from tamis.config import get_settings
+    from tamis.webhook_destinations import RefusedDestination, check
     from tamis.store import queries
     from tamis.store.db import transaction
 
@@ -311,6 +315,10 @@ def hooks_add(
         _fail("the URL must start with http:// or https://")
     if not chosen or set(chosen) - set(webhooks.VERDICTS):
         _fail(f"verdicts must be among {webhooks.VERDICTS}")
+    try:
+        check(url, get_settings().webhook_allowed_networks())
+    except RefusedDestination as e:
+        _fail(f"{e}: refused (allow networks with TAMIS_WEBHOOK_ALLOW_NETWORKS)")
     with transaction() as session:
         queries.ensure_project(session, project)
         hook = webhooks.create_webhook(session, project, url, verdicts=chosen, include_shadow=include_shadow)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -30,13 +33,30 @@ class Settings(BaseSettings):
     fetch_allow_private: bool = False
 
     # Webhooks
+    # Total time for one delivery attempt: DNS, connect, send, and the receiver's status line and
+    # headers (a receiver that drips its answer is cut at this deadline).
     webhook_timeout_s: float = 10.0
     webhook_max_attempts: int = 12
     webhook_backoff_base_s: float = 2.0
     webhook_backoff_max_s: float = 3600.0
     webhook_poll_s: float = 0.5
+    # Deliveries in flight per sender process, and at most this many per webhook and per project,
+    # so that one slow receiver holds a few slots, never the whole sender.
+    webhook_concurrency: int = Field(32, ge=1)
+    webhook_endpoint_concurrency: int = Field(2, ge=1)
+    webhook_project_concurrency: int = Field(8, ge=1)
+    # Webhook destinations must be public addresses; CIDRs listed here (comma-separated) are
+    # reachable anyway, e.g. "10.20.0.0/16,127.0.0.1/32" for receivers inside the operator's network.
+    webhook_allow_networks: str = ""
     # The embedded runner delivers webhooks inside `tamis serve`; turn off when `tamis worker`s do it.
     embedded_worker: bool = True
+
+    # Rate limits per API key (token buckets; 0 = no limit): requests, and items judged (texts,
+    # images, videos), per second, with bursts up to the *_burst amounts. Per process: see README.
+    rate_limit_requests_per_s: float = Field(50.0, ge=0)
+    rate_limit_requests_burst: float = Field(100.0, ge=1)
+    rate_limit_items_per_s: float = Field(500.0, ge=0)
+    rate_limit_items_burst: float = Field(1000.0, ge=1)
 
     # Models
     onnx_threads: int = 0  # 0 lets onnxruntime choose
@@ -60,6 +80,16 @@ class Settings(BaseSettings):
     video_max_frames: int = 1200
     # A job whose runner stops renewing its lease for this long runs again elsewhere.
     job_lease_s: float = 300.0
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        for cidr in filter(None, (part.strip() for part in value.split(","))):
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad CIDR
+        return value
+
+    def webhook_allowed_networks(self) -> list[IPNetwork]:
+        return [ipaddress.ip_network(c.strip(), strict=False) for c in self.webhook_allow_networks.split(",") if c.strip()]
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,10 +1,12 @@
-"""Webhooks: the outbox, signing, delivery with exponential backoff, and replay.
+"""Webhooks: the outbox, signing, claiming due deliveries fairly, backoff, and replay.
 
 Deliveries are rows written in the same transaction as the decision they announce, so a crash can
 lose neither. A sender claims due rows by pushing their next attempt a lease into the future (on
 PostgreSQL with SKIP LOCKED, so several workers share the outbox); a sender that dies mid-delivery
 leaves the row due again once the lease ends. Delivery is therefore at least once: receivers should
 deduplicate on the `Tamis-Delivery` header.
+
+Sending (many in flight, destinations checked, one deadline per attempt) is `tamis.delivery`.
 
 Signature: `Tamis-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
 """
@@ -13,28 +15,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import random
 import secrets
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-import httpx
 import orjson
-from prometheus_client import Counter
-from sqlalchemy import select
+import prometheus_client
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from tamis.config import Settings, get_settings
+from tamis.config import Settings
 from tamis.items import DecisionDoc
-from tamis.jobs.loop import PollingLoop
 from tamis.store.models import Delivery, Webhook, utcnow
 
-log = logging.getLogger("tamis.webhooks")
 LEASE_S = 60.0
 SIGNATURE_TOLERANCE_S = 300
 VERDICTS = ("pass", "review", "block")
-ATTEMPTS = Counter("tamis_webhook_attempts_total", "Webhook delivery attempts, by outcome.", ["outcome"])
+ATTEMPTS = prometheus_client.Counter("tamis_webhook_attempts_total", "Webhook delivery attempts, by outcome.", ["outcome"])
 
 
 # --- signing -----------------------------------------------------------------------------------
@@ -92,6 +93,18 @@ def enqueue(session: Session, doc: DecisionDoc, *, shadow: bool) -> list[Deliver
     return deliveries
 
 
+def deactivate(session: Session, hook: Webhook) -> int:
+    """Stop a webhook: no new deliveries, and its pending ones end (marked failed, replayable if it
+    is ever active again). A delivery already in flight may still arrive. Returns how many ended."""
+    hook.active = False
+    pending = session.scalars(select(Delivery).where(Delivery.webhook_id == hook.id, Delivery.status == "pending"))
+    ended = 0
+    for delivery in pending:
+        delivery.status, delivery.last_error = "failed", "webhook deleted"
+        ended += 1
+    return ended
+
+
 def replay(session: Session, delivery: Delivery) -> None:
     """Send again now, whatever happened before (the body, and so the payload, stays the same)."""
     delivery.status = "pending"
@@ -109,40 +122,104 @@ def backoff(attempts: int, settings: Settings) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-def claim_due(session: Session, limit: int = 20) -> list[tuple[str, str, str, str]]:
-    """Lease due deliveries: (delivery id, url, secret, body)."""
-    now = time.time()
+Slot = tuple[str, str]  # ("webhook", id) or ("project", id): what a concurrency limit counts
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A leased delivery, with what sending it needs."""
+
+    id: str
+    webhook_id: str
+    project_id: str
+    url: str
+    secret: str
+    body: str
+
+
+def claim_due(
+    session: Session,
+    limit: int = 20,
+    *,
+    per_webhook: int = 2,
+    per_project: int = 8,
+    busy: Mapping[Slot, int] | None = None,
+    lease_s: float = LEASE_S,
+) -> list[Claim]:
+    """Lease up to `limit` due deliveries of active webhooks, fairly: at most `per_webhook` per
+    webhook and `per_project` per project, counting those the caller has in flight already
+    (`busy`: ("webhook", id) and ("project", id) -> deliveries in flight), projects in turn.
+
+    Candidates are ranked without locks; the chosen rows are then locked (PostgreSQL: SKIP LOCKED,
+    so several workers share the outbox) and leased only if still due, so no row is claimed twice.
+    """
+    now, seen = time.time(), Counter(busy or {})
+    chosen = _choose(_candidates(session, now, per_webhook, per_project), seen, limit, per_webhook, per_project)
+    if not chosen:
+        return []
     query = (
         select(Delivery, Webhook)
         .join(Webhook, Webhook.id == Delivery.webhook_id)
-        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-        .order_by(Delivery.next_attempt_at)
-        .limit(limit)
+        .where(Delivery.id.in_(chosen), Delivery.status == "pending", Delivery.next_attempt_at <= now)
+        .where(Webhook.active.is_(True))
     )
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Delivery)
     claimed = []
     for delivery, hook in session.execute(query).all():
-        delivery.next_attempt_at = now + LEASE_S
-        claimed.append((delivery.id, hook.url, hook.secret, delivery.body))
+        delivery.next_attempt_at = now + lease_s
+        claimed.append(Claim(delivery.id, hook.id, hook.project_id, hook.url, hook.secret, delivery.body))
     return claimed
 
 
-def send(client: httpx.Client, delivery_id: str, url: str, secret: str, body: str) -> tuple[int | None, str | None]:
-    """POST one delivery; (status code, error or None)."""
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "tamis-webhooks/1",
-        "Tamis-Delivery": delivery_id,
-        "Tamis-Signature": sign(secret, body, int(time.time())),
-    }
-    try:
-        response = client.post(url, content=body.encode(), headers=headers)
-    except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:500]
-    if 200 <= response.status_code < 300:
-        return response.status_code, None
-    return response.status_code, f"HTTP {response.status_code}"
+def _candidates(session: Session, now: float, per_webhook: int, per_project: int) -> list[Row[Any]]:
+    """Due rows ranked so that no webhook and no project fills the window: the first `per_webhook`
+    of each webhook, then the first `per_project` of those per project, projects in turn."""
+    due = (
+        select(
+            Delivery.id,
+            Delivery.webhook_id,
+            Delivery.project_id,
+            Delivery.next_attempt_at,
+            func.row_number()
+            .over(partition_by=Delivery.webhook_id, order_by=(Delivery.next_attempt_at, Delivery.id))
+            .label("nth"),
+        )
+        .join(Webhook, Webhook.id == Delivery.webhook_id)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, Webhook.active.is_(True))
+        .subquery()
+    )
+    fair = (
+        select(
+            due,
+            func.row_number()
+            .over(partition_by=due.c.project_id, order_by=(due.c.nth, due.c.next_attempt_at, due.c.id))
+            .label("turn"),
+        )
+        .where(due.c.nth <= per_webhook)
+        .subquery()
+    )
+    query = (
+        select(fair.c.id, fair.c.webhook_id, fair.c.project_id)
+        .where(fair.c.turn <= per_project)
+        .order_by(fair.c.turn, fair.c.next_attempt_at, fair.c.id)
+    )
+    return list(session.execute(query).all())
+
+
+def _choose(candidates: Sequence[Row[Any]], busy: Counter[Slot], limit: int, per_webhook: int, per_project: int) -> list[str]:
+    """The candidates the caller has room for, given what it has in flight."""
+    chosen: list[str] = []
+    for row in candidates:
+        if len(chosen) >= limit:
+            break
+        hook, project = ("webhook", row.webhook_id), ("project", row.project_id)
+        if busy[hook] >= per_webhook or busy[project] >= per_project:
+            continue
+        busy[hook] += 1
+        busy[project] += 1
+        chosen.append(row.id)
+    return chosen
 
 
 def record(session: Session, delivery_id: str, status_code: int | None, error: str | None, settings: Settings) -> None:
@@ -160,31 +237,3 @@ def record(session: Session, delivery_id: str, status_code: int | None, error: s
         delivery.status = "failed"
     else:
         delivery.next_attempt_at = time.time() + backoff(delivery.attempts, settings)
-
-
-def deliver_due(session_factory, client: httpx.Client, settings: Settings | None = None) -> int:  # type: ignore[no-untyped-def]
-    """One pass over the outbox; returns how many deliveries were attempted."""
-    settings = settings or get_settings()
-    with session_factory.begin() as session:
-        claimed = claim_due(session)
-    for delivery_id, url, secret, body in claimed:
-        status_code, error = send(client, delivery_id, url, secret, body)
-        if error:
-            log.warning("webhook delivery %s to %s failed: %s", delivery_id, url, error)
-        with session_factory.begin() as session:
-            record(session, delivery_id, status_code, error, settings)
-    return len(claimed)
-
-
-class DeliveryLoop(PollingLoop):
-    """Delivers webhooks in a background thread: the embedded runner of `tamis serve`, and `tamis worker`."""
-
-    def __init__(self, session_factory, settings: Settings | None = None) -> None:  # type: ignore[no-untyped-def]
-        self._sessions = session_factory
-        self._settings = settings or get_settings()
-        super().__init__("tamis-webhooks", self._settings.webhook_poll_s, self._settings.webhook_timeout_s + 5)
-
-    def run(self) -> None:
-        # One HTTP client (and its connection pool) for the life of the loop.
-        with httpx.Client(timeout=self._settings.webhook_timeout_s, follow_redirects=False) as client:
-            self.loop(lambda: deliver_due(self._sessions, client, self._settings))

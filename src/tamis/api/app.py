@@ -25,7 +25,7 @@ from tamis.store.db import get_engine, session_factory
 from tamis.hashing.matcher import save_matcher_snapshot
 from tamis.jobs import JobLoop
 from tamis.media.retention import MediaRetentionLoop
-from tamis.webhooks import DeliveryLoop
+from tamis.delivery import DeliveryLoop
 
 REQUESTS = Counter("tamis_http_requests_total", "HTTP requests.", ["method", "route", "status"])
 LATENCY = Histogram("tamis_http_request_seconds", "HTTP request latency.", ["route"])

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from tamis import webhooks
 from tamis.api.auth import ProjectId
+from tamis.config import get_settings
+from tamis.webhook_destinations import check_registration
 from tamis.errors import not_found
 from tamis.store.db import transaction
 from tamis.store.models import Delivery, Webhook
@@ -63,6 +65,7 @@ def _webhook(session, project: str, webhook_id: str) -> Webhook:  # type: ignore
 
 @router.post("/v1/webhooks", status_code=201)
 def create(body: WebhookIn, project: ProjectId) -> dict[str, Any]:
+    check_registration(str(body.url), get_settings().webhook_allowed_networks(), project)
     with transaction() as session:
         hook = webhooks.create_webhook(
             session, project, str(body.url), verdicts=body.verdicts, include_shadow=body.include_shadow
@@ -79,9 +82,9 @@ def list_webhooks(project: ProjectId) -> dict[str, Any]:
 
 @router.delete("/v1/webhooks/{webhook_id}", status_code=204)
 def delete(webhook_id: str, project: ProjectId) -> None:
-    """Stop deliveries; the webhook's delivery history stays for the record."""
+    """Stop deliveries, pending ones included; the webhook's delivery history stays for the record."""
     with transaction() as session:
-        _webhook(session, project, webhook_id).active = False
+        webhooks.deactivate(session, _webhook(session, project, webhook_id))
 
 
 @router.get("/v1/webhooks/{webhook_id}/deliveries")

@@ -65,6 +65,11 @@ def _parse_networks(cidrs: Sequence[str]) -> list[IPNetwork]:
     return [ipaddress.ip_network(c, strict=False) for c in cidrs]
 
 
+def check_url(url: str | httpx.URL, field: str) -> _Target:
+    """An http(s) URL with a host, or a 422 naming field (nothing is resolved yet)."""
+    return _check_url(url, field)
+
+
 def _check_url(url: str | httpx.URL, field: str) -> _Target:
     try:
         parsed = httpx.URL(url)
@@ -81,18 +86,29 @@ def _check_url(url: str | httpx.URL, field: str) -> _Target:
 def _resolve(target: _Target, field: str, settings: Settings, allowed: list[IPNetwork]) -> IPAddress:
     """Resolve the host and check every address it has; return the one to connect to."""
     try:
-        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+        addresses = resolve(target.host, target.port)
     except (OSError, UnicodeError) as e:
         raise bad_input(f"could not resolve host {target.host!r}: {e}", field) from None
-    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
     if not addresses:
         raise bad_input(f"host {target.host!r} has no address", field)
     if not settings.fetch_allow_private:
         for address in addresses:
-            why = _forbidden(address)
-            if why and not any(address in net for net in allowed):
+            why = refusal(address, allowed)
+            if why:
                 raise bad_input(f"host {target.host!r} resolves to {address}, a {why} address: refused", field)
     return addresses[0]
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address the host resolves to (raises OSError or UnicodeError when it does not)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+
+
+def refusal(address: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | None:
+    """Why the address must not be reached (None: public, or inside an allowed network)."""
+    why = _forbidden(address)
+    return None if why is None or any(address in net for net in allowed) else why
 
 
 def _forbidden(address: IPAddress) -> str | None:
@@ -112,6 +128,16 @@ def _forbidden(address: IPAddress) -> str | None:
         ("non-public", not address.is_global),
     )
     return next((name for name, hit in checks if hit), None)
+
+
+def pin(target: _Target, address: IPAddress) -> tuple[httpx.URL, str, dict[str, str]]:
+    """The URL that connects to the checked address, its Host header, and the request extensions
+    that check the certificate against the host name rather than the IP."""
+    pinned = target.url.copy_with(host=str(address))
+    name = f"[{target.host}]" if ":" in target.host else target.host  # IPv6 literals keep their brackets
+    host_header = name if target.url.port is None else f"{name}:{target.port}"
+    extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
+    return pinned, host_header, extensions
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -136,13 +162,9 @@ def _get(
     deadline: float,
 ) -> bytes | httpx.URL:
     """One request to the pinned address: the body, or the next URL when redirected."""
-    pinned = target.url.copy_with(host=str(address))
-    name = f"[{target.host}]" if ":" in target.host else target.host  # IPv6 literals keep their brackets
-    host_header = name if target.url.port is None else f"{name}:{target.port}"
+    pinned, host_header, extensions = pin(target, address)
     # Images are compressed already; asking for identity keeps decompression bombs out.
     headers = {"Host": host_header, "Accept": "image/*", "Accept-Encoding": "identity"}
-    # Certificates are checked against the host name, not the IP we connect to.
-    extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
     try:
         with client.stream(
             "GET", pinned, headers=headers, extensions=extensions, timeout=_remaining(deadline)
