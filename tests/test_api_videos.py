@@ -111,7 +111,7 @@ def test_video_by_url(client, auth, project: str, settings, monkeypatch) -> None
     assert stored(project) == (1, 1)
 
 
-def test_the_decision_is_announced_by_webhook(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_decision_is_announced_by_webhook(client, auth, project: str, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     hook = client.post("/v1/webhooks", headers=auth, json={"url": "http://127.0.0.1:9/hooks", "verdicts": ["pass", "review", "block"]})
     assert hook.status_code == 201, hook.text
     job_id = submit(client, auth, two_scenes(), data_id="reel-2").json()["job"]["id"]

@@ -256,7 +256,7 @@ def _set(delivery_id: str, **values: Any) -> None:
             setattr(row, name, value)
 
 
-def test_webhooks_add_list_replay(project) -> None:  # type: ignore[no-untyped-def]
+def test_webhooks_add_list_replay(project, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     url = "http://127.0.0.1:9/hooks/tamis"  # nothing is sent in this test: the port is discard's
     added = ok("webhooks", "add", url, "--project", project, "--verdicts", "review,block")
     secret = last_line(added)
@@ -315,6 +315,8 @@ def test_webhooks_add_list_replay(project) -> None:  # type: ignore[no-untyped-d
     assert_clean_error(tamis("webhooks", "replay", "--project", project), "delivery id")
     assert_clean_error(tamis("webhooks", "add", "ftp://example.com/x", "--project", project), "http://")
     assert_clean_error(tamis("webhooks", "add", url, "--project", project, "--verdicts", "maybe"), "verdicts")
+    # Loopback is allowed for this test (TAMIS_WEBHOOK_ALLOW_NETWORKS=127.0.0.0/8), other private networks are not.
+    assert_clean_error(tamis("webhooks", "add", "http://10.0.0.1:6379/x", "--project", project), "TAMIS_WEBHOOK_ALLOW_NETWORKS")
 
     with transaction() as session:  # leave nothing due for senders in other tests
         for row in session.scalars(select(Delivery).where(Delivery.project_id == project)):

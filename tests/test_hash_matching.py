@@ -156,7 +156,7 @@ def test_a_second_process_sees_bank_changes_after_refresh(client, auth, tmp_path
     assert len(restarted) == len(other)
 
 
-def test_retroactive_match_makes_a_new_decision_and_a_webhook(client, auth) -> None:  # type: ignore[no-untyped-def]
+def test_retroactive_match_makes_a_new_decision_and_a_webhook(client, auth, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     hook = client.post("/v1/webhooks", headers=auth, json={"url": "http://127.0.0.1:9/hook"}).json()
     first = client.post("/v1/moderate", headers=auth, files={"file": ("a.jpg", CAT, "image/jpeg")},
                         data={"data_id": "post-77"}).json()
