@@ -246,6 +246,41 @@ def keys_revoke(key_id: str) -> None:
     err.print(f"revoked {key_id}")
 
 
+@app.command("limits")
+def limits(
+    project: ProjectOpt = "default",
+    requests_per_s: Annotated[Optional[float], typer.Option(min=0, help="Requests per second per key (0 = no limit).")] = None,
+    requests_burst: Annotated[Optional[float], typer.Option(min=1, help="Requests a key may send at once.")] = None,
+    items_per_s: Annotated[Optional[float], typer.Option(min=0, help="Items judged per second per key (0 = no limit).")] = None,
+    items_burst: Annotated[Optional[float], typer.Option(min=1, help="Items a key may send at once.")] = None,
+    reset: Annotated[bool, typer.Option(help="Forget the project's own limits: back to TAMIS_RATE_LIMIT_*.")] = False,
+) -> None:
+    """Show a project's rate limits per API key as JSON; the options set its own (running servers
+    apply them within 10 s)."""
+    from tamis.api.ratelimit import LIMITS, Limiter
+    from tamis.store import queries
+    from tamis.store.db import transaction
+    from tamis.store.models import ProjectLimits, utcnow
+
+    given = {"requests_per_s": requests_per_s, "requests_burst": requests_burst,
+             "items_per_s": items_per_s, "items_burst": items_burst}
+    with transaction() as session:
+        queries.ensure_project(session, project)
+        row = session.get(ProjectLimits, project)
+        if reset and row is not None:
+            session.delete(row)
+            row = None
+        if any(v is not None for v in given.values()):
+            row = row or session.merge(ProjectLimits(project_id=project))
+            for name, value in given.items():
+                if value is not None:
+                    setattr(row, name, value)
+            row.updated_at = utcnow()
+        own = {} if row is None else {n: getattr(row, n) for n in LIMITS if getattr(row, n) is not None}
+    effective = Limiter().limits(project)
+    _print_json({"project": project, "limits": {n: getattr(effective, n) for n in LIMITS}, "own": own})
+
+
 # --- policies ------------------------------------------------------------------------------------
 
 

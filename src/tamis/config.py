@@ -53,10 +53,10 @@ class Settings(BaseSettings):
 
     # Rate limits per API key (token buckets; 0 = no limit): requests, and items judged (texts,
     # images, videos), per second, with bursts up to the *_burst amounts. Per process: see README.
-    rate_limit_requests_per_s: float = Field(50.0, ge=0)
-    rate_limit_requests_burst: float = Field(100.0, ge=1)
-    rate_limit_items_per_s: float = Field(500.0, ge=0)
-    rate_limit_items_burst: float = Field(1000.0, ge=1)
+    rate_limit_requests_per_s: float = Field(100.0, ge=0)
+    rate_limit_requests_burst: float = Field(200.0, ge=1)
+    rate_limit_items_per_s: float = Field(1000.0, ge=0)
+    rate_limit_items_burst: float = Field(2000.0, ge=1)
 
     # Models
     onnx_threads: int = 0  # 0 lets onnxruntime choose

@@ -19,6 +19,7 @@ class ProblemError(Exception):
         field: str | None = None,
         kind: str | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -27,6 +28,7 @@ class ProblemError(Exception):
         self.field = field
         self.kind = kind or title.lower().replace(" ", "-")
         self.extra = extra or {}
+        self.headers = headers or {}  # HTTP headers that go with the answer (Retry-After)
 
     def to_problem(self, instance: str | None = None) -> dict[str, Any]:
         doc: dict[str, Any] = {

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from tamis.api import ratelimit
 from tamis.errors import ProblemError
 from tamis.store import queries
 from tamis.store.db import transaction
@@ -42,6 +43,7 @@ def current_project(request: Request) -> str:
     project = lookup(key.strip())
     if project is None:
         raise _unauthorized("unknown or revoked API key")
+    ratelimit.charge_request(request, queries.hash_key(key.strip()), project)
     return project
 
 

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from tamis.api.auth import ProjectId
+from tamis.api.ratelimit import charge_items
 from tamis.api.intake import ModerateRequest, check_text, image_loader, items_from_request, load_images, read_body, read_form
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, not_found, unsupported_media
@@ -42,6 +43,7 @@ _OPENAPI = {
 async def _from_multipart(request: Request) -> tuple[list[Item], str]:
     settings = get_settings()
     form = await read_form(request, max_fields=10, max_part_size=settings.max_text_chars * 4)
+    charge_items(request, 1)
     upload, text = form.get("file"), form.get("text")
     if upload is not None and not isinstance(upload, UploadFile):
         raise bad_input("file must be a file upload", "file")
@@ -64,6 +66,7 @@ async def _from_multipart(request: Request) -> tuple[list[Item], str]:
 
 async def _from_json(request: Request) -> tuple[list[Item], str]:
     body = ModerateRequest.model_validate_json(await read_body(request))
+    charge_items(request, len(body.items))  # before any URL is fetched
     return await run_in_threadpool(items_from_request, body), body.policy
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from tamis.api.auth import ProjectId
+from tamis.api.ratelimit import charge_items
 from tamis.api.intake import check_count, check_text, image_loader, load_images, read_body
 from tamis.analyzers import available, get_analyzer
 from tamis.items import CategoryResult, DecisionDoc, Item, ItemResult
@@ -58,6 +59,11 @@ class ModerationResponse(BaseModel):
     id: str
     model: str
     results: list[ModerationResult]
+
+
+def _is_text_list(raw: object) -> bool:
+    """A list of texts is one item per text; a list of parts is one item."""
+    return isinstance(raw, list) and all(isinstance(part, str) for part in raw)
 
 
 def _items(body: ModerationRequest) -> list[Item]:
@@ -111,6 +117,7 @@ def _response(doc: DecisionDoc, items: list[Item]) -> ModerationResponse:
 @router.post("/v1/moderations", response_model=ModerationResponse, summary="OpenAI-compatible moderation")
 async def moderations(request: Request, project: ProjectId) -> Any:
     body = ModerationRequest.model_validate_json(await read_body(request))
+    charge_items(request, len(body.input) if _is_text_list(body.input) else 1)  # before any URL is fetched
     items = await run_in_threadpool(_items, body)
     doc = await run_in_threadpool(run_pipeline, project, items, source="openai")
     return Response(_response(doc, items).model_dump_json(), media_type="application/json")

@@ -72,7 +72,8 @@ def _respond(doc: dict[str, Any], headers: dict[str, str] | None = None) -> JSON
 def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        headers = {"WWW-Authenticate": 'Bearer realm="tamis"'} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": 'Bearer realm="tamis"'} if exc.status == 401 else {}
+        headers.update(exc.headers)
         return _respond(exc.to_problem(request.url.path), headers)
 
     @app.exception_handler(RequestValidationError)

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from tamis.api.auth import ProjectId
+from tamis.api.ratelimit import charge_items
 from tamis.api.intake import read_body, read_form
 from tamis.config import get_settings
 from tamis.errors import bad_input, not_found, unsupported_media
@@ -111,6 +112,7 @@ async def submit_video(request: Request, project: ProjectId) -> JSONResponse:
     Answers 202 with the job; follow `status_url`, or wait for the decision's webhook.
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    charge_items(request, 1)  # before the upload is read or the URL fetched
     if content_type == "multipart/form-data":
         fields = await _from_multipart(request)
     elif content_type == "application/json":

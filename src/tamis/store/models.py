@@ -62,6 +62,18 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class ProjectLimits(Base):
+    """A project's own rate limits (`tamis limits`); a column left NULL keeps the TAMIS_RATE_LIMIT_* default."""
+
+    __tablename__ = "project_limits"
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    requests_per_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    requests_burst: Mapped[float | None] = mapped_column(Float, nullable=True)
+    items_per_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    items_burst: Mapped[float | None] = mapped_column(Float, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class PolicyVersion(Base):
     __tablename__ = "policy_versions"
     __table_args__ = (UniqueConstraint("project_id", "policy_id", "version"),)
