@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from conftest import assert_problem
 from tamis import delivery as sender
 from tamis import webhook_destinations, webhooks
 from tamis.media import fetch
@@ -135,8 +136,6 @@ REFUSED_URLS = [
 
 @pytest.mark.parametrize("url", REFUSED_URLS)
 def test_registration_refuses_non_public_destinations(client, auth, url) -> None:  # type: ignore[no-untyped-def]
-    from conftest import assert_problem
-
     body = assert_problem(client.post("/v1/webhooks", json={"url": url}, headers=auth), 422, "url")
     # The project learns that it was refused, not why (what a name resolves to inside the network,
     # or whether it resolves at all): the same words for every refusal.
@@ -362,6 +361,10 @@ def test_delete_stops_pending_deliveries(client, auth, project, receiver, allow_
     rows = listed(client, auth, hook["id"])
     assert sorted(d["status"] for d in rows) == ["delivered", "delivered", "failed", "failed"]
     assert {d["last_error"] for d in rows if d["status"] == "failed"} == {"webhook deleted"}
+    # Replaying them would queue deliveries nobody sends: refused, and nothing changes.
+    for path in (f"/v1/webhooks/{hook['id']}/replay?status=all", f"/v1/deliveries/{rows[0]['id']}/replay"):
+        assert_problem(client.post(path, headers=auth), 409, None)
+    assert listed(client, auth, hook["id"]) == rows
 
 
 def test_a_disabled_webhook_is_never_claimed(client, auth, project, receiver, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]

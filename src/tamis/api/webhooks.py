@@ -12,7 +12,7 @@ from tamis import webhooks
 from tamis.api.auth import ProjectId
 from tamis.config import get_settings
 from tamis.webhook_destinations import check_registration
-from tamis.errors import not_found
+from tamis.errors import ProblemError, not_found
 from tamis.store.db import transaction
 from tamis.store.models import Delivery, Webhook
 
@@ -63,6 +63,11 @@ def _webhook(session, project: str, webhook_id: str) -> Webhook:  # type: ignore
     return hook
 
 
+def _replayable(hook: Webhook) -> None:
+    if not hook.active:  # its deliveries would wait forever: say so instead
+        raise ProblemError(409, "Conflict", f"webhook {hook.id} is deleted; its deliveries are not sent again", kind="webhook-deleted")
+
+
 @router.post("/v1/webhooks", status_code=201)
 def create(body: WebhookIn, project: ProjectId) -> dict[str, Any]:
     check_registration(str(body.url), get_settings().webhook_allowed_networks(), project)
@@ -109,6 +114,7 @@ def replay_one(delivery_id: str, project: ProjectId) -> dict[str, Any]:
         delivery = None if "\x00" in delivery_id else session.get(Delivery, delivery_id)
         if delivery is None or delivery.project_id != project:
             raise not_found(f"delivery {delivery_id}")
+        _replayable(_webhook(session, project, delivery.webhook_id))
         webhooks.replay(session, delivery)
         return delivery_doc(delivery)
 
@@ -119,7 +125,7 @@ def replay_many(
 ) -> dict[str, Any]:
     """Send again every delivery of this webhook in `status` (default: the failed ones)."""
     with transaction() as session:
-        _webhook(session, project, webhook_id)
+        _replayable(_webhook(session, project, webhook_id))
         query = select(Delivery).where(Delivery.webhook_id == webhook_id)
         if status != "all":
             query = query.where(Delivery.status == status)
