@@ -67,8 +67,8 @@ async def attempt(client: httpx.AsyncClient, claim: webhooks.Claim, settings: Se
         return None, REFUSED
     except (TimeoutError, httpx.TimeoutException):
         return None, TIMEOUT
-    except Exception as e:  # noqa: BLE001 - any transport failure is the same to the project
-        log.info("webhook delivery %s failed: %s", claim.id, type(e).__name__)
+    except Exception as e:  # noqa: BLE001 - any other failure is the same to the project
+        log.warning("webhook delivery %s failed: %s: %s", claim.id, type(e).__name__, e)  # the operator's log
         return None, CONNECTION_FAILED
 
 
@@ -156,8 +156,10 @@ class Sender:
         finally:
             self._busy.subtract(self._slots(claim))
             self._busy += Counter()  # drop zero counts
-        # If recording fails the lease runs out and the delivery is sent again: at least once.
-        await asyncio.to_thread(self._record, claim.id, status_code, error)
+        try:
+            await asyncio.to_thread(self._record, claim.id, status_code, error)
+        except Exception:  # the lease runs out and the delivery is sent again: at least once
+            log.exception("tamis-webhooks: recording delivery %s failed", claim.id)
 
     def _record(self, delivery_id: str, status_code: int | None, error: str | None) -> None:
         with self._sessions.begin() as session:
