@@ -399,3 +399,22 @@ def test_concurrent_senders_deliver_each_once(client, auth, project, receiver, a
     ids = [r.headers["tamis-delivery"] for r in receiver.requests]
     assert len(ids) == 24 == len(set(ids))
     assert {d["status"] for h in hooks for d in listed(client, auth, h["id"])} == {"delivered"}
+
+
+def test_a_name_whose_dns_never_answers_is_refused_in_bounded_time(client, auth, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    answer = threading.Event()
+    real = fetch.resolve
+
+    def hanging(host: str, port: int) -> list[fetch.IPAddress]:
+        if host == "hangs.example":
+            answer.wait(30)  # a resolver that never answers (released at the end of the test)
+        return real(host, port)
+
+    monkeypatch.setattr(fetch, "resolve", hanging)
+    monkeypatch.setattr(webhook_destinations, "REGISTRATION_LOOKUP_S", 0.5)
+    try:
+        start = time.monotonic()
+        assert_problem(client.post("/v1/webhooks", json={"url": "http://hangs.example/h"}, headers=auth), 422, "url")
+        assert time.monotonic() - start < 3.0
+    finally:
+        answer.set()

@@ -17,6 +17,7 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
@@ -26,6 +27,9 @@ from tamis.errors import ProblemError, bad_input
 from tamis.media import fetch
 
 log = logging.getLogger("tamis.webhooks")
+
+REGISTRATION_LOOKUP_S = 5.0
+_registration_lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tamis-webhook-dns")
 
 # Ports `tamis serve` listens on in this process (filled at start): a webhook must not call tamis.
 LISTENING_PORTS: set[int] = set()
@@ -73,11 +77,14 @@ def check(url: str, allowed: Sequence[IPNetwork]) -> Destination:
 
 
 def check_registration(url: str, allowed: Sequence[IPNetwork], project: str) -> None:
-    """A 422 naming `url` when the URL may not be registered (the reason goes to the log only)."""
+    """A 422 naming `url` when the URL may not be registered (the reason goes to the log only).
+
+    The lookup runs in a small pool of its own under a deadline: names whose DNS never answers
+    cannot hold the API's request threads."""
     try:
-        check(url, allowed)
-    except RefusedDestination as e:
-        log.info("webhook URL refused for project %s: %s", project, e)
+        _registration_lookups.submit(check, url, allowed).result(timeout=REGISTRATION_LOOKUP_S)
+    except (RefusedDestination, TimeoutError) as e:
+        log.info("webhook URL refused for project %s: %s", project, str(e) or "DNS did not answer in time")
         raise bad_input(REFUSED_DETAIL, "url") from None
 
 
