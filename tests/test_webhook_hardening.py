@@ -253,7 +253,7 @@ def test_errors_shown_to_projects_carry_no_internal_detail(client, auth, project
 
 def test_a_dripping_receiver_does_not_stall_other_projects(client, auth, project, receiver, dripper, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     cfg = settings(
-        webhook_timeout_s=4.0,
+        webhook_timeout_s=6.0,
         webhook_poll_s=0.05,
         webhook_concurrency=8,
         webhook_endpoint_concurrency=2,
