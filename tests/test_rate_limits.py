@@ -61,6 +61,9 @@ def test_a_burst_over_the_request_limit_gets_429_with_retry_after(client, auth, 
     other = new_key(f"{project}-other")
     assert [client.get("/v1/webhooks", headers=other).status_code for _ in range(3)] == [200, 200, 200]
 
+    metrics = client.get("/metrics").text
+    assert any(line.startswith('tamis_rate_limited_total{bucket="requests"}') for line in metrics.splitlines())
+
     # Retry-After tells the truth: after waiting that long, the key is served again.
     time.sleep(int(refused.headers["Retry-After"]))
     assert client.get("/v1/webhooks", headers=auth).status_code == 200

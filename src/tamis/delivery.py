@@ -24,6 +24,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+from prometheus_client import Gauge
 from sqlalchemy.orm import Session, sessionmaker
 
 from tamis import webhook_destinations, webhooks
@@ -31,6 +32,8 @@ from tamis.config import Settings, get_settings
 from tamis.webhook_destinations import RefusedDestination
 
 log = logging.getLogger("tamis.webhooks")
+
+IN_FLIGHT = Gauge("tamis_webhook_in_flight", "Webhook delivery attempts in flight in this process.")
 
 # What a project may read about a failed attempt (besides "HTTP <status>").
 REFUSED = "refused destination"
@@ -152,7 +155,8 @@ class Sender:
 
     async def _deliver(self, client: httpx.AsyncClient, claim: webhooks.Claim) -> None:
         try:
-            status_code, error = await attempt(client, claim, self._settings)
+            with IN_FLIGHT.track_inprogress():
+                status_code, error = await attempt(client, claim, self._settings)
         finally:
             self._busy.subtract(self._slots(claim))
             self._busy += Counter()  # drop zero counts

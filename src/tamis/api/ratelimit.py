@@ -23,12 +23,14 @@ import time
 from dataclasses import dataclass, field
 
 from fastapi import Request
+from prometheus_client import Counter
 
 from tamis.config import get_settings
 from tamis.errors import ProblemError
 from tamis.store.db import transaction
 from tamis.store.models import ProjectLimits
 
+LIMITED = Counter("tamis_rate_limited_total", "Requests refused by a key's rate limit, by bucket.", ["bucket"])
 OVERRIDE_TTL_S = 10.0
 LIMITS = ("requests_per_s", "requests_burst", "items_per_s", "items_burst")
 
@@ -83,6 +85,7 @@ class Limiter:
             bucket = self._buckets.setdefault((key, kind), Bucket())
             wait = bucket.take(n, rate, burst, time.monotonic())
         if wait > 0:
+            LIMITED.labels(kind).inc()
             raise too_many(kind, n, rate, burst, wait)
 
     def _override(self, project: str) -> dict[str, float]:
