@@ -418,3 +418,20 @@ def test_a_name_whose_dns_never_answers_is_refused_in_bounded_time(client, auth,
         assert time.monotonic() - start < 3.0
     finally:
         answer.set()
+
+
+def test_active_webhooks_per_project_are_capped(client, auth, project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each decision fans out to every webhook of its project: their number is bounded."""
+    from tamis import config
+
+    monkeypatch.setenv("TAMIS_WEBHOOK_MAX_PER_PROJECT", "3")
+    config.get_settings.cache_clear()
+    try:
+        hooks = [register(client, auth, f"http://93.184.216.34/hook{i}") for i in range(3)]
+        assert_problem(client.post("/v1/webhooks", json={"url": "http://93.184.216.34/more"}, headers=auth), 409, None)
+        assert client.post("/v1/webhooks", json={"url": "http://93.184.216.34/b"}, headers=other_auth(f"{project}-b")).status_code == 201
+        assert client.delete(f"/v1/webhooks/{hooks[0]['id']}", headers=auth).status_code == 204
+        assert client.post("/v1/webhooks", json={"url": "http://93.184.216.34/more"}, headers=auth).status_code == 201
+    finally:
+        monkeypatch.delenv("TAMIS_WEBHOOK_MAX_PER_PROJECT")
+        config.get_settings.cache_clear()

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # Webhook destinations must be public addresses; CIDRs listed here (comma-separated) are
     # reachable anyway, e.g. "10.20.0.0/16,127.0.0.1/32" for receivers inside the operator's network.
     webhook_allow_networks: str = ""
+    # Active webhooks per project: each decision fans out to all of them.
+    webhook_max_per_project: int = Field(20, ge=1)
     # The embedded runner delivers webhooks inside `tamis serve`; turn off when `tamis worker`s do it.
     embedded_worker: bool = True
 

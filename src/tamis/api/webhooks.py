@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import AnyHttpUrl, BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tamis import webhooks
 from tamis.api.auth import ProjectId
@@ -70,8 +70,13 @@ def _replayable(hook: Webhook) -> None:
 
 @router.post("/v1/webhooks", status_code=201)
 def create(body: WebhookIn, project: ProjectId) -> dict[str, Any]:
-    check_registration(str(body.url), get_settings().webhook_allowed_networks(), project)
+    settings = get_settings()
+    check_registration(str(body.url), settings.webhook_allowed_networks(), project)
     with transaction() as session:
+        active = select(func.count()).select_from(Webhook).where(Webhook.project_id == project, Webhook.active.is_(True))
+        if (session.scalar(active) or 0) >= settings.webhook_max_per_project:
+            raise ProblemError(409, "Conflict", f"a project has at most {settings.webhook_max_per_project} active "
+                               "webhooks (TAMIS_WEBHOOK_MAX_PER_PROJECT); delete one first", kind="too-many-webhooks")
         hook = webhooks.create_webhook(
             session, project, str(body.url), verdicts=body.verdicts, include_shadow=body.include_shadow
         )
