@@ -365,6 +365,14 @@ def test_delete_stops_pending_deliveries(client, auth, project, receiver, allow_
     for path in (f"/v1/webhooks/{hook['id']}/replay?status=all", f"/v1/deliveries/{rows[0]['id']}/replay"):
         assert_problem(client.post(path, headers=auth), 409, None)
     assert listed(client, auth, hook["id"]) == rows
+    from typer.testing import CliRunner
+
+    from tamis.cli import app as cli
+
+    for args in (["webhooks", "replay", rows[0]["id"]], ["webhooks", "replay", "--webhook", hook["id"], "--status", "all"]):
+        result = CliRunner().invoke(cli, [*args, "--project", project])
+        assert result.exit_code == 2 and "deleted" in result.stderr, result.output
+    assert listed(client, auth, hook["id"]) == rows
 
 
 def test_a_disabled_webhook_is_never_claimed(client, auth, project, receiver, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]

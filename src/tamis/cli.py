@@ -391,7 +391,7 @@ def hooks_replay(
 
     from tamis import webhooks
     from tamis.store.db import transaction
-    from tamis.store.models import Delivery
+    from tamis.store.models import Delivery, Webhook
 
     if (delivery is None) == (webhook is None):
         _fail("give a delivery id or --webhook ID")
@@ -406,6 +406,9 @@ def hooks_replay(
         rows = list(session.scalars(query))
         if delivery and not rows:
             _fail(f"no delivery {delivery} in project {project!r}")
+        deleted = {r.webhook_id for r in rows if not session.get(Webhook, r.webhook_id).active}  # type: ignore[union-attr]
+        if deleted:  # their deliveries would wait forever
+            _fail(f"webhook {sorted(deleted)[0]} is deleted; its deliveries are not sent again")
         for row in rows:
             webhooks.replay(session, row)
     err.print(f"queued {len(rows)} deliveries again")
