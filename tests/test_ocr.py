@@ -15,6 +15,7 @@ from tamis.media.images import decode_image
 
 BENIGN = sorted((Path(__file__).parent / "fixtures" / "benign").glob("*.jpg"))
 BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+NO_TESSERACT = "Debian's tesseract-ocr is not installed (apt-get install tesseract-ocr); rapidocr covers the pip-only path"
 
 
 def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -59,9 +60,8 @@ def covers(found: tuple[int, int, int, int], true: tuple[int, int, int, int], px
 
 
 def engines() -> list[object]:
-    # Tesseract is an optional Debian package that CI leaves out (with it, `auto` would pick tesseract for
-    # every OCR test): its variants are collected only where it is installed, never skipped (CI fails skips).
-    return ["rapidocr"] + (["tesseract"] if ocr.tesseract_binary() is not None else [])
+    tesseract = pytest.param("tesseract", marks=pytest.mark.skipif(ocr.tesseract_binary() is None, reason=NO_TESSERACT))
+    return ["rapidocr", tesseract]
 
 
 @pytest.mark.parametrize("name", engines())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +29,7 @@ from tamis.jobs import JobLoop
 from tamis.media.retention import MediaRetentionLoop
 from tamis.delivery import DeliveryLoop
 
+log = logging.getLogger("tamis.api")
 REQUESTS = Counter("tamis_http_requests_total", "HTTP requests.", ["method", "route", "status"])
 LATENCY = Histogram("tamis_http_request_seconds", "HTTP request latency.", ["route"])
 
@@ -99,10 +102,22 @@ def warm_up() -> None:
         get_analyzer(name)
 
 
+def _load_models() -> None:
+    try:
+        warm_up()
+    except Exception as exc:  # /healthz and /readyz say so; requests that need the model fail alone
+        log.error("loading the models failed: %s", type(exc).__name__, exc_info=exc)
+        health.MODELS.failed(exc)
+    else:
+        health.MODELS.loaded()
+        log.info("models loaded; tamis is ready")
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     get_engine()  # migrate before serving
-    warm_up()
+    # Models load in the background: /healthz answers at once (models "loading"), /readyz once loaded.
+    threading.Thread(target=_load_models, name="tamis-models", daemon=True).start()
     loops = [DeliveryLoop(session_factory()), JobLoop(session_factory())] if app.state.embedded_worker else []
     loops += [MediaRetentionLoop(session_factory())] if app.state.embedded_worker else []
     for loop in loops:
