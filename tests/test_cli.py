@@ -359,18 +359,18 @@ def _serve(args: list[str], env: dict[str, str], log: Path) -> tuple[subprocess.
         env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while True:
         if proc.poll() is not None:
             pytest.fail(f"tamis serve exited with {proc.returncode}:\n{log.read_text()}")
         try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+            if httpx.get(base + "/readyz", timeout=2).status_code == 200:  # models loaded
                 return proc, base
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"tamis serve did not answer /healthz within 60 s:\n{log.read_text()}")
+            pytest.fail(f"tamis serve was not ready (/readyz) within 180 s:\n{log.read_text()}")
         time.sleep(0.25)
 
 

@@ -19,7 +19,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tamis import __version__
 from tamis.analyzers import get_analyzer
 from tamis.api import banks, decisions, hashes, health, moderate, openai_compat, policies, problems, webhooks
-from tamis.api import videos
+from tamis.api import openapi, videos
+from tamis.api.hashes import MatchRequest
+from tamis.api.intake import ModerateRequest
+from tamis.api.openai_compat import ModerationRequest
 from tamis.config import get_settings
 from tamis.errors import too_large
 from tamis.policy import default_body
@@ -37,7 +40,25 @@ DESCRIPTION = """Self-hosted content moderation. Send text and images; get per-c
 evidence and a verdict (pass / review / block) under your project's policy. Every decision is
 recorded; non-pass decisions are announced by signed webhooks. Authenticate with
 `Authorization: Bearer KEY` (create keys with `tamis keys create`). Errors are RFC 9457 problem
-documents naming the field at fault."""
+documents naming the field at fault.
+
+Start with `POST /v1/moderate`, or `POST /v1/moderations` from an OpenAI client. To try calls here,
+press **Authorize** and paste a key."""
+
+LANDING = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tamis</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:3em auto;padding:0 1em}}code{{background:#eee;padding:0 .2em}}</style>
+</head><body>
+<h1>tamis {version}</h1>
+<p>Self-hosted content moderation. This server judges text, images and videos under your projects' policies.</p>
+<ul>
+<li><a href="/docs">API documentation</a> (try calls with <b>Authorize</b> and a key) ·
+    <a href="/openapi.json">OpenAPI document</a></li>
+<li><a href="/healthz">Health</a> · <a href="/readyz">Readiness</a> · <a href="/metrics">Metrics</a></li>
+</ul>
+<p>A key: <code>tamis keys create --project NAME</code> on this machine.</p>
+</body></html>
+"""
 
 
 class MetricsMiddleware:
@@ -141,6 +162,7 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     )
     app.state.embedded_worker = get_settings().embedded_worker if embedded_worker is None else embedded_worker
     problems.install(app)
+    openapi.install(app, [ModerateRequest, ModerationRequest, MatchRequest])
     for module in (moderate, openai_compat, decisions, policies, webhooks, banks, hashes, health):
         app.include_router(module.router)
     app.include_router(videos.router)
@@ -148,6 +170,10 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     # Docs without a CDN: tamis runs on machines that may not reach the internet.
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+
+    @app.get("/", include_in_schema=False)
+    def landing() -> HTMLResponse:
+        return HTMLResponse(LANDING.format(version=__version__))
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
