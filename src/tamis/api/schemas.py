@@ -5,7 +5,6 @@ allow extra fields, so that a field added to a document is never silently droppe
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,7 +35,7 @@ class PolicyDoc(Doc):
     shadow: bool
     description: str = ""
     analyzers: list[str]
-    categories: dict[str, dict[str, float]] = Field(description="Per category, its `review` and `block` thresholds.")
+    categories: dict[str, dict[str, float | None]] = Field(description="Per category, its `review` and `block` thresholds.")
     block_lists: list[dict[str, Any]] = []
     allow_lists: list[dict[str, Any]] = []
     domain_lists: list[dict[str, Any]] = []
@@ -91,7 +90,7 @@ class DeliveryDoc(Doc):
     decision_id: str
     status: Literal["pending", "delivered", "failed"]
     attempts: int
-    next_attempt_at: datetime | float | None = Field(description="When a pending delivery is tried next.")
+    next_attempt_at: float | None = Field(description="When a pending delivery is tried next (epoch seconds).")
     last_status_code: int | None
     last_error: str | None
     created_at: str
@@ -209,8 +208,8 @@ class MatchResult(Doc):
 class JobDoc(Doc):
     id: str
     kind: str = Field(description="video, retro_match, …")
-    status: str = Field(description="queued, running, done or failed.")
-    progress: float
+    status: str = Field(description="pending, running, done or failed.")
+    progress: float | None
     attempts: int
     result: dict[str, Any] | None = Field(description="When done: e.g. the decision id and verdict.")
     error: str | None
@@ -225,7 +224,7 @@ class JobRef(Doc):
     id: str
     kind: str
     status: str
-    progress: float
+    progress: float | None
 
 
 class VideoAccepted(Doc):
