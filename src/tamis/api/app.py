@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import swagger_ui_bundle
+from PIL import Image
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -25,7 +27,10 @@ from tamis.api.intake import ModerateRequest
 from tamis.api.openai_compat import ModerationRequest
 from tamis.config import get_settings
 from tamis.errors import too_large
-from tamis.policy import default_body
+from tamis.items import Item
+from tamis.media import decode_image
+from tamis.pipeline import judge
+from tamis.policy import Policy, default_body
 from tamis.store.db import get_engine, session_factory
 from tamis.hashing.matcher import save_matcher_snapshot
 from tamis.jobs import JobLoop
@@ -118,9 +123,15 @@ class BodyLimitMiddleware:
 
 
 def warm_up() -> None:
-    """Load the default policy's models now rather than on the first request."""
-    for name in default_body().analyzers:
+    """Load the default policy's models and run them once on a text and a small image (several build
+    their sessions on first use), so that a ready server answers its first request at full speed."""
+    body = default_body()
+    for name in body.analyzers:
         get_analyzer(name)
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(picture, "JPEG")
+    items = [Item("warm-up-text", text="warming up"), Item("warm-up-image", image=decode_image(picture.getvalue(), field="warm-up"))]
+    judge("warm-up", Policy("default", 0, body), items)
 
 
 def _load_models() -> None:
