@@ -18,7 +18,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(args: list[str], env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(args: list[str], env: dict[str, str], log: Path, ready: str = "/readyz") -> tuple[subprocess.Popen[bytes], str]:
+    """`tamis serve` on a free port, once `ready` answers 200 (/readyz: the models are loaded)."""
     port = free_port()
     out = log.open("wb")
     proc = subprocess.Popen(
@@ -31,13 +32,13 @@ def serve(args: list[str], env: dict[str, str], log: Path) -> tuple[subprocess.P
         if proc.poll() is not None:
             pytest.fail(f"tamis serve exited with {proc.returncode}:\n{log.read_text()}")
         try:
-            if httpx.get(base + "/readyz", timeout=2).status_code == 200:  # models loaded
+            if httpx.get(base + ready, timeout=2).status_code == 200:
                 return proc, base
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"tamis serve was not ready (/readyz) within 180 s:\n{log.read_text()}")
+            pytest.fail(f"tamis serve was not ready ({ready}) within 180 s:\n{log.read_text()}")
         time.sleep(0.25)
 
 

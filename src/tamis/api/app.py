@@ -8,8 +8,8 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 
-import swagger_ui_bundle
 from PIL import Image
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -179,8 +179,9 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     app.include_router(videos.router)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware)
-    # Docs without a CDN: tamis runs on machines that may not reach the internet.
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+    # Docs without a CDN: tamis runs on machines that may not reach the internet. Swagger UI 5 (the
+    # copy inside fastapi-offline): older bundles cannot render an OpenAPI 3.1 document at all.
+    app.mount("/static/swagger", StaticFiles(directory=str(resources.files("fastapi_offline") / "static")), name="swagger")
 
     @app.get("/", include_in_schema=False)
     def landing() -> HTMLResponse:
@@ -193,7 +194,7 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
             title="tamis API",
             swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+            swagger_favicon_url="/static/swagger/favicon.png",
         )
 
     return app
