@@ -1,5 +1,5 @@
 """`python -m tamis`: the command line."""
 
-from tamis.cli import app
+from tamis.cli import main
 
-app(prog_name="tamis")
+main()

@@ -36,8 +36,6 @@ err = Console(stderr=True)
 # One default everywhere: $TAMIS_PROJECT, else "default" (an API call's project is its key's).
 ProjectOpt = Annotated[str, typer.Option("--project", "-p", envvar="TAMIS_PROJECT", show_envvar=True,
                                          help="Project (tenant) name.")]
-# Commands that need no existing data directory: `up` creates it, `hash` reads no database.
-NO_DATA_DIR = {"up", "hash"}
 
 
 def _version(value: bool) -> None:
@@ -57,15 +55,11 @@ def main(
 ) -> None:
     """tamis: self-hosted content moderation. Settings come from TAMIS_* variables (see the README)."""
     from tamis.config import get_settings
-    from tamis.startup import MissingDataDir, check_data_dir, masked_database
+    from tamis.startup import masked_database
 
     settings = get_settings()
-    if not settings.database_url and ctx.invoked_subcommand not in NO_DATA_DIR:
-        try:
-            if check_data_dir(settings, create=create_data_dir):
-                err.print(escape(f"created data directory {settings.data_dir.resolve()}"), soft_wrap=True)
-        except MissingDataDir as exc:
-            _fail(str(exc))
+    # Checked when a command first opens the database (so `--help` never needs a data directory).
+    settings.create_data_dir = create_data_dir
     if verbose:
         err.print(escape(f"data dir: {settings.data_dir.resolve()}"), soft_wrap=True)
         err.print(escape(f"database: {masked_database(settings)}"), soft_wrap=True)
@@ -115,6 +109,7 @@ def _serve(host: str, port: int, worker: bool, banner: list[str] | None = None) 
     from tamis.startup import Banner
     from tamis.webhook_destinations import LISTENING_PORTS
 
+    get_settings().resolved_database_url()  # a missing data directory ends here, not inside uvicorn
     LISTENING_PORTS.add(port)  # webhooks must never call tamis itself
     for line in banner or Banner(_url(host, port), get_settings()).lines():
         err.print(escape(line), soft_wrap=True, highlight=False)
@@ -160,10 +155,12 @@ def up(
     """First start in one command: create the data directory and (the first time) an API key for the
     project, print them with the URL, and serve. With --detach, return once the server is ready."""
     from tamis.config import get_settings
-    from tamis.startup import Banner, check_data_dir, wait_ready
+    from tamis.startup import Banner, wait_ready
 
     settings = get_settings()
-    if not settings.database_url and check_data_dir(settings, create=True):
+    if not settings.database_url and not settings.data_dir.is_dir():
+        settings.create_data_dir = True
+        settings.resolved_database_url()
         err.print(escape(f"created data directory {settings.data_dir.resolve()}"), soft_wrap=True)
     if (pid := _running_pid()) is not None:
         _fail(f"tamis already runs from this data directory (pid {pid}); `tamis down` stops it")
@@ -188,7 +185,7 @@ def up(
         _fail(f"tamis did not become ready at {url} (log {log}):\n" + "\n".join(tail))
     for line in Banner(url, settings, key, project, log).lines():
         print(line)
-    print(f"ready; `tamis down` stops it")
+    print("ready; `tamis down` stops it")
 
 
 @app.command()
@@ -817,5 +814,16 @@ def bank_export(
         err.print(escape(f"wrote bank {name!r} to {out}"), soft_wrap=True)
 
 
+def main() -> None:
+    """The console script: `tamis`. Problems of the setting (no data directory) end with a message, exit 2."""
+    from tamis.config import MissingDataDir
+
+    try:
+        app(prog_name="tamis")
+    except MissingDataDir as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    app()
+    main()

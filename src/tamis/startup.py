@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,10 +14,6 @@ from tamis import __version__
 from tamis.config import Settings
 
 
-class MissingDataDir(Exception):
-    """The data directory does not exist and nobody asked for a new one."""
-
-
 def masked_database(settings: Settings) -> str:
     """The database URL with its password hidden (banners and logs are read by many)."""
     if not settings.database_url:
@@ -25,26 +22,6 @@ def masked_database(settings: Settings) -> str:
         return make_url(settings.database_url).render_as_string(hide_password=True)
     except Exception:  # an unparseable URL still must not leak: show its scheme only
         return settings.database_url.split(":", 1)[0] + "://***"
-
-
-def check_data_dir(settings: Settings, *, create: bool) -> bool:
-    """Make sure the data directory exists; True if it was created now.
-
-    A typo'd TAMIS_DATA_DIR or a command run from the wrong folder would otherwise start an empty
-    database silently (and its keys would be unknown to the running server)."""
-    folder = settings.data_dir
-    if folder.is_dir():
-        return False
-    if folder.exists():
-        raise MissingDataDir(f"data directory {folder.resolve()} is not a directory")
-    if not create:
-        raise MissingDataDir(
-            f"data directory {folder.resolve()} does not exist. Run tamis from the folder that holds "
-            "tamis-data, point TAMIS_DATA_DIR at it, or pass --create-data-dir to start a new one "
-            "(`tamis up` creates it)"
-        )
-    folder.mkdir(parents=True)
-    return True
 
 
 @dataclass
@@ -71,11 +48,11 @@ class Banner:
         return out
 
 
-def wait_ready(url: str, *, timeout_s: float, alive: object = None) -> bool:
+def wait_ready(url: str, *, timeout_s: float, alive: Callable[[], bool] | None = None) -> bool:
     """Poll `url`/readyz until it answers 200 (True), `alive()` turns False or the time is up (False)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if callable(alive) and not alive():
+        if alive is not None and not alive():
             return False
         try:
             if httpx.get(url + "/readyz", timeout=2).status_code == 200:
