@@ -26,6 +26,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,6 +43,17 @@ def run(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> s
     if done.returncode != 0:
         sys.exit(f"failed ({done.returncode}): {' '.join(args)}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
     return done.stdout
+
+
+def check_contents(wheel: Path) -> int:
+    """Every file of the package in git (weights, migrations, policies, templates, …) is in the wheel."""
+    tracked = subprocess.run(["git", "ls-files", "src/tamis"], cwd=REPO, capture_output=True, text=True, check=True)
+    wanted = {name.removeprefix("src/") for name in tracked.stdout.split()}
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    missing = sorted(wanted - shipped)
+    if missing:
+        sys.exit(f"{wheel.name} lacks files tamis has in git: {missing}")
+    return len(wanted)
 
 
 def free_port() -> int:
@@ -123,7 +135,8 @@ def main() -> None:
         run([sys.executable, "-m", "build", "--wheel", "--outdir", str(root / "dist"), str(REPO)], cwd=root, env=env,
             timeout=600)
         [wheel] = (root / "dist").glob("tamis-*.whl")
-        step(f"built {wheel.name} ({wheel.stat().st_size / 1e6:.1f} MB)", started)
+        step(f"built {wheel.name} ({wheel.stat().st_size / 1e6:.1f} MB), holding all {check_contents(wheel)} files "
+             "of src/tamis in git", started)
         run([sys.executable, "-m", "venv", str(root / "venv")], cwd=root, env=env, timeout=300)
         pip_started = time.monotonic()
         run([str(root / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)], cwd=root, env=env,
