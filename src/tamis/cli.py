@@ -129,6 +129,18 @@ def _first_key(project: str) -> str | None:
     return plaintext
 
 
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _pid_file() -> Path:
     from tamis.config import get_settings
 
@@ -158,16 +170,16 @@ def up(
     from tamis.startup import Banner, wait_ready
 
     settings = get_settings()
-    if not settings.database_url and not settings.data_dir.is_dir():
-        settings.create_data_dir = True
-        settings.resolved_database_url()
+    if not settings.data_dir.is_dir():  # also with PostgreSQL: the PDQ index, the log and the pid live there
+        settings.data_dir.mkdir(parents=True)
         err.print(escape(f"created data directory {settings.data_dir.resolve()}"), soft_wrap=True)
     if (pid := _running_pid()) is not None:
         _fail(f"tamis already runs from this data directory (pid {pid}); `tamis down` stops it")
-    key = _first_key(project)
+    if not _port_free(host, port):
+        _fail(f"something already listens on {host}:{port}; choose another with --port")
     url = _url(host, port)
     if not detach:
-        _serve(host, port, True, Banner(url, settings, key, project).lines())
+        _serve(host, port, True, Banner(url, settings, _first_key(project), project).lines())
         return
     log = (settings.data_dir / "server.log").resolve()
     with log.open("ab") as out:
@@ -183,6 +195,7 @@ def up(
             proc.terminate()
         _pid_file().unlink(missing_ok=True)
         _fail(f"tamis did not become ready at {url} (log {log}):\n" + "\n".join(tail))
+    key = _first_key(project)  # only once the server runs: a key printed for a server that failed is lost
     for line in Banner(url, settings, key, project, log).lines():
         print(line)
     print("ready; `tamis down` stops it")
