@@ -59,7 +59,7 @@ def test_verbose_names_the_database_with_its_password_hidden(tmp_path: Path) -> 
     settings = Settings(database_url=url, data_dir=tmp_path)
     banner = "\n".join(Banner("http://127.0.0.1:8000", settings, key=None, project="forum").lines())
     assert "s3cret" not in banner and "tamis keys create --project forum" in banner and str(tmp_path) in banner
-    assert masked_database(Settings(data_dir=tmp_path)) == f"sqlite:///{tmp_path / 'tamis.db'}"
+    assert masked_database(Settings(data_dir=tmp_path, database_url=None)) == f"sqlite:///{tmp_path / 'tamis.db'}"
 
 
 def test_tamis_project_is_the_default_project_of_every_command(project: str) -> None:
