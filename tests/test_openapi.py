@@ -73,6 +73,8 @@ def test_every_operation_explains_itself(client) -> None:  # type: ignore[no-unt
                 missing.append(f"{name}: no bearer security")
             if "401" not in op["responses"]:
                 missing.append(f"{name}: 401 not declared")
+            if "429" not in op["responses"] or "Retry-After" not in op["responses"]["429"].get("headers", {}):
+                missing.append(f"{name}: 429 (rate limit, Retry-After) not declared")
             if "{" in path and method != "put" and "404" not in op["responses"]:  # PUT creates
                 missing.append(f"{name}: 404 not declared")
             if "requestBody" in op and not {"413", "422"} <= set(op["responses"]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tamis.api import ratelimit
@@ -45,14 +45,14 @@ bearer = HTTPBearer(
 )
 
 
-def current_project(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
+def current_project(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
     key = credentials.credentials.strip() if credentials else ""
     if not key:
         raise _unauthorized("send an API key as 'Authorization: Bearer KEY' (create one with `tamis keys create`)")
     project = lookup(key)
     if project is None:
         raise _unauthorized("unknown or revoked API key")
-    ratelimit.charge_request(request, queries.hash_key(key.strip()), project)
+    ratelimit.charge_request(request, queries.hash_key(key), project)
     return project
 
 

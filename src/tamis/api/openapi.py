@@ -42,6 +42,10 @@ def _example(status: int, kind: str, title: str, detail: str, field: str | None 
     return doc
 
 
+_RATE_LIMITED = {"type": PROBLEM_BASE + "rate-limited", "title": "Too many requests", "status": 429,
+                 "detail": "this API key is limited to 10 requests per second (bursts of 20); too many requests: "
+                           "retry in 1 s", "instance": "/v1/moderate", "retry_after": 1}
+
 PROBLEMS: dict[int, tuple[str, dict[str, Any]]] = {
     400: ("Malformed JSON.", _example(400, "malformed-json", "Malformed JSON", "body: Invalid JSON: EOF while parsing", "body")),
     401: ("No key, or an unknown or revoked key.",
@@ -60,11 +64,14 @@ PROBLEMS: dict[int, tuple[str, dict[str, Any]]] = {
     422: ("Invalid input: a missing, extra or malformed field, an empty text, corrupt media, a refused URL.",
           _example(422, "invalid-input", "Invalid input", "items[0].text: String should have at least 1 character",
                    "items[0].text")),
-    429: ("Too many requests: slow down (see `Retry-After`).",
-          _example(429, "rate-limited", "Too many requests", "this key sent more requests than its limit allows")),
+    429: ("Over the key's rate limit (requests, or items judged): retry after `Retry-After` seconds.",
+          _RATE_LIMITED),
     503: ("Temporarily unavailable: try again later.",
           _example(503, "unavailable", "Service unavailable", "tamis cannot take this request now; try again later")),
 }
+
+
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -74,6 +81,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "description": PROBLEMS[status][0],
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"},
                                        "example": PROBLEMS[status][1]}},
+            **({"headers": _RETRY_AFTER} if status == 429 else {}),
         }
         for status in statuses
     }
@@ -101,9 +109,12 @@ def install(app: FastAPI, request_models: list[type[BaseModel]]) -> None:
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         schemas.update(_component_schemas(request_models))
         problem_422 = problems(422)[422]
+        problem_429 = problems(429)[429]
         for operations in doc.get("paths", {}).values():
             for operation in operations.values():
                 responses = operation.get("responses", {})
+                if operation.get("security"):  # every keyed request is charged to its key's rate limit
+                    responses.setdefault("429", problem_429)
                 default = responses.get("422", {}).get("content", {}).get("application/json", {})
                 if default.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
                     responses["422"] = problem_422  # what tamis answers, not FastAPI's default shape
