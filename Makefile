@@ -1,6 +1,8 @@
 # tamis — developer entry points.
 #
-#   make run    # install into .venv if needed, then serve on http://127.0.0.1:8000
+#   make run    # install into .venv if needed, then `tamis up`: serve on http://127.0.0.1:8000
+#               # (creates ./tamis-data and, the first time, an API key, and prints them)
+#   make start  # the same in the background: returns once the server is ready (make stop ends it)
 #   make test   # install into .venv if needed, then run the test suite
 #
 # Needs only python3 (>= 3.11, with its venv module), make and access to PyPI.
@@ -21,10 +23,11 @@ STAMP       := $(VENV)/.installed
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test bench bench-hash clean-venv
+.PHONY: help venv run start stop test bench bench-hash clean-venv
 
 help:
 	@echo "make run     serve on http://$(HOST):$(PORT) (HOST=... PORT=... to change)"
+	@echo "make start   serve in the background, return once ready; make stop ends it"
 	@echo "make test    run the test suite (PYTEST_ARGS=... passed to pytest)"
 	@echo "make bench   run bench/api_throughput.py"
 	@echo "make bench-hash  run bench/hash_index.py"
@@ -49,7 +52,13 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 run: $(STAMP)
-	$(VENV)/bin/tamis serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/tamis up --host $(HOST) --port $(PORT)
+
+start: $(STAMP)
+	@$(VENV)/bin/tamis up --detach --host $(HOST) --port $(PORT)
+
+stop:
+	@$(VENV)/bin/tamis down
 
 # Tests also cover the optional nudenet analyzer: its AGPL weights go into test installs only,
 # never into `make run`'s.

@@ -22,7 +22,9 @@ def samples(text: str, name: str) -> dict[str, float]:
 def test_healthz(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "version": __version__}
+    doc = response.json()
+    assert doc == {"status": "ok", "database": "ok", "models": doc["models"], "version": __version__}
+    assert doc["models"] in ("loaded", "loading")  # loading in the background while the app starts
 
 
 def test_metrics_count_requests_and_items(client, auth: dict[str, str]) -> None:
@@ -67,7 +69,8 @@ def test_openapi_lists_the_api(client) -> None:  # type: ignore[no-untyped-def]
     moderate = paths["/v1/moderate"]["post"]
     assert set(moderate["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
     assert "put" in paths["/v1/policies/{policy_id}"]
-    assert "/docs" not in paths and "/metrics" not in paths
+    assert "/docs" not in paths and "/" not in paths  # pages, not API operations
+    assert "/metrics" in paths and "/readyz" in paths
 
 
 def test_docs_are_served_without_a_cdn(client) -> None:  # type: ignore[no-untyped-def]

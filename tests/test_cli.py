@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +19,8 @@ from PIL import Image
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
+from serving import serve as _serve
+from serving import stop as _stop
 from tamis.cli import app
 from tamis.store.db import transaction
 from tamis.store.models import ApiKey, Decision, Delivery, PolicyVersion, Webhook
@@ -343,50 +342,6 @@ def test_help_lists_the_commands() -> None:
 
 
 # --- tamis serve, for real ---------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(args: list[str], env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    out = log.open("wb")
-    proc = subprocess.Popen(
-        [*args, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
-        env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"tamis serve exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"tamis serve did not answer /healthz within 60 s:\n{log.read_text()}")
-        time.sleep(0.25)
-
-
-def _stop(proc: subprocess.Popen[bytes], log: Path) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        pytest.fail(f"tamis serve ignored SIGTERM:\n{log.read_text()}")
-    text = log.read_text()
-    # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells why it ended.
-    assert rc in (0, -signal.SIGTERM), text
-    assert "Application shutdown complete" in text and "Finished server process" in text, text
-    assert "Traceback" not in text, text
 
 
 @pytest.mark.parametrize("how", ["module", "console-script"])

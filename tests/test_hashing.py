@@ -313,14 +313,17 @@ def test_fps_sampling_and_timestamps(video: bytes) -> None:
 
 
 def test_consecutive_duplicate_hashes_are_dropped() -> None:
-    still = make_video(3, still=(10, 20))  # frames 10-19 repeat frame 10
+    # Lossless (FFV1): the 10 still frames decode to identical pixels on any machine, so the property
+    # is exact; a lossy encoder may or may not repeat a still frame bit for bit.
+    still = make_video(3, still=(10, 20), codec="ffv1", fmt="matroska")  # frames 10-19 repeat frame 10
     every = vpdq_hash(still, fps=None, dedupe=False)
     deduped = vpdq_hash(still, fps=None)
     assert all(a.pdq != b.pdq for a, b in zip(deduped, deduped[1:]))
     expected = [f for i, f in enumerate(every) if i == 0 or f.pdq != every[i - 1].pdq]
     assert deduped == expected
     assert 1000 in [f.t_ms for f in deduped]  # the first of a run is kept, with its timestamp
-    assert len(deduped) <= len(every) - 9
+    assert [f.t_ms for f in every[10:20]] == list(range(1000, 2000, 100))
+    assert not {f.t_ms for f in every[11:20]} & {f.t_ms for f in deduped}  # the still run collapsed to one frame
 
 
 def test_limits(video: bytes) -> None:

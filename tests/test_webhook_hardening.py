@@ -392,9 +392,9 @@ def test_a_disabled_webhook_is_never_claimed(client, auth, project, receiver, al
 # --- several senders on PostgreSQL ------------------------------------------------------------------
 
 
+@pytest.mark.postgresql_only  # several senders share the outbox on PostgreSQL (SKIP LOCKED); SQLite has one
 def test_concurrent_senders_deliver_each_once(client, auth, project, receiver, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
-    if db.get_engine().dialect.name != "postgresql":
-        pytest.skip("several senders share the outbox on PostgreSQL (SKIP LOCKED); SQLite has one")
+    assert db.get_engine().dialect.name == "postgresql"
     hooks = [register(client, auth, receiver.url + f"?hook={i}") for i in range(6)]
     for i in range(4):
         moderate(client, auth, PROFANE, data_id=f"post-{i}")

@@ -512,9 +512,9 @@ def test_claimed_but_never_recorded_delivery_is_sent_after_the_lease(client, aut
     assert [r.headers["tamis-delivery"] for r in receiver.requests] == [row.id]
 
 
+@pytest.mark.postgresql_only  # row locks (SKIP LOCKED) are PostgreSQL's; SQLite serialises writers instead
 def test_concurrent_senders_do_not_claim_the_same_row(client, auth, project, receiver) -> None:  # type: ignore[no-untyped-def]
-    if db.get_engine().dialect.name != "postgresql":
-        pytest.skip("row locks (SKIP LOCKED) are PostgreSQL's; SQLite serialises writers instead")
+    assert db.get_engine().dialect.name == "postgresql"
     register(client, auth, receiver.url)
     moderate(client, auth, PROFANE)
     [row] = deliveries(project)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -31,7 +33,36 @@ app.add_typer(hooks_app, name="webhooks")
 app.add_typer(bank_app, name="bank")
 
 err = Console(stderr=True)
-ProjectOpt = Annotated[str, typer.Option("--project", "-p", help="Project (tenant) name.")]
+# One default everywhere: $TAMIS_PROJECT, else "default" (an API call's project is its key's).
+ProjectOpt = Annotated[str, typer.Option("--project", "-p", envvar="TAMIS_PROJECT", show_envvar=True,
+                                         help="Project (tenant) name.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from tamis import __version__
+
+        print(f"tamis {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say which data directory and database are used.")] = False,
+    create_data_dir: Annotated[bool, typer.Option("--create-data-dir", help="Create the data directory if it does not exist.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """tamis: self-hosted content moderation. Settings come from TAMIS_* variables (see the README)."""
+    from tamis.config import get_settings
+    from tamis.startup import masked_database
+
+    settings = get_settings()
+    # Checked when a command first opens the database (so `--help` never needs a data directory).
+    settings.create_data_dir = create_data_dir
+    if verbose:
+        err.print(escape(f"data dir: {settings.data_dir.resolve()}"), soft_wrap=True)
+        err.print(escape(f"database: {masked_database(settings)}"), soft_wrap=True)
 
 
 def _fail(message: str) -> None:
@@ -62,13 +93,131 @@ def serve(
     worker: Annotated[bool, typer.Option(help="Deliver webhooks in this process (the embedded runner).")] = True,
 ) -> None:
     """Start the HTTP API (SQLite and an embedded webhook runner unless configured otherwise)."""
+    _serve(host, port, worker)
+
+
+def _url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}"
+
+
+def _serve(host: str, port: int, worker: bool, banner: list[str] | None = None) -> None:
     import uvicorn
 
     from tamis.api import create_app
+    from tamis.config import get_settings
+    from tamis.startup import Banner
     from tamis.webhook_destinations import LISTENING_PORTS
 
+    get_settings().resolved_database_url()  # a missing data directory ends here, not inside uvicorn
     LISTENING_PORTS.add(port)  # webhooks must never call tamis itself
+    for line in banner or Banner(_url(host, port), get_settings()).lines():
+        err.print(escape(line), soft_wrap=True, highlight=False)
+    err.print("loading models; /readyz answers 200 once they are loaded", highlight=False)
     uvicorn.run(create_app(embedded_worker=worker), host=host, port=port, log_level="info")
+
+
+def _first_key(project: str) -> str | None:
+    """A new key for the project if it has no active one (the first start), else None."""
+    from tamis.store import queries
+    from tamis.store.db import transaction
+
+    with transaction() as session:
+        if any(k.revoked_at is None for k in queries.list_keys(session, project)):
+            return None
+        _, plaintext = queries.create_key(session, project, "created by tamis up")
+    return plaintext
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _pid_file() -> Path:
+    from tamis.config import get_settings
+
+    return get_settings().data_dir / "tamis.pid"
+
+
+def _running_pid() -> int | None:
+    try:
+        pid = int(_pid_file().read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    project: ProjectOpt = "default",
+    detach: Annotated[bool, typer.Option("--detach", "-d", help="Serve in the background; return once ready.")] = False,
+    timeout: Annotated[float, typer.Option(help="With --detach: seconds to wait until ready.")] = 600.0,
+) -> None:
+    """First start in one command: create the data directory and (the first time) an API key for the
+    project, print them with the URL, and serve. With --detach, return once the server is ready."""
+    from tamis.config import get_settings
+    from tamis.startup import Banner, wait_ready
+
+    settings = get_settings()
+    if not settings.data_dir.is_dir():  # also with PostgreSQL: the PDQ index, the log and the pid live there
+        settings.data_dir.mkdir(parents=True)
+        err.print(escape(f"created data directory {settings.data_dir.resolve()}"), soft_wrap=True)
+    if (pid := _running_pid()) is not None:
+        _fail(f"tamis already runs from this data directory (pid {pid}); `tamis down` stops it")
+    if not _port_free(host, port):
+        _fail(f"something already listens on {host}:{port}; choose another with --port")
+    url = _url(host, port)
+    if not detach:
+        _serve(host, port, True, Banner(url, settings, _first_key(project), project).lines())
+        return
+    log = (settings.data_dir / "server.log").resolve()
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tamis", "serve", "--host", host, "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    _pid_file().write_text(f"{proc.pid}\n")
+    err.print(f"starting tamis in the background (pid {proc.pid}); loading models…", highlight=False)
+    if not wait_ready(url, timeout_s=timeout, alive=lambda: proc.poll() is None):
+        tail = log.read_text(errors="replace").splitlines()[-20:]
+        if proc.poll() is None:
+            proc.terminate()
+        _pid_file().unlink(missing_ok=True)
+        _fail(f"tamis did not become ready at {url} (log {log}):\n" + "\n".join(tail))
+    key = _first_key(project)  # only once the server runs: a key printed for a server that failed is lost
+    for line in Banner(url, settings, key, project, log).lines():
+        print(line)
+    print("ready; `tamis down` stops it")
+
+
+@app.command()
+def down(timeout: Annotated[float, typer.Option(help="Seconds to wait for it to stop.")] = 30.0) -> None:
+    """Stop the server `tamis up --detach` started from this data directory."""
+    import time
+
+    pid = _running_pid()
+    if pid is None:
+        _pid_file().unlink(missing_ok=True)
+        _fail(f"no tamis started by `tamis up --detach` runs from {_pid_file().parent.resolve()}")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _running_pid() is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _running_pid() is not None:
+        _fail(f"tamis (pid {pid}) did not stop within {timeout:g} s")
+    _pid_file().unlink(missing_ok=True)
+    err.print(f"stopped tamis (pid {pid})")
 
 
 @app.command()
@@ -681,5 +830,16 @@ def bank_export(
         err.print(escape(f"wrote bank {name!r} to {out}"), soft_wrap=True)
 
 
+def main() -> None:
+    """The console script: `tamis`. Problems of the setting (no data directory) end with a message, exit 2."""
+    from tamis.config import MissingDataDir
+
+    try:
+        app(prog_name="tamis")
+    except MissingDataDir as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    app()
+    main()

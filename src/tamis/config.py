@@ -13,11 +13,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+class MissingDataDir(Exception):
+    """The data directory does not exist, and this process may not create one."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAMIS_", extra="ignore")
 
     data_dir: Path = Field(Path("tamis-data"), description="Where the SQLite database and media live.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in data_dir.")
+    # The command line sets this False unless told --create-data-dir: a typo'd TAMIS_DATA_DIR or a
+    # command run from the wrong folder must not start an empty database silently.
+    create_data_dir: bool = True
 
     # Input limits: anything above is refused with a 4xx before it costs work.
     max_items: int = 100
@@ -96,7 +103,14 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.data_dir.is_dir():
+            if not self.create_data_dir or self.data_dir.exists():
+                raise MissingDataDir(
+                    f"data directory {self.data_dir.resolve()} does not exist. Run tamis from the folder that "
+                    "holds tamis-data, point TAMIS_DATA_DIR at it, or pass --create-data-dir to start a new "
+                    "one (`tamis up` creates it)"
+                )
+            self.data_dir.mkdir(parents=True)
         return f"sqlite:///{(self.data_dir / 'tamis.db').resolve()}"
 
 

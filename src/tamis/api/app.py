@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 
-import swagger_ui_bundle
+from PIL import Image
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -17,16 +21,23 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tamis import __version__
 from tamis.analyzers import get_analyzer
 from tamis.api import banks, decisions, hashes, health, moderate, openai_compat, policies, problems, webhooks
-from tamis.api import videos
+from tamis.api import openapi, videos
+from tamis.api.hashes import MatchRequest
+from tamis.api.intake import ModerateRequest
+from tamis.api.openai_compat import ModerationRequest
 from tamis.config import get_settings
 from tamis.errors import too_large
-from tamis.policy import default_body
+from tamis.items import Item
+from tamis.media import decode_image
+from tamis.pipeline import judge
+from tamis.policy import Policy, default_body
 from tamis.store.db import get_engine, session_factory
 from tamis.hashing.matcher import save_matcher_snapshot
 from tamis.jobs import JobLoop
 from tamis.media.retention import MediaRetentionLoop
 from tamis.delivery import DeliveryLoop
 
+log = logging.getLogger("tamis.api")
 REQUESTS = Counter("tamis_http_requests_total", "HTTP requests.", ["method", "route", "status"])
 LATENCY = Histogram("tamis_http_request_seconds", "HTTP request latency.", ["route"])
 
@@ -34,7 +45,25 @@ DESCRIPTION = """Self-hosted content moderation. Send text and images; get per-c
 evidence and a verdict (pass / review / block) under your project's policy. Every decision is
 recorded; non-pass decisions are announced by signed webhooks. Authenticate with
 `Authorization: Bearer KEY` (create keys with `tamis keys create`). Errors are RFC 9457 problem
-documents naming the field at fault."""
+documents naming the field at fault.
+
+Start with `POST /v1/moderate`, or `POST /v1/moderations` from an OpenAI client. To try calls here,
+press **Authorize** and paste a key."""
+
+LANDING = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tamis</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:3em auto;padding:0 1em}}code{{background:#eee;padding:0 .2em}}</style>
+</head><body>
+<h1>tamis {version}</h1>
+<p>Self-hosted content moderation. This server judges text, images and videos under your projects' policies.</p>
+<ul>
+<li><a href="/docs">API documentation</a> (try calls with <b>Authorize</b> and a key) ·
+    <a href="/openapi.json">OpenAPI document</a></li>
+<li><a href="/healthz">Health</a> · <a href="/readyz">Readiness</a> · <a href="/metrics">Metrics</a></li>
+</ul>
+<p>A key: <code>tamis keys create --project NAME</code> on this machine.</p>
+</body></html>
+"""
 
 
 class MetricsMiddleware:
@@ -94,15 +123,33 @@ class BodyLimitMiddleware:
 
 
 def warm_up() -> None:
-    """Load the default policy's models now rather than on the first request."""
-    for name in default_body().analyzers:
+    """Load the default policy's models and run them once on a text and a small image (several build
+    their sessions on first use), so that a ready server answers its first request at full speed."""
+    body = default_body()
+    for name in body.analyzers:
         get_analyzer(name)
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(picture, "JPEG")
+    items = [Item("warm-up-text", text="warming up"), Item("warm-up-image", image=decode_image(picture.getvalue(), field="warm-up"))]
+    judge("warm-up", Policy("default", 0, body), items)
+
+
+def _load_models() -> None:
+    try:
+        warm_up()
+    except Exception as exc:  # /healthz and /readyz say so; requests that need the model fail alone
+        log.error("loading the models failed: %s", type(exc).__name__, exc_info=exc)
+        health.MODELS.failed(exc)
+    else:
+        health.MODELS.loaded()
+        log.info("models loaded; tamis is ready")
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     get_engine()  # migrate before serving
-    warm_up()
+    # Models load in the background: /healthz answers at once (models "loading"), /readyz once loaded.
+    threading.Thread(target=_load_models, name="tamis-models", daemon=True).start()
     loops = [DeliveryLoop(session_factory()), JobLoop(session_factory())] if app.state.embedded_worker else []
     loops += [MediaRetentionLoop(session_factory())] if app.state.embedded_worker else []
     for loop in loops:
@@ -126,13 +173,19 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     )
     app.state.embedded_worker = get_settings().embedded_worker if embedded_worker is None else embedded_worker
     problems.install(app)
+    openapi.install(app, [ModerateRequest, ModerationRequest, MatchRequest])
     for module in (moderate, openai_compat, decisions, policies, webhooks, banks, hashes, health):
         app.include_router(module.router)
     app.include_router(videos.router)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware)
-    # Docs without a CDN: tamis runs on machines that may not reach the internet.
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+    # Docs without a CDN: tamis runs on machines that may not reach the internet. Swagger UI 5 (the
+    # copy inside fastapi-offline): older bundles cannot render an OpenAPI 3.1 document at all.
+    app.mount("/static/swagger", StaticFiles(directory=str(resources.files("fastapi_offline") / "static")), name="swagger")
+
+    @app.get("/", include_in_schema=False)
+    def landing() -> HTMLResponse:
+        return HTMLResponse(LANDING.format(version=__version__))
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -141,7 +194,7 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
             title="tamis API",
             swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+            swagger_favicon_url="/static/swagger/favicon.png",
         )
 
     return app

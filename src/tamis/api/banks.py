@@ -13,6 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from tamis.api.auth import ProjectId
+from tamis.api.openapi import problems
+from tamis.api.schemas import BankDoc, BankList, EntriesAdded, EntriesImported, EntryList
 from tamis.api.intake import read_body, read_form
 from tamis.errors import ProblemError, bad_input, not_found
 from tamis.hashing import banks, exchange
@@ -86,7 +88,8 @@ def _doc(session: Any, bank: Bank) -> dict[str, Any]:
 # --- banks -------------------------------------------------------------------------------------------
 
 
-@router.post("/v1/banks", status_code=201)
+@router.post("/v1/banks", status_code=201, response_model=BankDoc, responses=problems(400, 401, 409, 413, 422),
+             summary="Create a bank")
 def create_bank(body: BankCreate, project: ProjectId) -> dict[str, Any]:
     """Create a bank; 409 if the project already has a bank of that name."""
     with transaction() as session:
@@ -94,21 +97,23 @@ def create_bank(body: BankCreate, project: ProjectId) -> dict[str, Any]:
         return _doc(session, bank)
 
 
-@router.get("/v1/banks")
+@router.get("/v1/banks", response_model=BankList, responses=problems(401), summary="List banks")
 def list_banks(project: ProjectId) -> dict[str, Any]:
+    """The project's banks with their settings and live entry counts."""
     with transaction() as session:
         rows = banks.list_banks(session, project)
         counts = banks.entry_counts(session, [b.id for b in rows])
         return {"banks": [banks.bank_doc(b, counts[b.id]) for b in rows]}
 
 
-@router.get("/v1/banks/{name}")
+@router.get("/v1/banks/{name}", response_model=BankDoc, responses=problems(401, 404, 422), summary="A bank")
 def get_bank(project: ProjectId, name: str = BankName) -> dict[str, Any]:
+    """The bank's settings and live entry counts per signal."""
     with transaction() as session:
         return _doc(session, banks.require_bank(session, project, name))
 
 
-@router.patch("/v1/banks/{name}")
+@router.patch("/v1/banks/{name}", response_model=BankDoc, responses=problems(400, 401, 404, 413, 422), summary="Change a bank")
 def update_bank(body: BankPatch, project: ProjectId, name: str = BankName) -> dict[str, Any]:
     """Change settings: enable, disable, shadow, roll-out, distance, category, action, negative."""
     with transaction() as session:
@@ -116,7 +121,7 @@ def update_bank(body: BankPatch, project: ProjectId, name: str = BankName) -> di
         return _doc(session, bank)
 
 
-@router.delete("/v1/banks/{name}", status_code=204)
+@router.delete("/v1/banks/{name}", status_code=204, responses=problems(401, 404, 422), summary="Delete a bank")
 def delete_bank(project: ProjectId, name: str = BankName) -> Response:
     """Remove every entry (tombstones, kept for the record) and the bank; its name becomes free."""
     with transaction() as session:
@@ -134,7 +139,8 @@ def _added(result: banks.AddResult, *, ids: bool = True) -> dict[str, Any]:
     return doc
 
 
-@router.post("/v1/banks/{name}/entries")
+@router.post("/v1/banks/{name}/entries", response_model=EntriesAdded, responses=problems(400, 401, 404, 413, 422),
+             summary="Add entries")
 def add_entries(
     project: ProjectId,
     entries: Annotated[list[EntryModel], Body(min_length=1, max_length=MAX_ENTRIES)],
@@ -147,7 +153,7 @@ def add_entries(
         return _added(banks.add_entries(session, banks.require_bank(session, project, name), items))
 
 
-@router.get("/v1/banks/{name}/entries")
+@router.get("/v1/banks/{name}/entries", response_model=EntryList, responses=problems(401, 404, 422), summary="List entries")
 def list_entries(
     project: ProjectId,
     name: str = BankName,
@@ -161,8 +167,9 @@ def list_entries(
         return {"entries": [banks.entry_doc(e) for e in rows], "next_before": rows[-1].id if len(rows) == limit else None}
 
 
-@router.delete("/v1/banks/{name}/entries/{entry_id}", status_code=204)
+@router.delete("/v1/banks/{name}/entries/{entry_id}", status_code=204, responses=problems(401, 404, 422), summary="Remove an entry")
 def remove_entry(project: ProjectId, entry_id: int = Path(ge=1, le=INT32), name: str = BankName) -> Response:
+    """Tombstone the entry: it stops matching, and past decisions still name it."""
     with transaction() as session:
         if not banks.remove_entries(session, banks.require_bank(session, project, name), [entry_id]):
             raise not_found(f"entry {entry_id} of bank {name!r}")
@@ -230,7 +237,8 @@ def _import(project: str, name: str, entries: list[banks.EntryIn], label: str, s
         return _added(banks.add_entries(session, banks.require_bank(session, project, name), entries), ids=False)
 
 
-@router.post("/v1/banks/{name}/import", openapi_extra=_IMPORT_OPENAPI)
+@router.post("/v1/banks/{name}/import", openapi_extra=_IMPORT_OPENAPI, response_model=EntriesImported,
+             responses=problems(401, 404, 413, 415, 422), summary="Import a hash list")
 async def import_entries(
     request: Request,
     project: ProjectId,
@@ -276,7 +284,14 @@ def _stream(bank_id: str, fmt: str, signal: str | None) -> Iterator[str]:
         yield from _batches(exchange.export_lines(fmt, entries, signal=signal, collab=bank.name, category=category))
 
 
-@router.get("/v1/banks/{name}/export", response_class=StreamingResponse)
+@router.get(
+    "/v1/banks/{name}/export",
+    response_class=StreamingResponse,
+    responses={200: {"description": "The hash list, as an attachment.",
+                     "content": {m: {"schema": {"type": "string"}} for m in sorted(set(exchange.MEDIA_TYPES.values()))}},
+               **problems(401, 404, 422)},
+    summary="Export a bank",
+)
 def export_entries(
     project: ProjectId,
     name: str = BankName,

@@ -7,6 +7,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from tamis.api.auth import ProjectId
+from tamis.api.openapi import problems
+from tamis.api.schemas import DecisionList
 from tamis.errors import not_found
 from tamis.items import DecisionDoc
 from tamis.media.thumbnails import get_thumbnail
@@ -17,8 +19,9 @@ router = APIRouter(tags=["decisions"])
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL cannot compare text with U+0000 in it
 
 
-@router.get("/v1/decisions/{decision_id}", response_model=DecisionDoc)
+@router.get("/v1/decisions/{decision_id}", response_model=DecisionDoc, responses=problems(401, 404), summary="A decision")
 def get_decision(decision_id: str, project: ProjectId) -> Any:
+    """The recorded decision: per item, the verdict, scores, evidence, and the policy and analyzer versions."""
     with transaction() as session:
         # U+0000 cannot be in an id (PostgreSQL refuses it even in a query parameter).
         decision = None if "\x00" in decision_id else queries.get_decision(session, project, decision_id)
@@ -27,7 +30,7 @@ def get_decision(decision_id: str, project: ProjectId) -> Any:
         return decision.doc
 
 
-@router.get("/v1/decisions")
+@router.get("/v1/decisions", response_model=DecisionList, responses=problems(401, 422), summary="List decisions")
 def list_decisions(
     project: ProjectId,
     data_id: str | None = Query(None, max_length=256, pattern=NO_NUL),
@@ -36,6 +39,7 @@ def list_decisions(
     before: str | None = Query(None, pattern=NO_NUL, description="A decision id: list older ones (paging)."),
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
+    """The project's decisions, newest first; filter by `data_id`, `verdict`, `shadow`; page with `before`."""
     with transaction() as session:
         rows = queries.list_decisions(
             session, project, data_id=data_id, verdict=verdict, shadow=shadow, before=before, limit=limit
@@ -47,7 +51,9 @@ def list_decisions(
 @router.get(
     "/v1/decisions/{decision_id}/items/{data_id:path}/thumbnail",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}, "description": "A blurred JPEG of the item's image."}},
+    responses={200: {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "A blurred JPEG of the item's image."}, **problems(401, 404)},
+    summary="An image item's blurred thumbnail",
 )
 def get_item_thumbnail(decision_id: str, data_id: str, project: ProjectId) -> Response:
     """The reviewer-safe (blurred) thumbnail of an image item, while media retention keeps it.

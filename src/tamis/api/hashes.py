@@ -10,6 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from tamis.api.auth import ProjectId
+from tamis.api.openapi import problems
+from tamis.api.schemas import JobDoc, MatchResult, MediaHashes
 from tamis.config import get_settings
 from tamis.api.intake import read_form
 from tamis.errors import ProblemError, bad_input, not_found, too_large, unsupported_media
@@ -68,7 +70,8 @@ def hash_media(data: bytes) -> dict[str, Any]:
     return doc
 
 
-@router.post("/v1/hash", openapi_extra=_UPLOAD, summary="Hash an image or a video")
+@router.post("/v1/hash", openapi_extra=_UPLOAD, response_model=MediaHashes, responses=problems(401, 413, 415, 422),
+             summary="Hash an image or a video")
 async def hash_endpoint(request: Request, project: ProjectId) -> dict[str, Any]:
     """`{"pdq": {"hash", "quality"}, "md5", "sha256"}` for an image; `vpdq` frames for a video."""
     return await run_in_threadpool(hash_media, await _upload(request))
@@ -91,6 +94,17 @@ class MatchRequest(BaseModel):
     hashes: list[MatchQuery] = Field(min_length=1, max_length=1000)
 
 
+_MATCH_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/MatchRequest"}},
+            **_UPLOAD["requestBody"]["content"],
+        },
+    }
+}
+
+
 def _hit_doc(hit: BankHit) -> dict[str, Any]:
     return {"bank": hit.bank, "entry_id": hit.entry_id, "label": hit.label, "signal": hit.signal,
             "distance": hit.distance, "category": hit.category, "action": hit.action,
@@ -102,7 +116,8 @@ def _match(project: str, queries: list[dict[str, Any]]) -> list[list[dict[str, A
         return [[_hit_doc(h) for h in hits] for hits in match_hashes(session, get_matcher(), project, queries)]
 
 
-@router.post("/v1/match", summary="Match hashes or media against the project's banks")
+@router.post("/v1/match", openapi_extra=_MATCH_OPENAPI, response_model=MatchResult, responses=problems(400, 401, 413, 415, 422),
+             summary="Match hashes or media against the project's banks")
 async def match_endpoint(request: Request, project: ProjectId) -> dict[str, Any]:
     """JSON `{"hashes": [{"signal": "pdq", "value": "<64 hex>"}]}`, or a multipart `file` (hashed first)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -144,8 +159,9 @@ def _merge(per_query: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return sorted(best.values(), key=lambda h: (h["distance"], h["bank"]))
 
 
-@router.get("/v1/jobs/{job_id}", summary="A background job's state and progress")
+@router.get("/v1/jobs/{job_id}", response_model=JobDoc, responses=problems(401, 404), summary="A background job's state and progress")
 def get_job(job_id: str, project: ProjectId) -> dict[str, Any]:
+    """A video's moderation or a retroactive match: status, progress, then the result (or the error)."""
     with transaction() as session:
         job = None if "\x00" in job_id else session.get(Job, job_id)
         if job is None or job.project_id != project:

@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 
 from tamis.api.auth import ProjectId
 from tamis.api.ratelimit import charge_items
+from tamis.api.openapi import problems
 from tamis.api.intake import ModerateRequest, check_text, image_loader, items_from_request, load_images, read_body, read_form
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, not_found, unsupported_media
@@ -70,7 +71,8 @@ async def _from_json(request: Request) -> tuple[list[Item], str]:
     return await run_in_threadpool(items_from_request, body), body.policy
 
 
-@router.post("/v1/moderate", response_model=DecisionDoc, openapi_extra=_OPENAPI, summary="Judge items")
+@router.post("/v1/moderate", response_model=DecisionDoc, openapi_extra=_OPENAPI, responses=problems(400, 401, 404, 413, 415, 422),
+             summary="Judge items")
 async def moderate(request: Request, project: ProjectId) -> Any:
     """Score each item per category, reach a verdict under the project's policy, record it.
 

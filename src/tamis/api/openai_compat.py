@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tamis.api.auth import ProjectId
 from tamis.api.ratelimit import charge_items
+from tamis.api.openapi import problems
 from tamis.api.intake import check_count, check_text, image_loader, load_images, read_body
 from tamis.analyzers import available, get_analyzer
 from tamis.items import CategoryResult, DecisionDoc, Item, ItemResult
@@ -114,8 +115,18 @@ def _response(doc: DecisionDoc, items: list[Item]) -> ModerationResponse:
     )
 
 
-@router.post("/v1/moderations", response_model=ModerationResponse, summary="OpenAI-compatible moderation")
+_OPENAPI = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/ModerationRequest"}}}}}
+
+
+@router.post("/v1/moderations", response_model=ModerationResponse, openapi_extra=_OPENAPI,
+             responses=problems(400, 401, 413, 415, 422), summary="OpenAI-compatible moderation")
 async def moderations(request: Request, project: ProjectId) -> Any:
+    """OpenAI's moderation API, request and response: point an OpenAI client's base URL at `/v1`.
+
+    `input` is a text, a list of texts (one result each), or a list of `text` and `image_url` parts
+    (one input; `data:` URLs included). Categories tamis did not assess are `null`; `flagged` means the
+    policy's verdict is not `pass`; `model` is ignored. Every call is recorded as a decision."""
     body = ModerationRequest.model_validate_json(await read_body(request))
     charge_items(request, len(body.input) if _is_text_list(body.input) else 1)  # before any URL is fetched
     items = await run_in_threadpool(_items, body)

@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Path
 
 from tamis.api.auth import ProjectId
+from tamis.api.openapi import problems
+from tamis.api.schemas import PolicyDetail, PolicyDoc, PolicyList
 from tamis.errors import not_found
 from tamis.policy import Policy, PolicyBody
 from tamis.store import queries
@@ -20,8 +22,9 @@ def _doc(policy: Policy) -> dict[str, Any]:
     return {"id": policy.id, "version": policy.version, "shadow": policy.shadow, **policy.body.model_dump(mode="json")}
 
 
-@router.get("/v1/policies")
+@router.get("/v1/policies", response_model=PolicyList, responses=problems(401), summary="List policies")
 def list_policies(project: ProjectId) -> dict[str, Any]:
+    """The project's policies with their enforced and shadow versions (`default` always exists)."""
     with transaction() as session:
         out = []
         for policy_id in queries.policy_ids(session, project):
@@ -30,7 +33,7 @@ def list_policies(project: ProjectId) -> dict[str, Any]:
     return {"policies": out}
 
 
-@router.get("/v1/policies/{policy_id}")
+@router.get("/v1/policies/{policy_id}", response_model=PolicyDetail, responses=problems(401, 404, 422), summary="A policy")
 def get_policy(project: ProjectId, policy_id: str = PolicyName) -> dict[str, Any]:
     """The enforced version, the shadow version if one runs, and the history of versions."""
     with transaction() as session:
@@ -45,8 +48,10 @@ def get_policy(project: ProjectId, policy_id: str = PolicyName) -> dict[str, Any
     return {"enforced": _doc(enforced), "shadow": _doc(shadow) if shadow else None, "versions": versions}
 
 
-@router.get("/v1/policies/{policy_id}/versions/{version}")
+@router.get("/v1/policies/{policy_id}/versions/{version}", response_model=PolicyDoc, responses=problems(401, 404, 422),
+            summary="A policy version")
 def get_policy_version(version: int, project: ProjectId, policy_id: str = PolicyName) -> dict[str, Any]:
+    """One version of a policy, as it was written: every decision names the version it applied."""
     with transaction() as session:
         for row in queries.policy_versions(session, project, policy_id):
             if row.version == version:
@@ -54,7 +59,8 @@ def get_policy_version(version: int, project: ProjectId, policy_id: str = Policy
     raise not_found(f"policy {policy_id} version {version}")
 
 
-@router.put("/v1/policies/{policy_id}", status_code=201)
+@router.put("/v1/policies/{policy_id}", status_code=201, response_model=PolicyDoc, responses=problems(400, 401, 413, 422),
+            summary="Write a new policy version")
 def put_policy(body: PolicyBody, project: ProjectId, policy_id: str = PolicyName) -> dict[str, Any]:
     """Write a new version. With `"shadow": true` it is evaluated and recorded beside the enforced one."""
     with transaction() as session:

@@ -18,6 +18,8 @@ from starlette.datastructures import UploadFile
 
 from tamis.api.auth import ProjectId
 from tamis.api.ratelimit import charge_items
+from tamis.api.openapi import problems
+from tamis.api.schemas import VideoAccepted
 from tamis.api.intake import read_body, read_form
 from tamis.config import get_settings
 from tamis.errors import bad_input, not_found, unsupported_media
@@ -104,7 +106,8 @@ def _queue(project: str, data: bytes, data_id: str, policy: str, filename: str, 
                 "status_url": f"/v1/jobs/{job.id}", "data_id": data_id, "video": info.as_dict()}
 
 
-@router.post("/v1/videos", status_code=202, openapi_extra=_OPENAPI, summary="Moderate a video (in the background)")
+@router.post("/v1/videos", status_code=202, openapi_extra=_OPENAPI, response_model=VideoAccepted,
+             responses=problems(400, 401, 404, 413, 415, 422), summary="Moderate a video (in the background)")
 async def submit_video(request: Request, project: ProjectId) -> JSONResponse:
     """Check the video now (413 past a limit, 415 not a video, 422 damaged) and queue its moderation.
 

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from tamis import webhooks
 from tamis.api.auth import ProjectId
+from tamis.api.openapi import problems
+from tamis.api.schemas import DeliveryDoc, DeliveryList, Replayed, WebhookCreated, WebhookList
 from tamis.config import get_settings
 from tamis.webhook_destinations import check_registration
 from tamis.errors import ProblemError, not_found
@@ -68,8 +70,12 @@ def _replayable(hook: Webhook) -> None:
         raise ProblemError(409, "Conflict", f"webhook {hook.id} is deleted; its deliveries are not sent again", kind="webhook-deleted")
 
 
-@router.post("/v1/webhooks", status_code=201)
+@router.post("/v1/webhooks", status_code=201, response_model=WebhookCreated, responses=problems(400, 401, 409, 413, 422),
+             summary="Register a webhook")
 def create(body: WebhookIn, project: ProjectId) -> dict[str, Any]:
+    """Deliver this project's decisions with the chosen verdicts to `url`, signed with the secret
+    returned here (shown once). Deliveries are retried with backoff, then replayable. The URL must
+    not reach a refused network (422); a project has at most TAMIS_WEBHOOK_MAX_PER_PROJECT (409)."""
     settings = get_settings()
     check_registration(str(body.url), settings.webhook_allowed_networks(), project)
     with transaction() as session:
@@ -83,27 +89,30 @@ def create(body: WebhookIn, project: ProjectId) -> dict[str, Any]:
         return webhook_doc(hook, secret=True)
 
 
-@router.get("/v1/webhooks")
+@router.get("/v1/webhooks", response_model=WebhookList, responses=problems(401), summary="List webhooks")
 def list_webhooks(project: ProjectId) -> dict[str, Any]:
+    """The project's webhooks (secrets are never shown again)."""
     with transaction() as session:
         hooks = session.scalars(select(Webhook).where(Webhook.project_id == project).order_by(Webhook.created_at))
         return {"webhooks": [webhook_doc(h) for h in hooks]}
 
 
-@router.delete("/v1/webhooks/{webhook_id}", status_code=204)
+@router.delete("/v1/webhooks/{webhook_id}", status_code=204, responses=problems(401, 404), summary="Deactivate a webhook")
 def delete(webhook_id: str, project: ProjectId) -> None:
     """Stop deliveries, pending ones included; the webhook's delivery history stays for the record."""
     with transaction() as session:
         webhooks.deactivate(session, _webhook(session, project, webhook_id))
 
 
-@router.get("/v1/webhooks/{webhook_id}/deliveries")
+@router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=DeliveryList, responses=problems(401, 404, 422),
+            summary="A webhook's deliveries")
 def deliveries(
     webhook_id: str,
     project: ProjectId,
     status: Literal["pending", "delivered", "failed"] | None = None,
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
+    """Newest first, optionally only those in `status`."""
     with transaction() as session:
         _webhook(session, project, webhook_id)
         query = select(Delivery).where(Delivery.webhook_id == webhook_id)
@@ -113,8 +122,10 @@ def deliveries(
         return {"deliveries": [delivery_doc(d) for d in rows]}
 
 
-@router.post("/v1/deliveries/{delivery_id}/replay")
+@router.post("/v1/deliveries/{delivery_id}/replay", response_model=DeliveryDoc, responses=problems(401, 404, 409),
+             summary="Replay a delivery")
 def replay_one(delivery_id: str, project: ProjectId) -> dict[str, Any]:
+    """Queue the delivery again (a new set of attempts); the server or a worker sends it."""
     with transaction() as session:
         delivery = None if "\x00" in delivery_id else session.get(Delivery, delivery_id)
         if delivery is None or delivery.project_id != project:
@@ -124,7 +135,8 @@ def replay_one(delivery_id: str, project: ProjectId) -> dict[str, Any]:
         return delivery_doc(delivery)
 
 
-@router.post("/v1/webhooks/{webhook_id}/replay")
+@router.post("/v1/webhooks/{webhook_id}/replay", response_model=Replayed, responses=problems(401, 404, 409, 422),
+             summary="Replay a webhook's deliveries")
 def replay_many(
     webhook_id: str, project: ProjectId, status: Literal["failed", "delivered", "all"] = "failed"
 ) -> dict[str, Any]:
