@@ -1,0 +1,99 @@
+"""Scale-out: items/s through 1 and through 2 API processes, in the same run, with the same traffic.
+
+Each configuration starts its own `tamis serve --no-worker` processes on one PostgreSQL database
+(a throw-away one on the server of TAMIS_DATABASE_URL), warms them up, then sends the same fixed
+list of /v1/moderate requests (texts and images, every one recorded as a decision) from the same
+number of client threads, round-robin over the processes. Prints items/s, requests/s and p50/p95
+request latency per configuration, and the ratio 2 / 1. Loopback only; everything it starts stops.
+
+A process serves requests on one core's worth of Python at a time (the GIL; onnxruntime and numpy
+release it in their loops), so a second process can only help when the machine has a core to give
+it: on 2 cores, where the first process already keeps both busy, expect a ratio near 1.
+
+    TAMIS_DATABASE_URL=postgresql://... python bench/scale.py [--texts 60] [--images 24] [--clients 4] [--rounds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+
+from cluster import (Cluster, Request, create_key, drive, image_request, percentile, small_jpegs,  # noqa: E402
+                     text_request, throwaway_database)
+
+
+def plan(texts: int, images: int) -> list[Request]:
+    """`texts` requests of 8 texts and `images` requests of 2 photos (320x240), interleaved."""
+    jpegs = small_jpegs()
+    out: list[Request] = [text_request(f"t{i}", 8) for i in range(texts)]
+    step = max(1, len(out) // max(1, images))
+    for i in range(images):
+        out.insert(i * (step + 1), image_request(f"i{i}", [jpegs[i % len(jpegs)], jpegs[(i + 1) % len(jpegs)]]))
+    return out
+
+
+def measure(workdir: Path, database: str, key: str, processes: int, requests: list[Request], clients: int) -> dict[str, float]:
+    env = {"TAMIS_DATABASE_URL": database}
+    with Cluster(workdir / f"{processes}p-{time.monotonic_ns()}", env) as cluster:
+        apis = [cluster.api(f"api-{i + 1}") for i in range(processes)]
+        cluster.wait_ready(apis, timeout_s=300)
+        urls = [api.url for api in apis]  # type: ignore[misc]
+        warm = drive(requests[: 2 * len(urls)], urls, key, threads=len(urls))  # every process answers once first
+        if any(o.status != 200 for o in warm):
+            raise RuntimeError(f"warm-up failed: {[(o.status, o.body) for o in warm if o.status != 200][:3]}")
+        start = time.perf_counter()
+        outcomes = drive(requests, urls, key, threads=clients)
+        elapsed = time.perf_counter() - start
+    failed = [o for o in outcomes if o.status != 200]
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(outcomes)} requests failed: {failed[0].status} {failed[0].body}")
+    items = sum(len(o.request.data_ids) for o in outcomes)
+    latencies = [o.seconds for o in outcomes]
+    return {"items_s": items / elapsed, "requests_s": len(outcomes) / elapsed, "p50": percentile(latencies, 0.5),
+            "p95": percentile(latencies, 0.95), "seconds": elapsed, "items": items}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--texts", type=int, default=60, help="requests of 8 texts")
+    parser.add_argument("--images", type=int, default=24, help="requests of 2 photos")
+    parser.add_argument("--clients", type=int, default=4, help="client threads")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate 1 and 2 processes this many times (medians)")
+    args = parser.parse_args()
+    server = os.environ.get("TAMIS_DATABASE_URL", "")
+    if not server.startswith(("postgresql", "postgres")):
+        sys.exit("bench/scale.py needs TAMIS_DATABASE_URL=postgresql://... (several processes share one database)")
+
+    requests = plan(args.texts, args.images)
+    results: dict[int, list[dict[str, float]]] = {1: [], 2: []}
+    with throwaway_database(server) as database, tempfile.TemporaryDirectory() as tmp:
+        key = create_key(database, "bench-scale")
+        for _ in range(args.rounds):
+            for processes in (1, 2):
+                results[processes].append(measure(Path(tmp), database, key, processes, requests, args.clients))
+
+    load = os.getloadavg()
+    items = results[1][0]["items"]
+    print(f"cpu cores: {os.cpu_count()}  load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}  "
+          f"rounds: {args.rounds}")
+    print(f"traffic: {len(requests)} requests ({args.texts} x 8 texts, {args.images} x 2 photos 320x240) = "
+          f"{items:.0f} items, {args.clients} client threads, round-robin over the API processes; PostgreSQL")
+    print(f"{'API processes':>14} {'items/s':>9} {'requests/s':>11} {'p50 s':>7} {'p95 s':>7}")
+    med = {}
+    for processes, runs in results.items():
+        med[processes] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        m = med[processes]
+        print(f"{processes:>14} {m['items_s']:9.1f} {m['requests_s']:11.2f} {m['p50']:7.2f} {m['p95']:7.2f}")
+    print(f"ratio items/s 2 / 1: {med[2]['items_s'] / med[1]['items_s']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
