@@ -338,9 +338,10 @@ class Outcome:
 
 
 def drive(requests: list[Request], urls: list[str], key: str, *, threads: int = 2,
-          rate_per_s: float | None = None, timeout_s: float = 120) -> list[Outcome]:
-    """Send every request once, round-robin over the API urls, from `threads` clients; with
-    `rate_per_s`, request i is not sent before start + i / rate (a steady rate, not a burst)."""
+          rate_per_s: float | None = None, timeout_s: float = 120, stop: threading.Event | None = None) -> list[Outcome]:
+    """Send the requests in order, each once, round-robin over the API urls, from `threads` clients,
+    until all are sent or `stop` is set; with `rate_per_s`, request i is not sent before
+    start + i / rate (a steady rate, not a burst)."""
     headers = {"Authorization": f"Bearer {key}"}
     lock = threading.Lock()
     next_index = [0]
@@ -357,6 +358,8 @@ def drive(requests: list[Request], urls: list[str], key: str, *, threads: int = 
                     next_index[0] += 1
                 if rate_per_s:
                     time.sleep(max(0.0, start + i / rate_per_s - time.monotonic()))
+                if stop is not None and stop.is_set():
+                    return
                 outcomes.append(send(http, requests[i], urls[i % len(urls)]))
 
     workers = [threading.Thread(target=client, daemon=True) for _ in range(threads)]
