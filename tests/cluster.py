@@ -51,9 +51,9 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str, step_
 
 
 @contextmanager
-def throwaway_database(server_url: str) -> Iterator[str]:
-    """A new, migrated PostgreSQL database on the server of `server_url`; dropped afterwards. Migrated
-    here, before any tamis process starts, so that they do not all migrate at once."""
+def throwaway_database(server_url: str, *, migrated: bool = True) -> Iterator[str]:
+    """A new PostgreSQL database on the server of `server_url`, migrated unless asked not to;
+    dropped afterwards."""
     from sqlalchemy import create_engine, text
 
     from tamis.store.db import make_engine, migrate, normalize_url
@@ -64,9 +64,10 @@ def throwaway_database(server_url: str) -> Iterator[str]:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = f"{normalize_url(server_url).rpartition('/')[0]}/{name}"
     try:
-        engine = make_engine(url)
-        migrate(engine)
-        engine.dispose()
+        if migrated:
+            engine = make_engine(url)
+            migrate(engine)
+            engine.dispose()
         yield url
     finally:
         with admin.connect() as connection:

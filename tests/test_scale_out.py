@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,11 +22,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from cluster import (Cluster, Outcome, Receiver, Request, create_key, drive, image_request, small_jpegs, text_request,
+from cluster import (SRC, Cluster, Outcome, Receiver, Request, create_key, drive, image_request, small_jpegs, text_request,
                      throwaway_database, video_request, wait_until)
 from tamis.store.db import make_engine
 from tamis.store.models import Decision, DecisionItem, Delivery, Job
@@ -44,13 +46,40 @@ ENV = {
 }
 
 
-@pytest.fixture
-def cluster_db() -> Iterator[str]:
+def postgres_server() -> str:
     url = os.environ.get("TAMIS_DATABASE_URL", "")
     if not url.startswith("postgresql"):
         pytest.skip("scale-out needs PostgreSQL (several machines on one database); CI runs this on PostgreSQL")
-    with throwaway_database(url) as own:
+    return url
+
+
+@pytest.fixture
+def cluster_db() -> Iterator[str]:
+    with throwaway_database(postgres_server()) as own:
         yield own
+
+
+def test_processes_started_together_on_a_new_database_all_come_up() -> None:
+    """Four processes migrate a new database at the same moment: one migrates, the others wait for
+    it (they used to fail creating tables that another had just created)."""
+    from alembic.script import ScriptDirectory
+    from importlib import resources
+
+    code = ("import sys, time; from tamis.store.db import make_engine, migrate; engine = make_engine(sys.argv[1]); "
+            "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); migrate(engine)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+    with throwaway_database(postgres_server(), migrated=False) as fresh:
+        at = str(time.time() + 8)  # after every process has imported tamis
+        procs = [subprocess.Popen([sys.executable, "-c", code, fresh, at], env=env, stderr=subprocess.PIPE)
+                 for _ in range(4)]
+        failures = [err.decode()[-500:] for p in procs for err in [p.communicate(timeout=120)[1]] if p.returncode]
+        assert failures == []
+        engine = make_engine(fresh)
+        with engine.connect() as connection:
+            version = connection.scalar(text("SELECT version_num FROM alembic_version"))
+        engine.dispose()
+    scripts = ScriptDirectory(str(resources.files("tamis.store").joinpath("migrations")))
+    assert version == scripts.get_current_head()
 
 
 def videos() -> list[bytes]:
