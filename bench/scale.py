@@ -1,10 +1,12 @@
 """Scale-out: items/s through 1 and through 2 API processes, in the same run, with the same traffic.
 
-Each configuration starts its own `tamis serve --no-worker` processes on one PostgreSQL database
-(a throw-away one on the server of TAMIS_DATABASE_URL), warms them up, then sends the same fixed
-list of /v1/moderate requests (texts and images, every one recorded as a decision) from the same
-number of client threads, round-robin over the processes. Prints items/s, requests/s and p50/p95
-request latency per configuration, and the ratio 2 / 1. Loopback only; everything it starts stops.
+Each configuration starts its own `tamis serve --no-worker` processes and `--workers` `tamis worker`s
+on one PostgreSQL database (a throw-away one on the server of TAMIS_DATABASE_URL), warms the API
+processes up, then sends the same fixed list of /v1/moderate requests (texts and photos, every one
+recorded as a decision and announced by webhook to a local receiver, which the workers deliver)
+from the same number of client threads, round-robin over the API processes. Prints items/s,
+requests/s and p50/p95 request latency per configuration, and the ratio 2 / 1. Loopback only;
+everything it starts stops.
 
 A process serves requests on one core's worth of Python at a time (the GIL; onnxruntime and numpy
 release it in their loops), so a second process can only help when the machine has a core to give
@@ -26,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
-from cluster import (Cluster, Request, create_key, drive, image_request, percentile, small_jpegs,  # noqa: E402
+from cluster import (Cluster, Receiver, Request, create_key, drive, image_request, percentile, small_jpegs,  # noqa: E402
                      text_request, throwaway_database)
 
 
@@ -40,11 +42,13 @@ def plan(texts: int, images: int) -> list[Request]:
     return out
 
 
-def measure(workdir: Path, database: str, key: str, processes: int, requests: list[Request], clients: int) -> dict[str, float]:
+def measure(workdir: Path, database: str, key: str, processes: int, workers: int, requests: list[Request],
+            clients: int) -> dict[str, float]:
     env = {"TAMIS_DATABASE_URL": database}
     with Cluster(workdir / f"{processes}p-{time.monotonic_ns()}", env) as cluster:
         apis = [cluster.api(f"api-{i + 1}") for i in range(processes)]
-        cluster.wait_ready(apis, timeout_s=300)
+        runners = [cluster.worker(f"worker-{i + 1}") for i in range(workers)]
+        cluster.wait_ready([*apis, *runners], timeout_s=300)
         urls = [api.url for api in apis]  # type: ignore[misc]
         warm = drive(requests[: 2 * len(urls)], urls, key, threads=len(urls))  # every process answers once first
         if any(o.status != 200 for o in warm):
@@ -61,11 +65,26 @@ def measure(workdir: Path, database: str, key: str, processes: int, requests: li
             "p95": percentile(latencies, 0.95), "seconds": elapsed, "items": items}
 
 
+def add_webhook(database: str, project: str, url: str) -> str:
+    """A webhook for every verdict, written before any API process starts; its secret."""
+    from sqlalchemy.orm import Session
+
+    from tamis.store.db import make_engine
+    from tamis.webhooks import create_webhook
+
+    engine = make_engine(database)
+    with Session(engine) as session, session.begin():
+        secret = create_webhook(session, project, url, verdicts=("pass", "review", "block")).secret
+    engine.dispose()
+    return secret
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--texts", type=int, default=60, help="requests of 8 texts")
-    parser.add_argument("--images", type=int, default=24, help="requests of 2 photos")
+    parser.add_argument("--images", type=int, default=12, help="requests of 2 photos")
     parser.add_argument("--clients", type=int, default=4, help="client threads")
+    parser.add_argument("--workers", type=int, default=2, help="`tamis worker`s delivering the webhooks")
     parser.add_argument("--rounds", type=int, default=1, help="alternate 1 and 2 processes this many times (medians)")
     args = parser.parse_args()
     server = os.environ.get("TAMIS_DATABASE_URL", "")
@@ -74,18 +93,23 @@ def main() -> None:
 
     requests = plan(args.texts, args.images)
     results: dict[int, list[dict[str, float]]] = {1: [], 2: []}
+    receiver = Receiver().start()
     with throwaway_database(server) as database, tempfile.TemporaryDirectory() as tmp:
         key = create_key(database, "bench-scale")
+        receiver.secret = add_webhook(database, "bench-scale", receiver.url)
         for _ in range(args.rounds):
             for processes in (1, 2):
-                results[processes].append(measure(Path(tmp), database, key, processes, requests, args.clients))
+                results[processes].append(measure(Path(tmp), database, key, processes, args.workers, requests, args.clients))
+    receiver.close()
 
     load = os.getloadavg()
     items = results[1][0]["items"]
     print(f"cpu cores: {os.cpu_count()}  load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}  "
           f"rounds: {args.rounds}")
     print(f"traffic: {len(requests)} requests ({args.texts} x 8 texts, {args.images} x 2 photos 320x240) = "
-          f"{items:.0f} items, {args.clients} client threads, round-robin over the API processes; PostgreSQL")
+          f"{items:.0f} items, {args.clients} client threads, round-robin over the API processes; PostgreSQL; "
+          f"{args.workers} workers delivering a webhook per decision ({receiver.requests} received, "
+          f"{receiver.bad_signatures} badly signed)")
     print(f"{'API processes':>14} {'items/s':>9} {'requests/s':>11} {'p50 s':>7} {'p95 s':>7}")
     med = {}
     for processes, runs in results.items():
