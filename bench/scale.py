@@ -8,9 +8,12 @@ from the same number of client threads, round-robin over the API processes. Prin
 requests/s and p50/p95 request latency per configuration, and the ratio 2 / 1. Loopback only;
 everything it starts stops.
 
-A process serves requests on one core's worth of Python at a time (the GIL; onnxruntime and numpy
-release it in their loops), so a second process can only help when the machine has a core to give
-it: on 2 cores, where the first process already keeps both busy, expect a ratio near 1.
+"API cores used" is the API processes' CPU time over the measured window's wall time, and "CPU
+ms/item" their CPU time per item: when the cores used do not grow from 1 to 2 processes, the machine,
+not the process, is the limit. A process runs Python one thread at a time (the GIL; onnxruntime and
+numpy release it in their loops), so a second process helps when the first cannot use the cores
+the machine has free; on 2 cores that the first process (with onnxruntime's own threads) already
+keeps busy, expect a ratio near 1.
 
     TAMIS_DATABASE_URL=postgresql://... python bench/scale.py [--texts 60] [--images 24] [--clients 4] [--rounds 1]
 """
@@ -53,16 +56,19 @@ def measure(workdir: Path, database: str, key: str, processes: int, workers: int
         warm = drive(requests[: 2 * len(urls)], urls, key, threads=len(urls))  # every process answers once first
         if any(o.status != 200 for o in warm):
             raise RuntimeError(f"warm-up failed: {[(o.status, o.body) for o in warm if o.status != 200][:3]}")
+        cpu = -sum(api.cpu_seconds() for api in apis)
         start = time.perf_counter()
         outcomes = drive(requests, urls, key, threads=clients)
         elapsed = time.perf_counter() - start
+        cpu += sum(api.cpu_seconds() for api in apis)
     failed = [o for o in outcomes if o.status != 200]
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(outcomes)} requests failed: {failed[0].status} {failed[0].body}")
     items = sum(len(o.request.data_ids) for o in outcomes)
     latencies = [o.seconds for o in outcomes]
     return {"items_s": items / elapsed, "requests_s": len(outcomes) / elapsed, "p50": percentile(latencies, 0.5),
-            "p95": percentile(latencies, 0.95), "seconds": elapsed, "items": items}
+            "p95": percentile(latencies, 0.95), "seconds": elapsed, "items": items,
+            "cores": cpu / elapsed, "cpu_ms_item": 1000 * cpu / items}
 
 
 def add_webhook(database: str, project: str, url: str) -> str:
@@ -110,12 +116,14 @@ def main() -> None:
           f"{items:.0f} items, {args.clients} client threads, round-robin over the API processes; PostgreSQL; "
           f"{args.workers} workers delivering a webhook per decision ({receiver.requests} received, "
           f"{receiver.bad_signatures} badly signed)")
-    print(f"{'API processes':>14} {'items/s':>9} {'requests/s':>11} {'p50 s':>7} {'p95 s':>7}")
+    print(f"{'API processes':>14} {'items/s':>9} {'requests/s':>11} {'p50 s':>7} {'p95 s':>7} "
+          f"{'API cores used':>15} {'API CPU ms/item':>16}")
     med = {}
     for processes, runs in results.items():
         med[processes] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         m = med[processes]
-        print(f"{processes:>14} {m['items_s']:9.1f} {m['requests_s']:11.2f} {m['p50']:7.2f} {m['p95']:7.2f}")
+        print(f"{processes:>14} {m['items_s']:9.1f} {m['requests_s']:11.2f} {m['p50']:7.2f} {m['p95']:7.2f} "
+              f"{m['cores']:15.2f} {m['cpu_ms_item']:16.1f}")
     print(f"ratio items/s 2 / 1: {med[2]['items_s'] / med[1]['items_s']:.2f}")
 
 

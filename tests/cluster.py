@@ -136,6 +136,11 @@ class Proc:
     def rss(self) -> int:
         return psutil.Process(self.pid).memory_info().rss
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far (user + system)."""
+        times = psutil.Process(self.pid).cpu_times()
+        return times.user + times.system
+
     def ports_to(self, port: int) -> set[int]:
         """This process's local ports of open TCP connections to 127.0.0.1:port."""
         try:
