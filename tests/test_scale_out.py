@@ -37,13 +37,23 @@ ENV = {
     # A killed worker's video is taken over this long after its last renewal (a renewal comes every
     # 16 frames: shorter leases make live jobs change hands on a busy machine).
     "TAMIS_JOB_LEASE_S": "15",
-    "TAMIS_WEBHOOK_LEASE_S": "4",  # and its claimed deliveries 4 s after the claim
-    "TAMIS_WEBHOOK_TIMEOUT_S": "3",
+    # Its claimed deliveries are sent again 6 s after the claim (the lease is at least 3 attempts' time).
+    "TAMIS_WEBHOOK_LEASE_S": "4",
+    "TAMIS_WEBHOOK_TIMEOUT_S": "2",
     "TAMIS_WEBHOOK_POLL_S": "0.2",
     "TAMIS_WEBHOOK_BACKOFF_BASE_S": "0.5",
     "TAMIS_WEBHOOK_BACKOFF_MAX_S": "2",
     "TAMIS_ONNX_THREADS": "1",  # four processes on a small machine: no thread oversubscription
 }
+
+
+def test_the_delivery_lease_is_the_setting_but_never_shorter_than_three_attempts() -> None:
+    from tamis.config import Settings
+    from tamis.delivery import lease_s
+
+    assert lease_s(Settings(webhook_lease_s=7, webhook_timeout_s=1)) == 7
+    assert lease_s(Settings(webhook_lease_s=7, webhook_timeout_s=10)) == 30
+    assert lease_s(Settings()) == 60
 
 
 def postgres_server() -> str:
