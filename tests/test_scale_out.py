@@ -210,7 +210,7 @@ def test_two_apis_two_workers_a_worker_killed_nothing_lost(cluster_db: str, tmp_
             enough.set()
             sender.join(180)
             assert not sender.is_alive(), "the traffic script did not finish"
-            wait_until(lambda: settled(engine), 120, "every job to end and every webhook to be delivered", 0.25)
+            wait_until(lambda: settled(engine), 300, "every job to end and every webhook to be delivered", 0.25)
             assert all(proc.alive() for proc in cluster.procs if proc is not victim), "a process died"
     finally:
         enough.set()
