@@ -10,7 +10,8 @@ from PIL import Image
 
 from tamis.hashing import pdq
 from tamis.hashing.digests import md5_hex
-from tamis.hashing.matcher import PdqMatcher
+from tamis.hashing import matcher as matcher_module
+from tamis.hashing.matcher import PdqMatcher, match_hashes
 from tamis.jobs.queue import run_due
 from tamis.store.db import session_factory, transaction
 from tamis.store.models import Decision, Delivery, Job
@@ -154,6 +155,26 @@ def test_a_second_process_sees_bank_changes_after_refresh(client, auth, tmp_path
     other.save()
     restarted = PdqMatcher(session_factory(), tmp_path)  # loads the snapshot, replays newer events only
     assert len(restarted) == len(other)
+
+
+def test_another_process_sees_a_bank_change_at_its_very_next_match(client, auth, project: str, tmp_path: Path,
+                                                                   monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """No waiting for a refresh period: with the periodic refresh an hour away, the next match in
+    another process (its own matcher, its own connection) reads the log's new head and sees the change."""
+    other = PdqMatcher(session_factory(), tmp_path)
+    monkeypatch.setattr(matcher_module, "REFRESH_S", 3600.0)
+    near_cat = {"pdq": pdq_of(reencoded(CAT))}
+
+    def matched() -> list[int]:
+        with session_factory()() as session:
+            return [hit.entry_id for hit in match_hashes(session, other, project, [near_cat])[0]]
+
+    assert matched() == []  # refreshed now: the periodic pass will not come again within the test
+    make_bank(client, auth)
+    entry_id = add(client, auth, "terror", {"signal": "pdq", "value": pdq_of(CAT)})["ids"][0]
+    assert matched() == [entry_id]
+    assert client.delete(f"/v1/banks/terror/entries/{entry_id}", headers=auth).status_code == 204
+    assert matched() == []
 
 
 def test_retroactive_match_makes_a_new_decision_and_a_webhook(client, auth, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]

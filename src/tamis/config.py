@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     webhook_allow_networks: str = ""
     # Active webhooks per project: each decision fans out to all of them.
     webhook_max_per_project: int = Field(20, ge=1)
+    # A claimed delivery whose sender died is sent again (by any worker) once its lease ends: this
+    # long, or 3 x webhook_timeout_s if that is longer (an attempt in flight is never taken over).
+    webhook_lease_s: float = Field(60.0, gt=0)
     # The embedded runner delivers webhooks inside `tamis serve`; turn off when `tamis worker`s do it.
     embedded_worker: bool = True
 

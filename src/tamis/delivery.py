@@ -42,8 +42,9 @@ CONNECTION_FAILED = "connection failed"
 
 
 def lease_s(settings: Settings) -> float:
-    """How long a claimed delivery is hidden from other senders: well past one attempt's deadline."""
-    return max(webhooks.LEASE_S, 3 * settings.webhook_timeout_s)
+    """How long a claimed delivery is hidden from other senders: TAMIS_WEBHOOK_LEASE_S, and well
+    past one attempt's deadline."""
+    return max(settings.webhook_lease_s, 3 * settings.webhook_timeout_s)
 
 
 def new_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:

@@ -1,8 +1,10 @@
 """Matching media hashes against a project's banks.
 
 Exact signals (MD5, SHA-256) are looked up in the database. PDQ goes through one near-neighbour
-index per process, holding every project's entries: it follows the append-only entry-event log, so a
-bank change made by any process reaches every API process and worker within `REFRESH_S`. The index
+index per process, holding every project's entries: it follows the append-only entry-event log. Each
+match first reads the log's head (one indexed `max(id)`), so a bank change committed by any process
+is seen by the next match in every API process and worker; a full pass over the log, which also
+picks up events that committed out of id order, runs at least every `REFRESH_S`. The index
 persists to `TAMIS_DATA_DIR/index/` and a restart loads it and replays only the newer events.
 
 Matches are then filtered by bank: enabled, same project, distance within the bank's own threshold,
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tamis.config import get_settings
@@ -77,8 +79,9 @@ class PdqMatcher:
     # --- following the log ---------------------------------------------------------------------
 
     def refresh(self, *, force: bool = False) -> int:
-        """Apply new events; at most once per REFRESH_S unless forced. Returns events applied."""
-        if not force and time.monotonic() - self._checked < REFRESH_S:
+        """Apply new events: when the log has a new head, at least every REFRESH_S (for events that
+        committed late, below the head), or when forced. Returns events applied."""
+        if not force and time.monotonic() - self._checked < REFRESH_S and self._head() <= self._cursor:
             return 0
         with self._lock:
             self._checked = time.monotonic()
@@ -96,6 +99,11 @@ class PdqMatcher:
             if self._since_snapshot >= SNAPSHOT_EVERY_EVENTS:
                 self._save_snapshot()
             return applied
+
+    def _head(self) -> int:
+        """The newest event id in the log: an index-only read, cheap enough for every match."""
+        with self._sessions() as session:
+            return int(session.scalar(select(func.max(BankEntryEvent.id))) or 0)
 
     def _events(self, condition) -> list:  # type: ignore[no-untyped-def, type-arg]
         with self._sessions() as session:
@@ -183,7 +191,7 @@ class PdqMatcher:
     # --- searching ------------------------------------------------------------------------------
 
     def search(self, codes: np.ndarray, radius: int = MAX_PDQ_DISTANCE) -> list[list[tuple[int, int]]]:
-        self.refresh()
+        """Neighbours in the index as it stands: call `refresh` first (match_hashes does)."""
         with self._lock:
             return self._index.search(codes, radius=min(radius, MAX_PDQ_DISTANCE))
 
@@ -286,8 +294,8 @@ BANK_EVENTS_WRITTEN = "tamis.bank_events_written"
 
 @event.listens_for(Session, "after_commit")
 def _bank_events_committed(session: Session) -> None:
-    """A bank change committed by this process applies to its next match at once; other processes
-    see it within REFRESH_S."""
+    """A bank change committed by this process applies to its next match at once, even one whose
+    events committed below the head (other processes: within REFRESH_S)."""
     if session.info.pop(BANK_EVENTS_WRITTEN, False) and _matcher is not None:
         _matcher.mark_stale()
 

@@ -10,10 +10,12 @@ from importlib import resources
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tamis.config import get_settings
+
+MIGRATION_LOCK = 0x74616D6973  # "tamis": the PostgreSQL advisory lock held while migrating
 
 
 def normalize_url(url: str) -> str:
@@ -53,6 +55,11 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(resources.files("tamis.store").joinpath("migrations")))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # API processes and workers started together on a new database would all create the
+            # tables: one migrates, the others wait here (the lock ends with the transaction) and
+            # then find the schema current.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
