@@ -137,3 +137,20 @@ def test_many_terms_on_a_long_text_are_bounded() -> None:
     (signal,) = matcher.analyze([Item("a", text=text)])
     assert time.perf_counter() - started < TEXT_BUDGET_S + 1.5
     assert signal.actions == {BUDGET_KEY: "review"}
+
+
+def test_a_version_stored_before_the_limits_still_loads_and_runs(client, auth: dict[str, str], project: str) -> None:
+    """Limits apply to new versions; a stored one that breaks them must not turn requests into 500s."""
+    from tamis.policy import BlockList, PolicyBody
+    from tamis.store import queries
+    from tamis.store.db import transaction
+
+    old = BlockList.model_construct(name="old", category="spam", action="review", terms=["t" * 300],
+                                    regex=[r"(\w+\s)*free money"])
+    body = PolicyBody.model_construct(**{**PolicyBody().model_dump(), "block_lists": [old]})
+    with transaction() as session:
+        queries.put_policy(session, project, "default", body)
+    response = client.post("/v1/moderate", headers=auth, json={"items": [{"data_id": "a", "text": "get free money"}]})
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["verdict"] in ("review", "block")
+    assert client.get("/v1/policies/default/versions/1", headers=auth).status_code == 200

@@ -20,7 +20,7 @@ from tamis.analyzers.lists import CompiledList, ListMatcher
 from tamis.analyzers.registry import available
 from tamis.domains import DomainList
 from tamis.items import VERDICT_RANK, CategoryResult, Signal, Verdict
-from tamis.regex_cost import MAX_PATTERN_CHARS, PatternTooCostly, check_pattern, pattern_size
+from tamis.regex_cost import PatternTooCostly, check_pattern, pattern_size
 from tamis.taxonomy import CATEGORIES, known_category
 
 _NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
@@ -58,10 +58,20 @@ MAX_REGEXES = 200  # over all block and allow lists
 MAX_POLICY_EXPANSION = 100_000  # the regexes' unrolled size together (see tamis.regex_cost)
 
 
-def _affordable(pattern: str) -> str:
+# Versions stored before these limits existed are read back with this context: they stay readable
+# and enforced (the per-text time budget bounds them), and only new versions must pass the checks.
+STORED = {"stored": True}
+
+
+def _stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("stored"))
+
+
+def _affordable(pattern: str, info: ValidationInfo) -> str:
     """A regex that compiles and whose shape cannot cost a worker its memory or its time."""
     try:
-        check_pattern(pattern)  # before compiling: compiling is what can take 23 GB
+        if not _stored(info):
+            check_pattern(pattern)  # before compiling: compiling is what can take 23 GB
         regex.compile(pattern, regex.V1)
     except PatternTooCostly as exc:
         raise ValueError(f"regex refused: {exc}") from exc
@@ -70,8 +80,14 @@ def _affordable(pattern: str) -> str:
     return pattern
 
 
-Pattern = Annotated[str, Field(max_length=MAX_PATTERN_CHARS), AfterValidator(_affordable)]
-Term = Annotated[str, Field(max_length=MAX_TERM_CHARS)]
+def _short_term(term: str, info: ValidationInfo) -> str:
+    if len(term) > MAX_TERM_CHARS and not _stored(info):
+        raise ValueError(f"term has {len(term)} characters; the limit is {MAX_TERM_CHARS}")
+    return term
+
+
+Pattern = Annotated[str, AfterValidator(_affordable)]
+Term = Annotated[str, AfterValidator(_short_term)]
 
 
 class BlockList(BaseModel):
@@ -79,8 +95,8 @@ class BlockList(BaseModel):
     name: str = Field(pattern=_NAME)
     category: str | None = Field(None, description="Category a match counts towards (score 1.0).")
     action: Literal["review", "block"] = "block"
-    terms: list[Term] = Field(default_factory=list, max_length=MAX_TERMS)
-    regex: list[Pattern] = Field(default_factory=list, max_length=MAX_REGEXES)
+    terms: list[Term] = Field(default_factory=list, max_length=10_000)
+    regex: list[Pattern] = Field(default_factory=list, max_length=1_000)
 
     _no_nul = field_validator("terms", "regex")(_storable)
 
@@ -90,14 +106,20 @@ class BlockList(BaseModel):
 class AllowList(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=_NAME)
-    terms: list[Term] = Field(default_factory=list, max_length=MAX_TERMS)
-    regex: list[Pattern] = Field(default_factory=list, max_length=MAX_REGEXES)
+    terms: list[Term] = Field(default_factory=list, max_length=10_000)
+    regex: list[Pattern] = Field(default_factory=list, max_length=1_000)
 
     _no_nul = field_validator("terms", "regex")(_storable)
 
 
+def _few_lists(lists: Sequence[object]) -> None:
+    if len(lists) > MAX_LISTS:
+        raise ValueError(f"{len(lists)} lists; the limit is {MAX_LISTS}")
+
+
 def _within_budget(lists: Sequence[BlockList | AllowList], earlier: Sequence[BlockList | AllowList] = ()) -> None:
     """The policy's lists together (block lists first, then allow lists) within the per-policy limits."""
+    _few_lists(lists)
     every = [*earlier, *lists]
     terms = sum(len(lst.terms) for lst in every)
     if terms > MAX_TERMS:
@@ -120,25 +142,32 @@ class PolicyBody(BaseModel):
     shadow: bool = Field(False, description="Evaluate and record, never enforce.")
     analyzers: list[str] = Field(default_factory=lambda: list(_shipped()["analyzers"]))
     categories: dict[str, Thresholds] = Field(default_factory=dict)
-    block_lists: list[BlockList] = Field(default_factory=list, max_length=MAX_LISTS)
-    allow_lists: list[AllowList] = Field(default_factory=list, max_length=MAX_LISTS)
-    domain_lists: list[DomainList] = Field(
-        default_factory=list, max_length=MAX_LISTS, description="Domains to block or allow in links."
-    )
+    block_lists: list[BlockList] = Field(default_factory=list)
+    allow_lists: list[AllowList] = Field(default_factory=list)
+    domain_lists: list[DomainList] = Field(default_factory=list, description="Domains to block or allow in links.")
     match_rotations: bool = Field(False, description="Also match the 8 rotations and flips of images against PDQ banks.")
 
     _no_nul = field_validator("description")(_storable)
 
     @field_validator("block_lists")
     @classmethod
-    def _block_budget(cls, lists: list[BlockList]) -> list[BlockList]:
-        _within_budget(lists)
+    def _block_budget(cls, lists: list[BlockList], info: ValidationInfo) -> list[BlockList]:
+        if not _stored(info):
+            _within_budget(lists)
         return lists
 
     @field_validator("allow_lists")
     @classmethod
     def _allow_budget(cls, lists: list[AllowList], info: ValidationInfo) -> list[AllowList]:
-        _within_budget(lists, info.data.get("block_lists") or [])
+        if not _stored(info):
+            _within_budget(lists, info.data.get("block_lists") or [])
+        return lists
+
+    @field_validator("domain_lists")
+    @classmethod
+    def _few_domain_lists(cls, lists: list[DomainList], info: ValidationInfo) -> list[DomainList]:
+        if not _stored(info):
+            _few_lists(lists)
         return lists
 
     @field_validator("analyzers")
@@ -174,7 +203,7 @@ class Policy:
 
 @lru_cache(maxsize=256)
 def _compile_lists(policy_id: str, version: int, body_json: str) -> ListMatcher | None:
-    body = PolicyBody.model_validate_json(body_json)
+    body = PolicyBody.model_validate_json(body_json, context=STORED)
     if not body.block_lists and not body.allow_lists:
         return None
     block = [

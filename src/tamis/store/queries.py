@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from tamis.items import DecisionDoc
-from tamis.policy import Policy, PolicyBody, default_body
+from tamis.policy import STORED, Policy, PolicyBody, default_body
 from tamis.store.models import ApiKey, Decision, DecisionItem, ItemHash, PolicyVersion, Project, utcnow
 
 KEY_PREFIX = "tamis_"
@@ -70,7 +70,7 @@ def revoke_key(session: Session, key_id: str) -> bool:
 
 
 def _as_policy(row: PolicyVersion) -> Policy:
-    return Policy(row.policy_id, row.version, PolicyBody.model_validate(row.body))
+    return Policy(row.policy_id, row.version, PolicyBody.model_validate(row.body, context=STORED))
 
 
 def policy_versions(session: Session, project_id: str, policy_id: str) -> Sequence[PolicyVersion]:
