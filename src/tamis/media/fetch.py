@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import httpx
 
 from tamis.config import Settings, get_settings
-from tamis.errors import bad_input, too_large
+from tamis.errors import ProblemError, bad_input, too_large
+from tamis.media.deadline import DeadlineTransport
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -50,7 +51,9 @@ def fetch_url(
     allowed = _parse_networks(allowed_networks)
     deadline = time.monotonic() + settings.fetch_timeout_s
     # trust_env=False: no proxy from the environment (it would connect for us, past our checks), no .netrc.
-    with httpx.Client(follow_redirects=False, trust_env=False) as client:
+    # The transport ends every connection at the deadline: connect, TLS, headers and body together.
+    transport = DeadlineTransport(deadline)
+    with httpx.Client(follow_redirects=False, trust_env=False, transport=transport) as client:
         for _ in range(settings.fetch_max_redirects + 1):
             target = _check_url(url, field)
             address = _resolve(target, field, settings, allowed)
@@ -175,9 +178,15 @@ def _get(
                 raise bad_input(f"fetching the URL returned HTTP {response.status_code}", field)
             return _read_body(response, field, settings, deadline)
     except httpx.TimeoutException:
-        raise bad_input(f"fetching the URL timed out after {settings.fetch_timeout_s} s", field) from None
+        raise _timed_out(settings, field) from None
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError, ValueError) as e:
+        if time.monotonic() >= deadline:  # the deadline's timer cut the connection
+            raise _timed_out(settings, field) from None
         raise bad_input(f"could not fetch the URL: {type(e).__name__}: {e}", field) from None
+
+
+def _timed_out(settings: Settings, field: str) -> ProblemError:
+    return bad_input(f"fetching the URL timed out: the limit is {settings.fetch_timeout_s} s in all", field)
 
 
 def _read_body(response: httpx.Response, field: str, settings: Settings, deadline: float) -> bytes:
