@@ -28,3 +28,107 @@ def test_a_server_dripping_headers_is_cut_at_the_fetch_deadline(field: str) -> N
     assert info.value.status == 422 and info.value.field == field
     assert "timed out" in info.value.detail
     assert elapsed < 3.0, elapsed
+
+
+# --- one project's slow media does not starve another's -----------------------------------------
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from tamis import config
+
+    current = config.get_settings()
+    monkeypatch.setattr(current, "fetch_allow_private", True)  # the slow server is on loopback
+    return current
+
+
+def other_key(name: str) -> dict[str, str]:
+    from tamis.store import queries
+    from tamis.store.db import transaction
+
+    with transaction() as session:
+        _, plaintext = queries.create_key(session, name)
+    return {"Authorization": f"Bearer {plaintext}"}
+
+
+def png_base64() -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_four_slow_urls_of_one_project_do_not_stop_another_projects_images(client, auth, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    monkeypatch.setattr(settings, "fetch_timeout_s", 6.0)
+    other = other_key("proj-fair-other")
+    image = png_base64()
+    assert client.post("/v1/moderate", headers=other, json={"items": [{"data_id": "w", "image_base64": image}]}).status_code == 200
+    with slow_server(interval=0.2, for_s=8.0) as server:
+        answers: list[int] = []
+
+        def attacker(i: int) -> None:
+            body = {"items": [{"data_id": f"s{i}", "image_url": f"{server.url}/drip/{i}.png"}]}
+            answers.append(client.post("/v1/moderate", headers=auth, json=body).status_code)
+
+        threads = [threading.Thread(target=attacker, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 3
+        while server.dripping < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.dripping >= 2  # the slow fetches are under way
+        started = time.monotonic()
+        response = client.post("/v1/moderate", headers=other, json={"items": [{"data_id": "v", "image_base64": image}]})
+        elapsed = time.monotonic() - started
+        still_dripping = server.dripping
+        for thread in threads:
+            thread.join(30)
+    assert response.status_code == 200, response.text
+    assert still_dripping >= 1, "the other project's image was not judged while the slow fetches ran"
+    assert elapsed < 4.0, elapsed
+    assert answers == [422] * 4  # each slow URL timed out, none a 500
+
+
+def test_a_slow_video_url_is_cut_at_the_fetch_deadline(client, auth, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(settings, "fetch_timeout_s", 1.0)
+    with slow_server(interval=0.2, for_s=8.0) as server:
+        started = time.monotonic()
+        response = client.post("/v1/videos", headers=auth, json={"data_id": "v", "video_url": f"{server.url}/drip/v.mp4"})
+        elapsed = time.monotonic() - started
+    from conftest import assert_problem
+
+    assert "timed out" in assert_problem(response, 422, "video_url")["detail"]
+    assert elapsed < 3.0, elapsed
+
+
+def test_a_request_waiting_past_its_budget_for_its_projects_turn_gets_503(client, auth, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from conftest import assert_problem
+
+    monkeypatch.setattr(settings, "fetch_timeout_s", 3.0)
+    monkeypatch.setattr(settings, "request_budget_s", 0.5)
+    with slow_server(interval=0.2, for_s=8.0) as server:
+        first: list[int] = []
+        slow = {"items": [{"data_id": f"s{i}", "image_url": f"{server.url}/drip/{i}.png"} for i in range(2)]}
+        holder = threading.Thread(target=lambda: first.append(client.post("/v1/moderate", headers=auth, json=slow).status_code))
+        holder.start()
+        deadline = time.monotonic() + 3
+        while server.dripping < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = time.monotonic()
+        body = {"items": [{"data_id": "t", "text": "hello"}, {"data_id": "w", "image_url": f"{server.url}/drip/w.png"}]}
+        response = client.post("/v1/moderate", headers=auth, json=body)
+        elapsed = time.monotonic() - started
+        holder.join(10)
+    # the project's two slots are held by the first request: the second could not start within 0.5 s
+    problem = assert_problem(response, 503, "items[1].image_url")
+    assert int(response.headers["retry-after"]) >= 1 and "budget" in problem["detail"]
+    assert elapsed < 2.0, elapsed
+    assert first == [422]

@@ -27,7 +27,12 @@ class Settings(BaseSettings):
     max_request_bytes: int = 64 * 1024 * 1024
     max_video_bytes: int = 64 * 1024 * 1024
     vpdq_fps: float = 1.0  # frames per second sampled for vPDQ
-    fetch_timeout_s: float = 10.0
+    fetch_timeout_s: float = 10.0  # the whole fetch: connect, TLS, headers and body
+    # Media threads (fetch + decode) shared by all projects, and how many one project may hold at once.
+    media_threads: int = 4
+    media_per_project: int = 2
+    # Longest a request waits for its project's turn at the media threads before a 503 with Retry-After.
+    request_budget_s: float = 30.0
     fetch_max_redirects: int = 5
     # Only for tests and closed networks: let URL fetching reach loopback/private addresses.
     fetch_allow_private: bool = False

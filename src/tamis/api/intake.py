@@ -9,20 +9,16 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import Request
 from starlette.datastructures import FormData
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tamis.api.media_pool import run_loads
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, too_large
 from tamis.items import DecodedImage, Item
 from tamis.media import decode_image, fetch_url
-
-# Fetching and decoding release the GIL (sockets, Pillow's C decoders): a few threads overlap them.
-_media_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tamis-media")
-
 
 class ItemIn(BaseModel):
     """One item: text, an image (URL or base64), or both."""
@@ -125,29 +121,25 @@ def data_url(url: str, field: str) -> bytes:
     return _b64(payload, field)
 
 
-def load_images(loaders: dict[int, Callable[[], DecodedImage]]) -> dict[int, DecodedImage]:
-    """Run the loaders in parallel; the first error (in item order) is the one reported."""
-    futures = {i: _media_pool.submit(load) for i, load in loaders.items()}
-    images, first_error = {}, None
-    for i in sorted(futures):
-        try:
-            images[i] = futures[i].result()
-        except ProblemError as exc:
-            first_error = first_error or exc
-    if first_error:
-        raise first_error
-    return images
+def load_images(
+    project: str, loaders: dict[int, Callable[[], DecodedImage]], fields: dict[int, str] | None = None
+) -> dict[int, DecodedImage]:
+    """Run the loaders in parallel within the project's share of the media threads; the first
+    error (in item order) is the one reported."""
+    return run_loads(project, loaders, fields)
 
 
-def items_from_request(request: ModerateRequest) -> list[Item]:
+def items_from_request(project: str, request: ModerateRequest) -> list[Item]:
     check_count(len(request.items))
-    loaders = {}
+    loaders, fields = {}, {}
     for i, item in enumerate(request.items):
         if item.text is not None:
             check_text(item.text, f"items[{i}].text")
         if item.image_url is not None:
-            loaders[i] = image_loader(url=item.image_url, field=f"items[{i}].image_url")
+            fields[i] = f"items[{i}].image_url"
+            loaders[i] = image_loader(url=item.image_url, field=fields[i])
         elif item.image_base64 is not None:
-            loaders[i] = image_loader(b64=item.image_base64, field=f"items[{i}].image_base64")
-    images = load_images(loaders)
+            fields[i] = f"items[{i}].image_base64"
+            loaders[i] = image_loader(b64=item.image_base64, field=fields[i])
+    images = load_images(project, loaders, fields)
     return [Item(item.data_id, text=item.text, image=images.get(i)) for i, item in enumerate(request.items)]

@@ -40,7 +40,7 @@ _OPENAPI = {
 }
 
 
-async def _from_multipart(request: Request) -> tuple[list[Item], str]:
+async def _from_multipart(request: Request, project: str) -> tuple[list[Item], str]:
     settings = get_settings()
     form = await read_form(request, max_fields=10, max_part_size=settings.max_text_chars * 4)
     charge_items(request, 1)
@@ -60,14 +60,14 @@ async def _from_multipart(request: Request) -> tuple[list[Item], str]:
     image = None
     if upload is not None:
         raw = await upload.read(settings.max_image_bytes + 1)
-        image = (await run_in_threadpool(load_images, {0: image_loader(raw=raw, field="file")}))[0]
+        image = (await run_in_threadpool(load_images, project, {0: image_loader(raw=raw, field="file")}, {0: "file"}))[0]
     return [Item(data_id, text=None if text is None else str(text), image=image)], policy
 
 
-async def _from_json(request: Request) -> tuple[list[Item], str]:
+async def _from_json(request: Request, project: str) -> tuple[list[Item], str]:
     body = ModerateRequest.model_validate_json(await read_body(request))
     charge_items(request, len(body.items))  # before any URL is fetched
-    return await run_in_threadpool(items_from_request, body), body.policy
+    return await run_in_threadpool(items_from_request, project, body), body.policy
 
 
 @router.post("/v1/moderate", response_model=DecisionDoc, openapi_extra=_OPENAPI, summary="Judge items")
@@ -79,9 +79,9 @@ async def moderate(request: Request, project: ProjectId) -> Any:
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        items, policy = await _from_json(request)
+        items, policy = await _from_json(request, project)
     elif content_type == "multipart/form-data":
-        items, policy = await _from_multipart(request)
+        items, policy = await _from_multipart(request, project)
     else:
         raise unsupported_media(
             f"Content-Type {content_type or '(none)'} is not accepted; send application/json or multipart/form-data",

@@ -66,7 +66,7 @@ def _is_text_list(raw: object) -> bool:
     return isinstance(raw, list) and all(isinstance(part, str) for part in raw)
 
 
-def _items(body: ModerationRequest) -> list[Item]:
+def _items(project: str, body: ModerationRequest) -> list[Item]:
     raw = body.input
     if isinstance(raw, str):
         return [Item("input-0", text=check_text(raw, "input"))]
@@ -80,7 +80,8 @@ def _items(body: ModerationRequest) -> list[Item]:
         from tamis.errors import bad_input
 
         raise bad_input("one image per input", f"input[{images[1][0]}]")
-    loaded = load_images({0: image_loader(url=p.image_url.url, field=f"input[{i}].image_url.url") for i, p in images})
+    fields = {0: f"input[{i}].image_url.url" for i, _ in images}
+    loaded = load_images(project, {0: image_loader(url=p.image_url.url, field=fields[0]) for i, p in images}, fields)
     return [Item("input-0", text="\n".join(texts) if texts else None, image=loaded.get(0))]
 
 
@@ -118,7 +119,7 @@ def _response(doc: DecisionDoc, items: list[Item]) -> ModerationResponse:
 async def moderations(request: Request, project: ProjectId) -> Any:
     body = ModerationRequest.model_validate_json(await read_body(request))
     charge_items(request, len(body.input) if _is_text_list(body.input) else 1)  # before any URL is fetched
-    items = await run_in_threadpool(_items, body)
+    items = await run_in_threadpool(_items, project, body)
     doc = await run_in_threadpool(run_pipeline, project, items, source="openai")
     return Response(_response(doc, items).model_dump_json(), media_type="application/json")
 

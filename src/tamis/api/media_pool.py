@@ -1,0 +1,84 @@
+"""The threads that fetch and decode media, shared by every project but never taken by one.
+
+Fetching and decoding release the GIL (sockets, Pillow's C decoders), so a few threads overlap them.
+A project runs at most TAMIS_MEDIA_PER_PROJECT loads at once, whatever its number of requests or
+items: four slow URLs of one project leave the other threads to everyone else. A request waits for
+its project's turn within its budget (TAMIS_REQUEST_BUDGET_S) and is then answered 503 with
+Retry-After rather than held.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+from tamis.config import get_settings
+from tamis.errors import ProblemError
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_slots: dict[str, threading.BoundedSemaphore] = {}
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=get_settings().media_threads, thread_name_prefix="tamis-media")
+        return _pool
+
+
+def _project_slots(project: str) -> threading.BoundedSemaphore:
+    with _lock:
+        slots = _slots.get(project)
+        if slots is None:
+            slots = _slots[project] = threading.BoundedSemaphore(get_settings().media_per_project)
+        return slots
+
+
+def busy(detail: str, field: str, retry_after_s: float) -> ProblemError:
+    """503 with Retry-After: the work would take longer than the request's budget."""
+    return ProblemError(
+        503, "Service busy", detail, field=field, kind="busy",
+        headers={"Retry-After": str(max(1, round(retry_after_s)))},
+    )
+
+
+def run_loads(project: str, loads: dict[int, Callable[[], T]], fields: dict[int, str] | None = None) -> dict[int, T]:
+    """Run the loads on the shared threads, at most the project's share at a time; results by key.
+
+    The first error in key order is raised once every started load has finished (a load never
+    outlives its own fetch deadline). Loads that cannot start within the request's budget: 503.
+    """
+    settings = get_settings()
+    deadline = time.monotonic() + settings.request_budget_s
+    slots = _project_slots(project)
+    futures: dict[int, Future[T]] = {}
+    refused: ProblemError | None = None
+    for key in sorted(loads):
+        if not slots.acquire(timeout=max(deadline - time.monotonic(), 0)):
+            field = (fields or {}).get(key, "items")
+            refused = busy(
+                f"this project's media loads ({settings.media_per_project} at a time) did not reach this one "
+                f"within the request's budget of {settings.request_budget_s} s",
+                field, settings.fetch_timeout_s,
+            )
+            break
+        future = _executor().submit(loads[key])
+        future.add_done_callback(lambda _f: slots.release())
+        futures[key] = future
+    results: dict[int, T] = {}
+    first_error: ProblemError | None = None
+    for key in sorted(futures):
+        try:
+            results[key] = futures[key].result()
+        except ProblemError as exc:
+            first_error = first_error or exc
+    if first_error or refused:
+        raise first_error or refused  # type: ignore[misc]
+    return results
