@@ -19,6 +19,7 @@ from tamis.api.auth import ProjectId
 from tamis.api.ratelimit import charge_items
 from tamis.api.intake import check_count, check_text, image_loader, load_images, read_body
 from tamis.analyzers import available, get_analyzer
+from tamis.errors import bad_input
 from tamis.items import CategoryResult, DecisionDoc, Item, ItemResult
 from tamis.pipeline import moderate as run_pipeline
 from tamis.taxonomy import CATEGORIES
@@ -70,6 +71,8 @@ def _items(project: str, body: ModerationRequest) -> list[Item]:
     raw = body.input
     if isinstance(raw, str):
         return [Item("input-0", text=check_text(raw, "input"))]
+    if not raw:  # no item would make a decision with no results
+        raise bad_input("input is an empty list: send a text, a list of texts or a list of parts", "input")
     check_count(len(raw), "input")
     if all(isinstance(part, str) for part in raw):
         return [Item(f"input-{i}", text=check_text(t, f"input[{i}]")) for i, t in enumerate(raw)]  # type: ignore[arg-type]
@@ -77,8 +80,6 @@ def _items(project: str, body: ModerationRequest) -> list[Item]:
     texts = [check_text(p.text, f"input[{i}].text") for i, p in enumerate(raw) if isinstance(p, TextPart)]
     images = [(i, p) for i, p in enumerate(raw) if isinstance(p, ImagePart)]
     if len(images) > 1:
-        from tamis.errors import bad_input
-
         raise bad_input("one image per input", f"input[{images[1][0]}]")
     fields = {0: f"input[{i}].image_url.url" for i, _ in images}
     loaded = load_images(project, {0: image_loader(url=p.image_url.url, field=fields[0]) for i, p in images}, fields)
