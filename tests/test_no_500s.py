@@ -34,3 +34,74 @@ def test_a_deeply_nested_vpdq_import_is_422(client, auth: dict[str, str], bank: 
     assert response.status_code in (400, 422), response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert client.get(f"/v1/banks/{bank}", headers=auth).json()["entries"] == 0
+
+
+# --- a client that leaves mid-body ---------------------------------------------------------------
+
+
+def _requests_counted(route: str, status: str) -> float:
+    from prometheus_client import REGISTRY
+
+    total = 0.0
+    for metric in REGISTRY.collect():
+        for sample in metric.samples:
+            if sample.name == "tamis_http_requests_total" and sample.labels.get("route") == route \
+                    and sample.labels.get("status") == status:
+                total += sample.value
+    return total
+
+
+def _send_half_then_leave(app, key: str, path: str, content_type: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Drive the ASGI app directly: headers, half of a body, then the client disconnects."""
+    import anyio
+
+    half = {
+        "application/json": b'{"items": [{"data_id": "a", "te',
+        "multipart/form-data; boundary=x": b'--x\r\nContent-Disposition: form-data; name="text"\r\n\r\nhel',
+    }.get(content_type, b"0123456789abcdef0123456789abcdef\n")
+    messages = iter([
+        {"type": "http.request", "body": half, "more_body": True},
+        {"type": "http.disconnect"},
+    ])
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return next(messages, {"type": "http.disconnect"})
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {key}".encode()),
+                    (b"content-type", content_type.encode()), (b"content-length", b"100000")],
+        "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+    }
+    anyio.run(app, scope, receive, send)
+    return sent
+
+
+@pytest.mark.parametrize(
+    "path, content_type",
+    [("/v1/moderate", "application/json"), ("/v1/moderate", "multipart/form-data; boundary=x"),
+     ("/v1/banks/b/import", "text/plain")],
+)
+def test_a_client_leaving_mid_body_is_no_error_and_no_500(app, client, key: str, path: str, content_type: str,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    route = {"/v1/banks/b/import": "/v1/banks/{name}/import"}.get(path, path)
+    before = _requests_counted(route, "500")
+    with caplog.at_level("INFO", logger="tamis"):
+        sent = _send_half_then_leave(app, key, path, content_type)
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")], caplog.text
+    assert _requests_counted(route, "500") == before
+    statuses = [m["status"] for m in sent if m["type"] == "http.response.start"]
+    assert statuses in ([], [499]), statuses
+    assert _requests_counted(route, "499") >= 1
+
+
+def test_metrics_label_made_up_methods_as_other(client) -> None:  # type: ignore[no-untyped-def]
+    for i in range(3):
+        client.request(f"BREW{i}", "/healthz")
+    text = client.get("/metrics").text
+    assert 'method="BREW0"' not in text and 'method="other"' in text

@@ -28,6 +28,8 @@ from tamis.media.retention import MediaRetentionLoop
 from tamis.delivery import DeliveryLoop
 
 REQUESTS = Counter("tamis_http_requests_total", "HTTP requests.", ["method", "route", "status"])
+# Label values come from a fixed set: a made-up method must not grow the series without bound.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY = Histogram("tamis_http_request_seconds", "HTTP request latency.", ["route"])
 
 DESCRIPTION = """Self-hosted content moderation. Send text and images; get per-category scores,
@@ -58,7 +60,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(scope["method"], route, str(status[0])).inc()
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            REQUESTS.labels(method, route, str(status[0])).inc()
             LATENCY.labels(route).observe(time.perf_counter() - start)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from fastapi import Request
 from starlette.datastructures import FormData
+from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tamis.api.media_pool import run_loads
@@ -70,8 +71,8 @@ async def read_form(request: Request, *, max_fields: int = 5, max_part_size: int
     """A multipart form with at most one file; a malformed body is a 400 naming `body`."""
     try:
         return await request.form(max_files=1, max_fields=max_fields, max_part_size=max_part_size)
-    except ProblemError:
-        raise  # the body limit, raised while streaming
+    except (ProblemError, ClientDisconnect):
+        raise  # the body limit, raised while streaming; a client that left
     except Exception as exc:  # starlette raises its own parse errors
         raise bad_input(f"malformed multipart body: {exc}", "body", status=400) from exc
 
