@@ -105,3 +105,58 @@ def test_metrics_label_made_up_methods_as_other(client) -> None:  # type: ignore
         client.request(f"BREW{i}", "/healthz")
     text = client.get("/metrics").text
     assert 'method="BREW0"' not in text and 'method="other"' in text
+
+
+# --- the database: a lock held outside tamis, and what errors may log ----------------------------
+
+
+@pytest.mark.skipif(bool(__import__("os").environ.get("TAMIS_DATABASE_URL")), reason="an external lock on the SQLite file")
+def test_an_external_lock_on_the_sqlite_file_is_503_with_retry_after(client, auth: dict[str, str], monkeypatch,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    import sqlite3
+    import time
+
+    from tamis import config
+    from tamis.store import db
+
+    secret = "a-secret-text-7f3a9c"
+    warm = client.post("/v1/moderate", headers=auth, json={"items": [{"data_id": "w", "text": "warm up the models"}]})
+    assert warm.status_code == 200
+    monkeypatch.setattr(config.get_settings(), "sqlite_busy_timeout_s", 0.5)
+    db.get_engine().dispose()  # new connections take the shorter wait
+    path = db.get_engine().url.database
+    holder = sqlite3.connect(path, timeout=1)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")  # what a backup tool or a stray sqlite3 shell may do
+        started = time.monotonic()
+        with caplog.at_level("INFO"):
+            response = client.post("/v1/moderate", headers=auth, json={"items": [{"data_id": "d", "text": secret}]})
+        elapsed = time.monotonic() - started
+    finally:
+        holder.rollback()
+        holder.close()
+        db.get_engine().dispose()
+    assert_problem(response, 503, None)
+    assert int(response.headers["retry-after"]) >= 1
+    assert elapsed < 4.0, elapsed  # the old code answered 500 after 10 s
+    assert secret not in caplog.text
+    assert client.post("/v1/moderate", headers=auth, json={"items": [{"data_id": "d", "text": secret}]}).status_code == 200
+
+
+def test_database_errors_never_carry_the_statements_values(caplog: pytest.LogCaptureFixture) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from tamis.store import db
+
+    secret = "content-that-must-not-be-logged-51c2"
+    engine = db.get_engine()
+    assert engine.hide_parameters
+    with pytest.raises(DBAPIError) as info:
+        with engine.connect() as connection:
+            connection.execute(text("INSERT INTO no_such_table (x) VALUES (:x)"), {"x": secret})
+    assert secret not in str(info.value)
+    import logging
+
+    logging.getLogger("tamis.api").error("db error", exc_info=info.value)
+    assert secret not in caplog.text

@@ -18,6 +18,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("tamis-data"), description="Where the SQLite database and media live.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in data_dir.")
+    # A write waiting longer than this for another's lock on the SQLite file is answered 503.
+    sqlite_busy_timeout_s: float = 5.0
 
     # Input limits: anything above is refused with a 4xx before it costs work.
     max_items: int = 100
