@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -103,8 +104,12 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{(self.data_dir / 'tamis.db').resolve()}"
+        # Only the operator's user may read the data: it holds content, key hashes and webhook secrets.
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = (self.data_dir / "tamis.db").resolve()
+        if not path.exists():  # SQLite would create it 0644; its -wal and -shm files copy its mode
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        return f"sqlite:///{path}"
 
 
 @lru_cache

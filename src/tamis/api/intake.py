@@ -67,13 +67,19 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def read_form(request: Request, *, max_fields: int = 5, max_part_size: int = 1024 * 1024) -> FormData:
-    """A multipart form with at most one file; a malformed body is a 400 naming `body`."""
+async def read_form(
+    request: Request, *, max_fields: int = 5, max_part_size: int = 1024 * 1024, large_field: str = "body"
+) -> FormData:
+    """A multipart form with at most one file; a malformed body is a 400 naming `body`, a field
+    over max_part_size a 413 naming `large_field` (starlette does not say which part it was)."""
     try:
         return await request.form(max_files=1, max_fields=max_fields, max_part_size=max_part_size)
     except (ProblemError, ClientDisconnect):
         raise  # the body limit, raised while streaming; a client that left
-    except Exception as exc:  # starlette raises its own parse errors
+    except Exception as exc:  # starlette raises its own parse errors (as a 400 HTTPException)
+        message = str(getattr(exc, "detail", exc))
+        if "exceeded maximum size" in message:  # starlette's words for a part over max_part_size
+            raise too_large(f"a form field is over the limit of {max_part_size} bytes", large_field) from exc
         raise bad_input(f"malformed multipart body: {exc}", "body", status=400) from exc
 
 

@@ -42,7 +42,8 @@ _OPENAPI = {
 
 async def _from_multipart(request: Request, project: str) -> tuple[list[Item], str]:
     settings = get_settings()
-    form = await read_form(request, max_fields=10, max_part_size=settings.max_text_chars * 4)
+    # A text of max_text_chars characters is at most 4 bytes each; check_text counts the characters.
+    form = await read_form(request, max_fields=10, max_part_size=settings.max_text_chars * 4, large_field="text")
     charge_items(request, 1)
     upload, text = form.get("file"), form.get("text")
     if upload is not None and not isinstance(upload, UploadFile):

@@ -19,7 +19,7 @@ from tamis.api.auth import ProjectId
 from tamis.api.ratelimit import charge_items
 from tamis.api.intake import check_count, check_text, image_loader, load_images, read_body
 from tamis.analyzers import available, get_analyzer
-from tamis.errors import bad_input
+from tamis.errors import bad_input, unsupported_media
 from tamis.items import CategoryResult, DecisionDoc, Item, ItemResult
 from tamis.pipeline import moderate as run_pipeline
 from tamis.taxonomy import CATEGORIES
@@ -118,6 +118,11 @@ def _response(doc: DecisionDoc, items: list[Item]) -> ModerationResponse:
 
 @router.post("/v1/moderations", response_model=ModerationResponse, summary="OpenAI-compatible moderation")
 async def moderations(request: Request, project: ProjectId) -> Any:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise unsupported_media(
+            f"Content-Type {content_type or '(none)'} is not accepted; send application/json", "Content-Type"
+        )
     body = ModerationRequest.model_validate_json(await read_body(request))
     charge_items(request, len(body.input) if _is_text_list(body.input) else 1)  # before any URL is fetched
     items = await run_in_threadpool(_items, project, body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -58,11 +58,18 @@ def list_keys(session: Session, project_id: str | None = None) -> Sequence[ApiKe
     return session.scalars(query).all()
 
 
+# Called with a key's hash when this process revokes it, so that its caches forget the key at once
+# (tamis.api.auth registers one). Other processes' caches forget it within their time-to-live.
+on_key_revoked: list[Callable[[str], None]] = []
+
+
 def revoke_key(session: Session, key_id: str) -> bool:
     key = session.get(ApiKey, key_id)
     if key is None or key.revoked_at is not None:
         return False
     key.revoked_at = utcnow()
+    for forget in on_key_revoked:
+        forget(key.key_hash)
     return True
 
 
