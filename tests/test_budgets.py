@@ -132,3 +132,127 @@ def test_a_request_waiting_past_its_budget_for_its_projects_turn_gets_503(client
     assert int(response.headers["retry-after"]) >= 1 and "budget" in problem["detail"]
     assert elapsed < 2.0, elapsed
     assert first == [422]
+
+
+# --- a request's analysis: bounded in characters, and one project's turns ------------------------
+
+
+def test_a_request_over_the_character_budget_is_413_before_any_analysis(client, auth, settings) -> None:  # type: ignore[no-untyped-def]
+    from conftest import assert_problem
+
+    text = "x " * (settings.max_text_chars // 2)  # each text at the per-text limit
+    count = settings.max_request_chars // settings.max_text_chars + 1
+    started = time.monotonic()
+    response = client.post("/v1/moderate", headers=auth, json={"items": [{"data_id": str(i), "text": text} for i in range(count)]})
+    assert "characters" in assert_problem(response, 413, "items")["detail"]
+    response = client.post("/v1/moderations", headers=auth, json={"input": [text] * count})
+    assert_problem(response, 413, "input")
+    assert time.monotonic() - started < 5.0  # refused up front: minutes of analysis on the old code
+
+
+def test_a_project_waits_for_its_own_analysis_turns_and_others_do_not(client, auth, project, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from conftest import assert_problem
+    from tamis.api.media_pool import analysis_turn
+
+    monkeypatch.setattr(settings, "analysis_per_project", 1)
+    monkeypatch.setattr(settings, "request_budget_s", 0.5)
+    other = other_key("proj-turns-other")
+    body = {"items": [{"data_id": "a", "text": "hello there"}]}
+    with analysis_turn(project):  # the project's only turn, held as a long request would
+        started = time.monotonic()
+        refused = client.post("/v1/moderate", headers=auth, json=body)
+        assert time.monotonic() - started < 3.0
+        assert client.post("/v1/moderate", headers=other, json=body).status_code == 200
+    problem = assert_problem(refused, 503, "items")
+    assert int(refused.headers["retry-after"]) >= 1 and "budget" in problem["detail"]
+    assert client.post("/v1/moderate", headers=auth, json=body).status_code == 200  # the turn is free again
+
+
+# --- slow clients: the server's own timeouts ------------------------------------------------------
+
+
+@pytest.fixture
+def served(app, settings, monkeypatch):  # type: ignore[no-untyped-def]
+    """The app behind uvicorn as `tamis serve` configures it, on a free loopback port."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from tamis.api.server import server_config
+
+    monkeypatch.setattr(settings, "header_timeout_s", 1.0)
+    monkeypatch.setattr(settings, "body_timeout_s", 1.0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield port
+    server.should_exit = True
+    thread.join(10)
+
+
+def _closed_within(sock, seconds: float) -> tuple[bool, bytes]:  # type: ignore[no-untyped-def]
+    """Drip one byte of a header every 0.2 s until the server closes; (closed in time, what it sent)."""
+    import socket
+
+    sock.settimeout(0.2)
+    end = time.monotonic() + seconds
+    received = b""
+    while time.monotonic() < end:
+        try:
+            sock.sendall(b"a")
+        except OSError:
+            return True, received
+        try:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return True, received
+            received += chunk
+        except socket.timeout:
+            continue
+        except OSError:
+            return True, received
+    return False, received
+
+
+def test_a_half_sent_header_is_cut_at_the_header_timeout(served: int) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", served)) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        started = time.monotonic()
+        closed, _ = _closed_within(sock, 6.0)
+    assert closed, "uvicorn kept a half-sent header open"
+    assert time.monotonic() - started < 4.0
+
+
+def test_whole_requests_and_keep_alive_still_work(served: int) -> None:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", served, timeout=10)
+    for _ in range(2):
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        assert response.status == 200
+        response.read()
+        time.sleep(0.5)  # under both the keep-alive and the header timeouts
+    connection.close()
+
+
+def test_a_trickling_body_is_answered_408(served: int, auth) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    head = (f"POST /v1/moderate HTTP/1.1\r\nHost: x\r\nAuthorization: {auth['Authorization']}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", served)) as sock:
+        sock.sendall(head.encode() + b'{"items": [')
+        started = time.monotonic()
+        _, received = _closed_within(sock, 6.0)
+    assert received.startswith(b"HTTP/1.1 408"), received[:200]
+    assert time.monotonic() - started < 4.0

@@ -65,10 +65,11 @@ def serve(
     import uvicorn
 
     from tamis.api import create_app
+    from tamis.api.server import server_config
     from tamis.webhook_destinations import LISTENING_PORTS
 
     LISTENING_PORTS.add(port)  # webhooks must never call tamis itself
-    uvicorn.run(create_app(embedded_worker=worker), host=host, port=port, log_level="info")
+    uvicorn.Server(server_config(create_app(embedded_worker=worker), host, port, log_level="info")).run()
 
 
 @app.command()

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # Input limits: anything above is refused with a 4xx before it costs work.
     max_items: int = 100
     max_text_chars: int = 100_000
+    # All of one request's texts together: analysis time grows with characters (README, "Limits").
+    max_request_chars: int = 200_000
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 50_000_000
     max_request_bytes: int = 64 * 1024 * 1024
@@ -34,8 +36,14 @@ class Settings(BaseSettings):
     # Media threads (fetch + decode) shared by all projects, and how many one project may hold at once.
     media_threads: int = 4
     media_per_project: int = 2
+    # Requests of one project analysed at once (the rest wait their turn, within request_budget_s).
+    analysis_per_project: int = 2
     # Longest a request waits for its project's turn at the media threads before a 503 with Retry-After.
     request_budget_s: float = 30.0
+    # Slow clients: a request's head (line and headers) must arrive within header_timeout_s, its body
+    # within body_timeout_s; the connection is closed, or the request answered 408.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 60.0
     fetch_max_redirects: int = 5
     # Only for tests and closed networks: let URL fetching reach loopback/private addresses.
     fetch_allow_private: bool = False

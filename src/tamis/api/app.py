@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +20,7 @@ from tamis.analyzers import get_analyzer
 from tamis.api import banks, decisions, hashes, health, moderate, openai_compat, policies, problems, webhooks
 from tamis.api import videos
 from tamis.config import get_settings
-from tamis.errors import too_large
+from tamis.errors import ProblemError, too_large
 from tamis.policy import default_body
 from tamis.store.db import get_engine, session_factory
 from tamis.hashing.matcher import save_matcher_snapshot
@@ -76,12 +77,22 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = get_settings().max_request_bytes
-        seen = 0
+        settings = get_settings()
+        limit = settings.max_request_bytes
+        deadline = time.monotonic() + settings.body_timeout_s
+        seen, body_done = 0, False
 
         async def limited_receive():  # type: ignore[no-untyped-def]
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, body_done
+            if body_done:  # later receives wait for a disconnect (streamed responses): no deadline
+                return await receive()
+            try:
+                # A body that trickles in must not hold the request (and its memory) for ever.
+                message = await asyncio.wait_for(receive(), timeout=max(deadline - time.monotonic(), 0))
+            except TimeoutError:
+                raise ProblemError(408, "Request timeout", f"the body did not arrive within {settings.body_timeout_s} s",
+                                   field="body", kind="request-timeout") from None
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:

@@ -98,6 +98,14 @@ def check_count(n: int, field: str = "items") -> None:
         raise too_large(f"{n} items in one request; the limit is {limit}", field)
 
 
+def check_total_chars(texts: list[str | None], field: str = "items") -> None:
+    """A request's texts together within TAMIS_MAX_REQUEST_CHARS: analysis time grows with them."""
+    limit = get_settings().max_request_chars
+    total = sum(len(t) for t in texts if t)
+    if total > limit:
+        raise too_large(f"the request's texts have {total} characters together; the limit is {limit}", field)
+
+
 def _b64(data: str, field: str) -> bytes:
     try:
         return base64.b64decode(data, validate=True)
@@ -138,6 +146,7 @@ def load_images(
 
 def items_from_request(project: str, request: ModerateRequest) -> list[Item]:
     check_count(len(request.items))
+    check_total_chars([item.text for item in request.items])
     loaders, fields = {}, {}
     for i, item in enumerate(request.items):
         if item.text is not None:

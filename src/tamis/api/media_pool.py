@@ -1,18 +1,20 @@
-"""The threads that fetch and decode media, shared by every project but never taken by one.
+"""Work shared by every project but never taken by one: media threads and analysis turns.
 
 Fetching and decoding release the GIL (sockets, Pillow's C decoders), so a few threads overlap them.
 A project runs at most TAMIS_MEDIA_PER_PROJECT loads at once, whatever its number of requests or
-items: four slow URLs of one project leave the other threads to everyone else. A request waits for
-its project's turn within its budget (TAMIS_REQUEST_BUDGET_S) and is then answered 503 with
-Retry-After rather than held.
+items: four slow URLs of one project leave the other threads to everyone else. Likewise at most
+TAMIS_ANALYSIS_PER_PROJECT of a project's requests are analysed at once, so a project sending many
+long texts shares the CPU rather than queueing everyone behind it. A request waits for its project's
+turn within its budget (TAMIS_REQUEST_BUDGET_S) and is then answered 503 with Retry-After.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TypeVar
 
 from tamis.config import get_settings
@@ -22,7 +24,7 @@ T = TypeVar("T")
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
-_slots: dict[str, threading.BoundedSemaphore] = {}
+_slots: dict[tuple[str, str], threading.BoundedSemaphore] = {}
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -33,12 +35,31 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
-def _project_slots(project: str) -> threading.BoundedSemaphore:
+def _project_slots(project: str, kind: str = "media") -> threading.BoundedSemaphore:
     with _lock:
-        slots = _slots.get(project)
+        slots = _slots.get((project, kind))
         if slots is None:
-            slots = _slots[project] = threading.BoundedSemaphore(get_settings().media_per_project)
+            settings = get_settings()
+            size = settings.media_per_project if kind == "media" else settings.analysis_per_project
+            slots = _slots[(project, kind)] = threading.BoundedSemaphore(size)
         return slots
+
+
+@contextmanager
+def analysis_turn(project: str, field: str = "items") -> Iterator[None]:
+    """Hold one of the project's analysis turns (blocking, within the request's budget; else 503)."""
+    settings = get_settings()
+    slots = _project_slots(project, "analysis")
+    if not slots.acquire(timeout=settings.request_budget_s):
+        raise busy(
+            f"this project's requests ({settings.analysis_per_project} analysed at a time) did not reach "
+            f"this one within the request's budget of {settings.request_budget_s} s",
+            field, settings.request_budget_s,
+        )
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def busy(detail: str, field: str, retry_after_s: float) -> ProblemError:

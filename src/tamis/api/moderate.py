@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from tamis.api.auth import ProjectId
 from tamis.api.ratelimit import charge_items
 from tamis.api.intake import ModerateRequest, check_text, image_loader, items_from_request, load_images, read_body, read_form
+from tamis.api.media_pool import analysis_turn
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, not_found, unsupported_media
 from tamis.items import DecisionDoc, Item
@@ -71,6 +72,11 @@ async def _from_json(request: Request, project: str) -> tuple[list[Item], str]:
     return await run_in_threadpool(items_from_request, project, body), body.policy
 
 
+def _judge(project: str, items: list[Item], policy: str) -> DecisionDoc:
+    with analysis_turn(project):
+        return run_pipeline(project, items, policy_id=policy, source="api")
+
+
 @router.post("/v1/moderate", response_model=DecisionDoc, openapi_extra=_OPENAPI, summary="Judge items")
 async def moderate(request: Request, project: ProjectId) -> Any:
     """Score each item per category, reach a verdict under the project's policy, record it.
@@ -89,7 +95,7 @@ async def moderate(request: Request, project: ProjectId) -> Any:
             "Content-Type",
         )
     try:
-        doc = await run_in_threadpool(run_pipeline, project, items, policy_id=policy, source="api")
+        doc = await run_in_threadpool(_judge, project, items, policy)
     except LookupError as exc:
         error = not_found(f"policy {policy!r}")
         error.field = "policy"

@@ -17,7 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from tamis.api.auth import ProjectId
 from tamis.api.ratelimit import charge_items
-from tamis.api.intake import check_count, check_text, image_loader, load_images, read_body
+from tamis.api.intake import check_count, check_text, check_total_chars, image_loader, load_images, read_body
+from tamis.api.media_pool import analysis_turn
 from tamis.analyzers import available, get_analyzer
 from tamis.errors import bad_input, unsupported_media
 from tamis.items import CategoryResult, DecisionDoc, Item, ItemResult
@@ -74,6 +75,7 @@ def _items(project: str, body: ModerationRequest) -> list[Item]:
     if not raw:  # no item would make a decision with no results
         raise bad_input("input is an empty list: send a text, a list of texts or a list of parts", "input")
     check_count(len(raw), "input")
+    check_total_chars([p if isinstance(p, str) else getattr(p, "text", None) for p in raw], "input")
     if all(isinstance(part, str) for part in raw):
         return [Item(f"input-{i}", text=check_text(t, f"input[{i}]")) for i, t in enumerate(raw)]  # type: ignore[arg-type]
     # A list of parts is one input: its texts joined, and its image (OpenAI allows one).
@@ -116,6 +118,11 @@ def _response(doc: DecisionDoc, items: list[Item]) -> ModerationResponse:
     )
 
 
+def _judge(project: str, items: list[Item]) -> DecisionDoc:
+    with analysis_turn(project, "input"):
+        return run_pipeline(project, items, source="openai")
+
+
 @router.post("/v1/moderations", response_model=ModerationResponse, summary="OpenAI-compatible moderation")
 async def moderations(request: Request, project: ProjectId) -> Any:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -126,7 +133,7 @@ async def moderations(request: Request, project: ProjectId) -> Any:
     body = ModerationRequest.model_validate_json(await read_body(request))
     charge_items(request, len(body.input) if _is_text_list(body.input) else 1)  # before any URL is fetched
     items = await run_in_threadpool(_items, project, body)
-    doc = await run_in_threadpool(run_pipeline, project, items, source="openai")
+    doc = await run_in_threadpool(_judge, project, items)
     return Response(_response(doc, items).model_dump_json(), media_type="application/json")
 
 
