@@ -152,17 +152,21 @@ def test_a_request_over_the_character_budget_is_413_before_any_analysis(client, 
 
 def test_a_project_waits_for_its_own_analysis_turns_and_others_do_not(client, auth, project, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from conftest import assert_problem
-    from tamis.api.media_pool import analysis_turn
+    from tamis.api.media_pool import project_slots
 
     monkeypatch.setattr(settings, "analysis_per_project", 1)
     monkeypatch.setattr(settings, "request_budget_s", 0.5)
     other = other_key("proj-turns-other")
     body = {"items": [{"data_id": "a", "text": "hello there"}]}
-    with analysis_turn(project):  # the project's only turn, held as a long request would
+    turns = project_slots(project, "analysis")
+    assert turns.acquire(timeout=1)  # the project's only turn, held as a long request would
+    try:
         started = time.monotonic()
         refused = client.post("/v1/moderate", headers=auth, json=body)
         assert time.monotonic() - started < 3.0
         assert client.post("/v1/moderate", headers=other, json=body).status_code == 200
+    finally:
+        turns.release()
     problem = assert_problem(refused, 503, "items")
     assert int(refused.headers["retry-after"]) >= 1 and "budget" in problem["detail"]
     assert client.post("/v1/moderate", headers=auth, json=body).status_code == 200  # the turn is free again
@@ -256,3 +260,33 @@ def test_a_trickling_body_is_answered_408(served: int, auth) -> None:  # type: i
         _, received = _closed_within(sock, 6.0)
     assert received.startswith(b"HTTP/1.1 408"), received[:200]
     assert time.monotonic() - started < 4.0
+
+
+def test_only_a_few_requests_of_a_project_may_wait_for_media_threads(client, auth, project, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Waiting for a media thread holds a server worker thread: a project may not park many there."""
+    import threading
+
+    from conftest import assert_problem
+    from tamis.api.media_pool import WAITING_PER_SHARE, project_slots
+
+    monkeypatch.setattr(settings, "media_per_project", 1)
+    monkeypatch.setattr(settings, "request_budget_s", 3.0)
+    body = {"items": [{"data_id": "i", "image_base64": png_base64()}]}
+    share = project_slots(project)
+    assert share.acquire(timeout=1)  # the project's media thread, busy
+    waiting: list[int] = []
+    threads = [threading.Thread(target=lambda: waiting.append(client.post("/v1/moderate", headers=auth, json=body).status_code))
+               for _ in range(WAITING_PER_SHARE)]
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)  # both are waiting now
+        started = time.monotonic()
+        refused = client.post("/v1/moderate", headers=auth, json=body)
+        assert time.monotonic() - started < 1.0  # at once, not after the budget
+    finally:
+        share.release()
+        for thread in threads:
+            thread.join(30)
+    assert "waiting" in assert_problem(refused, 503, "items[0].image_base64")["detail"]
+    assert sorted(waiting) == [200] * WAITING_PER_SHARE  # their turn came within the budget

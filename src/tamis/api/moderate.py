@@ -72,11 +72,6 @@ async def _from_json(request: Request, project: str) -> tuple[list[Item], str]:
     return await run_in_threadpool(items_from_request, project, body), body.policy
 
 
-def _judge(project: str, items: list[Item], policy: str) -> DecisionDoc:
-    with analysis_turn(project):
-        return run_pipeline(project, items, policy_id=policy, source="api")
-
-
 @router.post("/v1/moderate", response_model=DecisionDoc, openapi_extra=_OPENAPI, summary="Judge items")
 async def moderate(request: Request, project: ProjectId) -> Any:
     """Score each item per category, reach a verdict under the project's policy, record it.
@@ -95,7 +90,8 @@ async def moderate(request: Request, project: ProjectId) -> Any:
             "Content-Type",
         )
     try:
-        doc = await run_in_threadpool(_judge, project, items, policy)
+        async with analysis_turn(project):
+            doc = await run_in_threadpool(run_pipeline, project, items, policy_id=policy, source="api")
     except LookupError as exc:
         error = not_found(f"policy {policy!r}")
         error.field = "policy"

@@ -118,11 +118,6 @@ def _response(doc: DecisionDoc, items: list[Item]) -> ModerationResponse:
     )
 
 
-def _judge(project: str, items: list[Item]) -> DecisionDoc:
-    with analysis_turn(project, "input"):
-        return run_pipeline(project, items, source="openai")
-
-
 @router.post("/v1/moderations", response_model=ModerationResponse, summary="OpenAI-compatible moderation")
 async def moderations(request: Request, project: ProjectId) -> Any:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -133,7 +128,8 @@ async def moderations(request: Request, project: ProjectId) -> Any:
     body = ModerationRequest.model_validate_json(await read_body(request))
     charge_items(request, len(body.input) if _is_text_list(body.input) else 1)  # before any URL is fetched
     items = await run_in_threadpool(_items, project, body)
-    doc = await run_in_threadpool(_judge, project, items)
+    async with analysis_turn(project, "input"):
+        doc = await run_in_threadpool(run_pipeline, project, items, source="openai")
     return Response(_response(doc, items).model_dump_json(), media_type="application/json")
 
 
