@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     max_items: int = 100
     max_text_chars: int = 100_000
     # All of one request's texts together: analysis time grows with characters (README, "Limits").
-    max_request_chars: int = 200_000
+    max_request_chars: int = 100_000
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 50_000_000
     max_request_bytes: int = 64 * 1024 * 1024
