@@ -152,7 +152,7 @@ def test_a_request_over_the_character_budget_is_413_before_any_analysis(client, 
 
 def test_a_project_waits_for_its_own_analysis_turns_and_others_do_not(client, auth, project, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from conftest import assert_problem
-    from tamis.api.media_pool import project_slots
+    from tamis.api.fairness import project_slots
 
     monkeypatch.setattr(settings, "analysis_per_project", 1)
     monkeypatch.setattr(settings, "request_budget_s", 0.5)
@@ -267,7 +267,7 @@ def test_only_a_few_requests_of_a_project_may_wait_for_media_threads(client, aut
     import threading
 
     from conftest import assert_problem
-    from tamis.api.media_pool import WAITING_PER_SHARE, project_slots
+    from tamis.api.fairness import WAITING_PER_SHARE, project_slots
 
     monkeypatch.setattr(settings, "media_per_project", 1)
     monkeypatch.setattr(settings, "request_budget_s", 3.0)

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tamis.api.media_pool import run_loads
+from tamis.api.fairness import run_loads
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, too_large
 from tamis.items import DecodedImage, Item

@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from tamis.api.auth import ProjectId
 from tamis.api.ratelimit import charge_items
 from tamis.api.intake import ModerateRequest, check_text, image_loader, items_from_request, load_images, read_body, read_form
-from tamis.api.media_pool import analysis_turn
+from tamis.api.fairness import analysis_turn
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, not_found, unsupported_media
 from tamis.items import DecisionDoc, Item

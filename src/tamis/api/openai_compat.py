@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from tamis.api.auth import ProjectId
 from tamis.api.ratelimit import charge_items
 from tamis.api.intake import check_count, check_text, check_total_chars, image_loader, load_images, read_body
-from tamis.api.media_pool import analysis_turn
+from tamis.api.fairness import analysis_turn
 from tamis.analyzers import available, get_analyzer
 from tamis.errors import bad_input, unsupported_media
 from tamis.items import CategoryResult, DecisionDoc, Item, ItemResult

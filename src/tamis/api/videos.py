@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from tamis.api.auth import ProjectId
 from tamis.api.ratelimit import charge_items
 from tamis.api.intake import read_body, read_form
-from tamis.api.media_pool import run_loads
+from tamis.api.fairness import run_loads
 from tamis.config import get_settings
 from tamis.errors import bad_input, not_found, unsupported_media
 from tamis.jobs.video import enqueue_video
