@@ -290,3 +290,18 @@ def test_only_a_few_requests_of_a_project_may_wait_for_media_threads(client, aut
             thread.join(30)
     assert "waiting" in assert_problem(refused, 503, "items[0].image_base64")["detail"]
     assert sorted(waiting) == [200] * WAITING_PER_SHARE  # their turn came within the budget
+
+
+def test_a_slow_name_server_is_cut_at_the_fetch_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    def slow_lookup(*args: object, **kwargs: object) -> list[tuple]:
+        time.sleep(5)  # what an attacker's name server can make the system resolver do
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 80))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_lookup)
+    started = time.monotonic()
+    with pytest.raises(ProblemError) as info:
+        fetch_url("http://slow-dns.example/a.png", field="items[0].image_url", settings=Settings(fetch_timeout_s=1.0))
+    assert info.value.status == 422 and "timed out" in info.value.detail
+    assert time.monotonic() - started < 3.0

@@ -11,6 +11,8 @@ import ipaddress
 import socket
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 import httpx
@@ -26,6 +28,10 @@ _SCHEMES = {"http": 80, "https": 443}
 _REDIRECTS = {301, 302, 303, 307, 308}
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT; not is_private in Python
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # IPv6 addresses that a NAT64 gateway maps to IPv4
+# Name resolution has no timeout of its own (the system resolver retries for tens of seconds, and
+# the URL's owner may run a slow name server): it runs on these threads, and a fetch waits for it
+# only until its deadline.
+_resolver = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tamis-dns")
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,7 @@ def fetch_url(
     with httpx.Client(follow_redirects=False, trust_env=False, transport=transport) as client:
         for _ in range(settings.fetch_max_redirects + 1):
             target = _check_url(url, field)
-            address = _resolve(target, field, settings, allowed)
+            address = _resolve(target, field, settings, allowed, deadline)
             result = _get(client, target, address, field, settings, deadline)
             if isinstance(result, bytes):
                 return result
@@ -86,10 +92,15 @@ def _check_url(url: str | httpx.URL, field: str) -> _Target:
     return _Target(url=parsed, host=host, port=parsed.port or _SCHEMES[parsed.scheme])
 
 
-def _resolve(target: _Target, field: str, settings: Settings, allowed: list[IPNetwork]) -> IPAddress:
+def _resolve(
+    target: _Target, field: str, settings: Settings, allowed: list[IPNetwork], deadline: float
+) -> IPAddress:
     """Resolve the host and check every address it has; return the one to connect to."""
+    lookup = _resolver.submit(resolve, target.host, target.port)
     try:
-        addresses = resolve(target.host, target.port)
+        addresses = lookup.result(timeout=max(deadline - time.monotonic(), 0))
+    except FutureTimeout:
+        raise _timed_out(settings, field) from None
     except (OSError, UnicodeError) as e:
         raise bad_input(f"could not resolve host {target.host!r}: {e}", field) from None
     if not addresses:
