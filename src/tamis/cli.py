@@ -105,6 +105,7 @@ def _serve(host: str, port: int, worker: bool, banner: list[str] | None = None) 
     import uvicorn
 
     from tamis.api import create_app
+    from tamis.api.server import server_config
     from tamis.config import get_settings
     from tamis.startup import Banner
     from tamis.webhook_destinations import LISTENING_PORTS
@@ -114,7 +115,7 @@ def _serve(host: str, port: int, worker: bool, banner: list[str] | None = None) 
     for line in banner or Banner(_url(host, port), get_settings()).lines():
         err.print(escape(line), soft_wrap=True, highlight=False)
     err.print("loading models; /readyz answers 200 once they are loaded", highlight=False)
-    uvicorn.run(create_app(embedded_worker=worker), host=host, port=port, log_level="info")
+    uvicorn.Server(server_config(create_app(embedded_worker=worker), host, port, log_level="info")).run()
 
 
 def _first_key(project: str) -> str | None:

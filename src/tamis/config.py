@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -25,16 +26,31 @@ class Settings(BaseSettings):
     # The command line sets this False unless told --create-data-dir: a typo'd TAMIS_DATA_DIR or a
     # command run from the wrong folder must not start an empty database silently.
     create_data_dir: bool = True
+    # A write waiting longer than this for another's lock on the SQLite file is answered 503.
+    sqlite_busy_timeout_s: float = 5.0
 
     # Input limits: anything above is refused with a 4xx before it costs work.
     max_items: int = 100
     max_text_chars: int = 100_000
+    # All of one request's texts together: analysis time grows with characters (README, "Limits").
+    max_request_chars: int = 100_000
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 50_000_000
     max_request_bytes: int = 64 * 1024 * 1024
     max_video_bytes: int = 64 * 1024 * 1024
     vpdq_fps: float = 1.0  # frames per second sampled for vPDQ
-    fetch_timeout_s: float = 10.0
+    fetch_timeout_s: float = 10.0  # the whole fetch: connect, TLS, headers and body
+    # Media threads (fetch + decode) shared by all projects, and how many one project may hold at once.
+    media_threads: int = 4
+    media_per_project: int = 2
+    # Requests of one project analysed at once (the rest wait their turn, within request_budget_s).
+    analysis_per_project: int = 2
+    # Longest a request waits for its project's turn at the media threads before a 503 with Retry-After.
+    request_budget_s: float = 30.0
+    # Slow clients: a request's head (line and headers) must arrive within header_timeout_s, its body
+    # within body_timeout_s; the connection is closed, or the request answered 408.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 60.0
     fetch_max_redirects: int = 5
     # Only for tests and closed networks: let URL fetching reach loopback/private addresses.
     fetch_allow_private: bool = False
@@ -113,8 +129,12 @@ class Settings(BaseSettings):
                     "holds tamis-data, point TAMIS_DATA_DIR at it, or pass --create-data-dir to start a new "
                     "one (`tamis up` creates it)"
                 )
-            self.data_dir.mkdir(parents=True)
-        return f"sqlite:///{(self.data_dir / 'tamis.db').resolve()}"
+            # Only the operator's user may read the data: it holds content, key hashes and webhook secrets.
+            self.data_dir.mkdir(mode=0o700, parents=True)
+        path = (self.data_dir / "tamis.db").resolve()
+        if not path.exists():  # SQLite would create it 0644; its -wal and -shm files copy its mode
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        return f"sqlite:///{path}"
 
 
 @lru_cache

@@ -11,15 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Literal
+from typing import Annotated, Literal
 
 import regex
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from tamis.analyzers.lists import CompiledList, ListMatcher
 from tamis.analyzers.registry import available
 from tamis.domains import DomainList
 from tamis.items import VERDICT_RANK, CategoryResult, Signal, Verdict
+from tamis.regex_cost import PatternTooCostly, check_pattern, pattern_size
 from tamis.taxonomy import CATEGORIES, known_category
 
 _NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
@@ -48,37 +49,89 @@ class Thresholds(BaseModel):
         return self
 
 
+# What one policy may hold (README, "Limits"): each list is compiled once per policy version and
+# every text of the project runs through all of it, so its size is its cost.
+MAX_LISTS = 100  # per kind: block_lists, allow_lists, domain_lists
+MAX_TERMS = 5_000  # over all block and allow lists
+MAX_TERM_CHARS = 200
+MAX_REGEXES = 200  # over all block and allow lists
+MAX_POLICY_EXPANSION = 100_000  # the regexes' unrolled size together (see tamis.regex_cost)
+
+
+# Versions stored before these limits existed are read back with this context: they stay readable
+# and enforced (the per-text time budget bounds them), and only new versions must pass the checks.
+STORED = {"stored": True}
+
+
+def _stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("stored"))
+
+
+def _affordable(pattern: str, info: ValidationInfo) -> str:
+    """A regex that compiles and whose shape cannot cost a worker its memory or its time."""
+    try:
+        if not _stored(info):
+            check_pattern(pattern)  # before compiling: compiling is what can take 23 GB
+        regex.compile(pattern, regex.V1)
+    except PatternTooCostly as exc:
+        raise ValueError(f"regex refused: {exc}") from exc
+    except regex.error as exc:
+        raise ValueError(f"regex does not compile: {exc}") from exc
+    return pattern
+
+
+def _short_term(term: str, info: ValidationInfo) -> str:
+    if len(term) > MAX_TERM_CHARS and not _stored(info):
+        raise ValueError(f"term has {len(term)} characters; the limit is {MAX_TERM_CHARS}")
+    return term
+
+
+Pattern = Annotated[str, AfterValidator(_affordable)]
+Term = Annotated[str, AfterValidator(_short_term)]
+
+
 class BlockList(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=_NAME)
     category: str | None = Field(None, description="Category a match counts towards (score 1.0).")
     action: Literal["review", "block"] = "block"
-    terms: list[str] = Field(default_factory=list, max_length=10_000)
-    regex: list[str] = Field(default_factory=list, max_length=1_000)
+    terms: list[Term] = Field(default_factory=list, max_length=10_000)
+    regex: list[Pattern] = Field(default_factory=list, max_length=1_000)
 
     _no_nul = field_validator("terms", "regex")(_storable)
 
     _known_category = field_validator("category")(known_category)
 
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, patterns: list[str]) -> list[str]:
-        for i, pattern in enumerate(patterns):
-            try:
-                regex.compile(pattern, regex.V1)
-            except regex.error as exc:
-                raise ValueError(f"regex[{i}] does not compile: {exc}") from exc
-        return patterns
-
 
 class AllowList(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=_NAME)
-    terms: list[str] = Field(default_factory=list, max_length=10_000)
-    regex: list[str] = Field(default_factory=list, max_length=1_000)
+    terms: list[Term] = Field(default_factory=list, max_length=10_000)
+    regex: list[Pattern] = Field(default_factory=list, max_length=1_000)
 
-    _compiles = field_validator("regex")(BlockList._compiles.__func__)  # type: ignore[attr-defined]
     _no_nul = field_validator("terms", "regex")(_storable)
+
+
+def _few_lists(lists: Sequence[object]) -> None:
+    if len(lists) > MAX_LISTS:
+        raise ValueError(f"{len(lists)} lists; the limit is {MAX_LISTS}")
+
+
+def _within_budget(lists: Sequence[BlockList | AllowList], earlier: Sequence[BlockList | AllowList] = ()) -> None:
+    """The policy's lists together (block lists first, then allow lists) within the per-policy limits."""
+    _few_lists(lists)
+    every = [*earlier, *lists]
+    terms = sum(len(lst.terms) for lst in every)
+    if terms > MAX_TERMS:
+        raise ValueError(f"the policy's lists hold {terms} terms together; the limit is {MAX_TERMS}")
+    patterns = [p for lst in every for p in lst.regex]
+    if len(patterns) > MAX_REGEXES:
+        raise ValueError(f"the policy's lists hold {len(patterns)} regexes together; the limit is {MAX_REGEXES}")
+    size = sum(pattern_size(p) for p in patterns)
+    if size > MAX_POLICY_EXPANSION:
+        raise ValueError(
+            f"the policy's regexes unroll to about {size:,} nodes together; the limit is {MAX_POLICY_EXPANSION:,}"
+        )
 
 
 class PolicyBody(BaseModel):
@@ -95,6 +148,27 @@ class PolicyBody(BaseModel):
     match_rotations: bool = Field(False, description="Also match the 8 rotations and flips of images against PDQ banks.")
 
     _no_nul = field_validator("description")(_storable)
+
+    @field_validator("block_lists")
+    @classmethod
+    def _block_budget(cls, lists: list[BlockList], info: ValidationInfo) -> list[BlockList]:
+        if not _stored(info):
+            _within_budget(lists)
+        return lists
+
+    @field_validator("allow_lists")
+    @classmethod
+    def _allow_budget(cls, lists: list[AllowList], info: ValidationInfo) -> list[AllowList]:
+        if not _stored(info):
+            _within_budget(lists, info.data.get("block_lists") or [])
+        return lists
+
+    @field_validator("domain_lists")
+    @classmethod
+    def _few_domain_lists(cls, lists: list[DomainList], info: ValidationInfo) -> list[DomainList]:
+        if not _stored(info):
+            _few_lists(lists)
+        return lists
 
     @field_validator("analyzers")
     @classmethod
@@ -129,7 +203,7 @@ class Policy:
 
 @lru_cache(maxsize=256)
 def _compile_lists(policy_id: str, version: int, body_json: str) -> ListMatcher | None:
-    body = PolicyBody.model_validate_json(body_json)
+    body = PolicyBody.model_validate_json(body_json, context=STORED)
     if not body.block_lists and not body.allow_lists:
         return None
     block = [

@@ -56,7 +56,8 @@ def verify(secret: str, body: str, header: str, *, now: float | None = None) -> 
     if abs((now or time.time()) - timestamp) > SIGNATURE_TOLERANCE_S:
         return False
     expected = sign(secret, body, timestamp).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, fields.get("v1", ""))
+    # bytes: compare_digest raises TypeError on a str that is not ASCII
+    return hmac.compare_digest(expected.encode(), fields.get("v1", "").encode())
 
 
 # --- registration and the outbox -----------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import threading
@@ -26,7 +27,7 @@ from tamis.api.hashes import MatchRequest
 from tamis.api.intake import ModerateRequest
 from tamis.api.openai_compat import ModerationRequest
 from tamis.config import get_settings
-from tamis.errors import too_large
+from tamis.errors import ProblemError, too_large
 from tamis.items import Item
 from tamis.media import decode_image
 from tamis.pipeline import judge
@@ -39,6 +40,8 @@ from tamis.delivery import DeliveryLoop
 
 log = logging.getLogger("tamis.api")
 REQUESTS = Counter("tamis_http_requests_total", "HTTP requests.", ["method", "route", "status"])
+# Label values come from a fixed set: a made-up method must not grow the series without bound.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY = Histogram("tamis_http_request_seconds", "HTTP request latency.", ["route"])
 
 DESCRIPTION = """Self-hosted content moderation. Send text and images; get per-category scores,
@@ -87,7 +90,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(scope["method"], route, str(status[0])).inc()
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            REQUESTS.labels(method, route, str(status[0])).inc()
             LATENCY.labels(route).observe(time.perf_counter() - start)
 
 
@@ -102,12 +106,22 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = get_settings().max_request_bytes
-        seen = 0
+        settings = get_settings()
+        limit = settings.max_request_bytes
+        deadline = time.monotonic() + settings.body_timeout_s
+        seen, body_done = 0, False
 
         async def limited_receive():  # type: ignore[no-untyped-def]
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, body_done
+            if body_done:  # later receives wait for a disconnect (streamed responses): no deadline
+                return await receive()
+            try:
+                # A body that trickles in must not hold the request (and its memory) for ever.
+                message = await asyncio.wait_for(receive(), timeout=max(deadline - time.monotonic(), 0))
+            except TimeoutError:
+                raise ProblemError(408, "Request timeout", f"the body did not arrive within {settings.body_timeout_s} s",
+                                   field="body", kind="request-timeout") from None
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:

@@ -13,9 +13,17 @@ from tamis.errors import ProblemError
 from tamis.store import queries
 from tamis.store.db import transaction
 
-# Key -> (project, when looked up). Short, so that a revoked key stops working within seconds.
+# Key hash -> (project, when looked up). A key revoked in this process is forgotten at once; one
+# revoked elsewhere (`tamis keys revoke` is another process) stops working here within _CACHE_S.
 _CACHE_S = 5.0
 _cache: dict[str, tuple[str, float]] = {}
+
+
+def _forget(key_hash: str) -> None:
+    _cache.pop(key_hash, None)
+
+
+queries.on_key_revoked.append(_forget)
 
 
 def _unauthorized(detail: str) -> ProblemError:

@@ -18,6 +18,7 @@ from tamis.errors import ProblemError, bad_input, not_found, too_large, unsuppor
 from tamis.hashing import digests, pdq, vpdq
 from tamis.hashing.matcher import BankHit, get_matcher, match_hashes, match_vpdq
 from tamis.media import decode_image
+from tamis.media.images import image_format_of
 from tamis.store.db import transaction
 from tamis.store.models import Job
 
@@ -55,11 +56,16 @@ def hash_media(data: bytes) -> dict[str, Any]:
     try:
         image = decode_image(data, field="file")
     except ProblemError as exc:
-        if exc.status != 415:
+        # Not an image, or more bytes than an image may have and not an image's signature: a video?
+        # (Videos have their own limit, TAMIS_MAX_VIDEO_BYTES, checked in _upload.)
+        over_image_limit = exc.status == 413 and len(data) > get_settings().max_image_bytes
+        if exc.status != 415 and not (over_image_limit and image_format_of(data) is None):
             raise
         try:
             frames = vpdq.vpdq_hash(data, fps=get_settings().vpdq_fps)
         except vpdq.VideoError as video_exc:
+            if over_image_limit:
+                raise exc from video_exc
             raise unsupported_media(f"neither an image nor a video tamis can read: {video_exc}", "file") from video_exc
         doc["kind"] = "video"
         doc["vpdq"] = [{"t_ms": f.t_ms, "hash": f.pdq, "quality": f.quality} for f in frames]

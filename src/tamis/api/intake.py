@@ -9,20 +9,17 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import Request
 from starlette.datastructures import FormData
+from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tamis.api.fairness import run_loads
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, too_large
 from tamis.items import DecodedImage, Item
 from tamis.media import decode_image, fetch_url
-
-# Fetching and decoding release the GIL (sockets, Pillow's C decoders): a few threads overlap them.
-_media_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tamis-media")
-
 
 class ItemIn(BaseModel):
     """One item: text, an image (URL or base64), or both."""
@@ -70,13 +67,19 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def read_form(request: Request, *, max_fields: int = 5, max_part_size: int = 1024 * 1024) -> FormData:
-    """A multipart form with at most one file; a malformed body is a 400 naming `body`."""
+async def read_form(
+    request: Request, *, max_fields: int = 5, max_part_size: int = 1024 * 1024, large_field: str = "body"
+) -> FormData:
+    """A multipart form with at most one file; a malformed body is a 400 naming `body`, a field
+    over max_part_size a 413 naming `large_field` (starlette does not say which part it was)."""
     try:
         return await request.form(max_files=1, max_fields=max_fields, max_part_size=max_part_size)
-    except ProblemError:
-        raise  # the body limit, raised while streaming
-    except Exception as exc:  # starlette raises its own parse errors
+    except (ProblemError, ClientDisconnect):
+        raise  # the body limit, raised while streaming; a client that left
+    except Exception as exc:  # starlette raises its own parse errors (as a 400 HTTPException)
+        message = str(getattr(exc, "detail", exc))
+        if "exceeded maximum size" in message:  # starlette's words for a part over max_part_size
+            raise too_large(f"a form field is over the limit of {max_part_size} bytes", large_field) from exc
         raise bad_input(f"malformed multipart body: {exc}", "body", status=400) from exc
 
 
@@ -93,6 +96,14 @@ def check_count(n: int, field: str = "items") -> None:
     limit = get_settings().max_items
     if n > limit:
         raise too_large(f"{n} items in one request; the limit is {limit}", field)
+
+
+def check_total_chars(texts: list[str | None], field: str = "items") -> None:
+    """A request's texts together within TAMIS_MAX_REQUEST_CHARS: analysis time grows with them."""
+    limit = get_settings().max_request_chars
+    total = sum(len(t) for t in texts if t)
+    if total > limit:
+        raise too_large(f"the request's texts have {total} characters together; the limit is {limit}", field)
 
 
 def _b64(data: str, field: str) -> bytes:
@@ -125,29 +136,26 @@ def data_url(url: str, field: str) -> bytes:
     return _b64(payload, field)
 
 
-def load_images(loaders: dict[int, Callable[[], DecodedImage]]) -> dict[int, DecodedImage]:
-    """Run the loaders in parallel; the first error (in item order) is the one reported."""
-    futures = {i: _media_pool.submit(load) for i, load in loaders.items()}
-    images, first_error = {}, None
-    for i in sorted(futures):
-        try:
-            images[i] = futures[i].result()
-        except ProblemError as exc:
-            first_error = first_error or exc
-    if first_error:
-        raise first_error
-    return images
+def load_images(
+    project: str, loaders: dict[int, Callable[[], DecodedImage]], fields: dict[int, str] | None = None
+) -> dict[int, DecodedImage]:
+    """Run the loaders in parallel within the project's share of the media threads; the first
+    error (in item order) is the one reported."""
+    return run_loads(project, loaders, fields)
 
 
-def items_from_request(request: ModerateRequest) -> list[Item]:
+def items_from_request(project: str, request: ModerateRequest) -> list[Item]:
     check_count(len(request.items))
-    loaders = {}
+    check_total_chars([item.text for item in request.items])
+    loaders, fields = {}, {}
     for i, item in enumerate(request.items):
         if item.text is not None:
             check_text(item.text, f"items[{i}].text")
         if item.image_url is not None:
-            loaders[i] = image_loader(url=item.image_url, field=f"items[{i}].image_url")
+            fields[i] = f"items[{i}].image_url"
+            loaders[i] = image_loader(url=item.image_url, field=fields[i])
         elif item.image_base64 is not None:
-            loaders[i] = image_loader(b64=item.image_base64, field=f"items[{i}].image_base64")
-    images = load_images(loaders)
+            fields[i] = f"items[{i}].image_base64"
+            loaders[i] = image_loader(b64=item.image_base64, field=fields[i])
+    images = load_images(project, loaders, fields)
     return [Item(item.data_id, text=item.text, image=images.get(i)) for i, item in enumerate(request.items)]

@@ -13,6 +13,7 @@ from tamis.api.auth import ProjectId
 from tamis.api.ratelimit import charge_items
 from tamis.api.openapi import problems
 from tamis.api.intake import ModerateRequest, check_text, image_loader, items_from_request, load_images, read_body, read_form
+from tamis.api.fairness import analysis_turn
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, not_found, unsupported_media
 from tamis.items import DecisionDoc, Item
@@ -41,9 +42,10 @@ _OPENAPI = {
 }
 
 
-async def _from_multipart(request: Request) -> tuple[list[Item], str]:
+async def _from_multipart(request: Request, project: str) -> tuple[list[Item], str]:
     settings = get_settings()
-    form = await read_form(request, max_fields=10, max_part_size=settings.max_text_chars * 4)
+    # A text of max_text_chars characters is at most 4 bytes each; check_text counts the characters.
+    form = await read_form(request, max_fields=10, max_part_size=settings.max_text_chars * 4, large_field="text")
     charge_items(request, 1)
     upload, text = form.get("file"), form.get("text")
     if upload is not None and not isinstance(upload, UploadFile):
@@ -61,14 +63,14 @@ async def _from_multipart(request: Request) -> tuple[list[Item], str]:
     image = None
     if upload is not None:
         raw = await upload.read(settings.max_image_bytes + 1)
-        image = (await run_in_threadpool(load_images, {0: image_loader(raw=raw, field="file")}))[0]
+        image = (await run_in_threadpool(load_images, project, {0: image_loader(raw=raw, field="file")}, {0: "file"}))[0]
     return [Item(data_id, text=None if text is None else str(text), image=image)], policy
 
 
-async def _from_json(request: Request) -> tuple[list[Item], str]:
+async def _from_json(request: Request, project: str) -> tuple[list[Item], str]:
     body = ModerateRequest.model_validate_json(await read_body(request))
     charge_items(request, len(body.items))  # before any URL is fetched
-    return await run_in_threadpool(items_from_request, body), body.policy
+    return await run_in_threadpool(items_from_request, project, body), body.policy
 
 
 @router.post("/v1/moderate", response_model=DecisionDoc, openapi_extra=_OPENAPI, responses=problems(400, 401, 404, 413, 415, 422),
@@ -81,16 +83,17 @@ async def moderate(request: Request, project: ProjectId) -> Any:
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        items, policy = await _from_json(request)
+        items, policy = await _from_json(request, project)
     elif content_type == "multipart/form-data":
-        items, policy = await _from_multipart(request)
+        items, policy = await _from_multipart(request, project)
     else:
         raise unsupported_media(
             f"Content-Type {content_type or '(none)'} is not accepted; send application/json or multipart/form-data",
             "Content-Type",
         )
     try:
-        doc = await run_in_threadpool(run_pipeline, project, items, policy_id=policy, source="api")
+        async with analysis_turn(project):
+            doc = await run_in_threadpool(run_pipeline, project, items, policy_id=policy, source="api")
     except LookupError as exc:
         error = not_found(f"policy {policy!r}")
         error.field = "policy"

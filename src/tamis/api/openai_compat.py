@@ -18,8 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from tamis.api.auth import ProjectId
 from tamis.api.ratelimit import charge_items
 from tamis.api.openapi import problems
-from tamis.api.intake import check_count, check_text, image_loader, load_images, read_body
+from tamis.api.intake import check_count, check_text, check_total_chars, image_loader, load_images, read_body
+from tamis.api.fairness import analysis_turn
 from tamis.analyzers import available, get_analyzer
+from tamis.errors import bad_input, unsupported_media
 from tamis.items import CategoryResult, DecisionDoc, Item, ItemResult
 from tamis.pipeline import moderate as run_pipeline
 from tamis.taxonomy import CATEGORIES
@@ -67,21 +69,23 @@ def _is_text_list(raw: object) -> bool:
     return isinstance(raw, list) and all(isinstance(part, str) for part in raw)
 
 
-def _items(body: ModerationRequest) -> list[Item]:
+def _items(project: str, body: ModerationRequest) -> list[Item]:
     raw = body.input
     if isinstance(raw, str):
         return [Item("input-0", text=check_text(raw, "input"))]
+    if not raw:  # no item would make a decision with no results
+        raise bad_input("input is an empty list: send a text, a list of texts or a list of parts", "input")
     check_count(len(raw), "input")
+    check_total_chars([p if isinstance(p, str) else getattr(p, "text", None) for p in raw], "input")
     if all(isinstance(part, str) for part in raw):
         return [Item(f"input-{i}", text=check_text(t, f"input[{i}]")) for i, t in enumerate(raw)]  # type: ignore[arg-type]
     # A list of parts is one input: its texts joined, and its image (OpenAI allows one).
     texts = [check_text(p.text, f"input[{i}].text") for i, p in enumerate(raw) if isinstance(p, TextPart)]
     images = [(i, p) for i, p in enumerate(raw) if isinstance(p, ImagePart)]
     if len(images) > 1:
-        from tamis.errors import bad_input
-
         raise bad_input("one image per input", f"input[{images[1][0]}]")
-    loaded = load_images({0: image_loader(url=p.image_url.url, field=f"input[{i}].image_url.url") for i, p in images})
+    fields = {0: f"input[{i}].image_url.url" for i, _ in images}
+    loaded = load_images(project, {0: image_loader(url=p.image_url.url, field=fields[0]) for i, p in images}, fields)
     return [Item("input-0", text="\n".join(texts) if texts else None, image=loaded.get(0))]
 
 
@@ -127,10 +131,16 @@ async def moderations(request: Request, project: ProjectId) -> Any:
     `input` is a text, a list of texts (one result each), or a list of `text` and `image_url` parts
     (one input; `data:` URLs included). Categories tamis did not assess are `null`; `flagged` means the
     policy's verdict is not `pass`; `model` is ignored. Every call is recorded as a decision."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise unsupported_media(
+            f"Content-Type {content_type or '(none)'} is not accepted; send application/json", "Content-Type"
+        )
     body = ModerationRequest.model_validate_json(await read_body(request))
     charge_items(request, len(body.input) if _is_text_list(body.input) else 1)  # before any URL is fetched
-    items = await run_in_threadpool(_items, body)
-    doc = await run_in_threadpool(run_pipeline, project, items, source="openai")
+    items = await run_in_threadpool(_items, project, body)
+    async with analysis_turn(project, "input"):
+        doc = await run_in_threadpool(run_pipeline, project, items, source="openai")
     return Response(_response(doc, items).model_dump_json(), media_type="application/json")
 
 

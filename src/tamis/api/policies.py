@@ -10,7 +10,7 @@ from tamis.api.auth import ProjectId
 from tamis.api.openapi import problems
 from tamis.api.schemas import PolicyDetail, PolicyDoc, PolicyList
 from tamis.errors import not_found
-from tamis.policy import Policy, PolicyBody
+from tamis.policy import STORED, Policy, PolicyBody
 from tamis.store import queries
 from tamis.store.db import transaction
 
@@ -55,7 +55,7 @@ def get_policy_version(version: int, project: ProjectId, policy_id: str = Policy
     with transaction() as session:
         for row in queries.policy_versions(session, project, policy_id):
             if row.version == version:
-                return _doc(Policy(row.policy_id, row.version, PolicyBody.model_validate(row.body)))
+                return _doc(Policy(row.policy_id, row.version, PolicyBody.model_validate(row.body, context=STORED)))
     raise not_found(f"policy {policy_id} version {version}")
 
 

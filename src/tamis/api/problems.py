@@ -9,14 +9,18 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
+from sqlalchemy.exc import OperationalError
+from starlette.requests import ClientDisconnect
 
 from tamis.errors import PROBLEM_BASE, ProblemError
 
 log = logging.getLogger("tamis.api")
 PROBLEM_JSON = "application/problem+json"
+CLIENT_CLOSED_REQUEST = 499
+DATABASE_RETRY_AFTER_S = 5
 
 
 # Pydantic puts the union member it tried into `loc` ('str', 'list[str]', 'TextPart'): not a field.
@@ -94,6 +98,28 @@ def install(app: FastAPI) -> None:
             "instance": request.url.path,
         }
         return _respond(doc)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The client left while sending its body: nothing to answer and nothing wrong with tamis.
+        # 499 (nginx's "client closed request") is what /metrics counts; nobody receives it.
+        log.info("client disconnected while sending its request on %s", request.url.path)
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: OperationalError) -> JSONResponse:
+        # A lock held too long (another process, a backup holding the SQLite file) or a database
+        # that does not answer: nothing was recorded, and trying again later is the remedy.
+        # The statement's parameters are hidden by the engine (hide_parameters), so no content is logged.
+        log.warning("database unavailable on %s: %s", request.url.path, type(exc.orig).__name__)
+        doc = {
+            "type": PROBLEM_BASE + "database-busy",
+            "title": "Database busy",
+            "status": 503,
+            "detail": "the database is locked or unavailable; nothing was recorded. Try again shortly.",
+            "instance": request.url.path,
+        }
+        return _respond(doc, {"Retry-After": str(DATABASE_RETRY_AFTER_S)})
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:

@@ -21,6 +21,7 @@ from tamis.api.ratelimit import charge_items
 from tamis.api.openapi import problems
 from tamis.api.schemas import VideoAccepted
 from tamis.api.intake import read_body, read_form
+from tamis.api.fairness import run_loads
 from tamis.config import get_settings
 from tamis.errors import bad_input, not_found, unsupported_media
 from tamis.jobs.video import enqueue_video
@@ -84,9 +85,10 @@ def _fetch(url: str) -> bytes:
     return fetch_url(url, field="video_url", settings=settings.model_copy(update={"max_image_bytes": settings.max_video_bytes}))
 
 
-async def _from_json(request: Request) -> tuple[bytes, str, str, str, str]:
+async def _from_json(request: Request, project: str) -> tuple[bytes, str, str, str, str]:
     body = VideoRequest.model_validate_json(await read_body(request))
-    data = await run_in_threadpool(_fetch, body.video_url)
+    # Through the media threads, within the project's share of them, like image URLs.
+    data = (await run_in_threadpool(run_loads, project, {0: lambda: _fetch(body.video_url)}, {0: "video_url"}))[0]
     return data, body.data_id, body.policy, body.video_url.rsplit("/", 1)[-1], "video_url"
 
 
@@ -119,7 +121,7 @@ async def submit_video(request: Request, project: ProjectId) -> JSONResponse:
     if content_type == "multipart/form-data":
         fields = await _from_multipart(request)
     elif content_type == "application/json":
-        fields = await _from_json(request)
+        fields = await _from_json(request, project)
     else:
         raise unsupported_media(f"Content-Type {content_type or '(none)'} is not accepted; send multipart/form-data "
                                 "(field 'file') or application/json (field 'video_url')", "Content-Type")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -75,8 +76,8 @@ def _frame(frame: object) -> dict[str, Any]:
 def _vpdq(value: object) -> str:
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
+            value = orjson.loads(value)  # depth-limited: 100,000 "[" is an error, not a RecursionError
+        except orjson.JSONDecodeError as exc:
             raise ValueError(f"a vpdq hash is a JSON list of frames: {exc.msg} at character {exc.pos}") from exc
     if not isinstance(value, list) or not value:
         raise ValueError('a vpdq hash is a non-empty JSON list of frames {"t_ms", "pdq", "quality"}')

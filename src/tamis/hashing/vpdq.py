@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import orjson
 import numpy as np
 import pdqhash
 
@@ -244,8 +245,8 @@ def frames_to_json(frames: Sequence[FrameHash]) -> str:
 def frames_from_json(text: str) -> list[FrameHash]:
     """Inverse of frames_to_json (also reads HMA's vPDQ signals); VpdqFormatError lists bad frames."""
     try:
-        items = json.loads(text)
-    except (json.JSONDecodeError, TypeError) as e:
+        items = orjson.loads(text)  # depth-limited: deep nesting is an error, not a RecursionError
+    except (orjson.JSONDecodeError, TypeError) as e:
         raise VpdqFormatError(f"vPDQ frames are not JSON: {e}") from None
     if not isinstance(items, list):
         raise VpdqFormatError('vPDQ frames are a JSON list of "hex,quality,seconds" strings')

@@ -11,12 +11,15 @@ import ipaddress
 import socket
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 import httpx
 
 from tamis.config import Settings, get_settings
-from tamis.errors import bad_input, too_large
+from tamis.errors import ProblemError, bad_input, too_large
+from tamis.media.deadline import DeadlineTransport
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -25,6 +28,10 @@ _SCHEMES = {"http": 80, "https": 443}
 _REDIRECTS = {301, 302, 303, 307, 308}
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT; not is_private in Python
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # IPv6 addresses that a NAT64 gateway maps to IPv4
+# Name resolution has no timeout of its own (the system resolver retries for tens of seconds, and
+# the URL's owner may run a slow name server): it runs on these threads, and a fetch waits for it
+# only until its deadline.
+_resolver = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tamis-dns")
 
 
 @dataclass(frozen=True)
@@ -50,10 +57,12 @@ def fetch_url(
     allowed = _parse_networks(allowed_networks)
     deadline = time.monotonic() + settings.fetch_timeout_s
     # trust_env=False: no proxy from the environment (it would connect for us, past our checks), no .netrc.
-    with httpx.Client(follow_redirects=False, trust_env=False) as client:
+    # The transport ends every connection at the deadline: connect, TLS, headers and body together.
+    transport = DeadlineTransport(deadline)
+    with httpx.Client(follow_redirects=False, trust_env=False, transport=transport) as client:
         for _ in range(settings.fetch_max_redirects + 1):
             target = _check_url(url, field)
-            address = _resolve(target, field, settings, allowed)
+            address = _resolve(target, field, settings, allowed, deadline)
             result = _get(client, target, address, field, settings, deadline)
             if isinstance(result, bytes):
                 return result
@@ -83,10 +92,15 @@ def _check_url(url: str | httpx.URL, field: str) -> _Target:
     return _Target(url=parsed, host=host, port=parsed.port or _SCHEMES[parsed.scheme])
 
 
-def _resolve(target: _Target, field: str, settings: Settings, allowed: list[IPNetwork]) -> IPAddress:
+def _resolve(
+    target: _Target, field: str, settings: Settings, allowed: list[IPNetwork], deadline: float
+) -> IPAddress:
     """Resolve the host and check every address it has; return the one to connect to."""
+    lookup = _resolver.submit(resolve, target.host, target.port)
     try:
-        addresses = resolve(target.host, target.port)
+        addresses = lookup.result(timeout=max(deadline - time.monotonic(), 0))
+    except FutureTimeout:
+        raise _timed_out(settings, field) from None
     except (OSError, UnicodeError) as e:
         raise bad_input(f"could not resolve host {target.host!r}: {e}", field) from None
     if not addresses:
@@ -175,9 +189,15 @@ def _get(
                 raise bad_input(f"fetching the URL returned HTTP {response.status_code}", field)
             return _read_body(response, field, settings, deadline)
     except httpx.TimeoutException:
-        raise bad_input(f"fetching the URL timed out after {settings.fetch_timeout_s} s", field) from None
+        raise _timed_out(settings, field) from None
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError, ValueError) as e:
+        if time.monotonic() >= deadline:  # the deadline's timer cut the connection
+            raise _timed_out(settings, field) from None
         raise bad_input(f"could not fetch the URL: {type(e).__name__}: {e}", field) from None
+
+
+def _timed_out(settings: Settings, field: str) -> ProblemError:
+    return bad_input(f"fetching the URL timed out: the limit is {settings.fetch_timeout_s} s in all", field)
 
 
 def _read_body(response: httpx.Response, field: str, settings: Settings, deadline: float) -> bytes:

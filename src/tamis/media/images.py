@@ -100,6 +100,11 @@ def _open(data: bytes, field: str) -> Image.Image:
         raise unsupported_media(f"not an image in an accepted format ({accepted})", field) from None
 
 
+def image_format_of(data: bytes) -> str | None:
+    """The accepted image format whose signature the bytes start with, if any (nothing decoded)."""
+    return _claimed_format(data)
+
+
 def _claimed_format(data: bytes) -> str | None:
     """The accepted format whose signature the bytes start with, if any."""
     for fmt in allowed_formats():

@@ -31,7 +31,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # How long a write waits for another's lock before the request is answered 503 (api/problems.py).
+    cursor.execute(f"PRAGMA busy_timeout={int(get_settings().sqlite_busy_timeout_s * 1000)}")
     cursor.close()
 
 
@@ -41,13 +42,20 @@ def _json(value: object) -> str:
 
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
+    # hide_parameters: an error's message never carries the statement's values (texts, decisions),
+    # so logs never contain content.
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10}, json_serializer=_json
+            url,
+            connect_args={"check_same_thread": False, "timeout": get_settings().sqlite_busy_timeout_s},
+            json_serializer=_json,
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=_json)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=_json, hide_parameters=True
+    )
 
 
 def migrate(engine: Engine) -> None:

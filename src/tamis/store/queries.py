@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from tamis.items import DecisionDoc
-from tamis.policy import Policy, PolicyBody, default_body
+from tamis.policy import STORED, Policy, PolicyBody, default_body
 from tamis.store.models import ApiKey, Decision, DecisionItem, ItemHash, PolicyVersion, Project, utcnow
 
 KEY_PREFIX = "tamis_"
@@ -58,11 +58,18 @@ def list_keys(session: Session, project_id: str | None = None) -> Sequence[ApiKe
     return session.scalars(query).all()
 
 
+# Called with a key's hash when this process revokes it, so that its caches forget the key at once
+# (tamis.api.auth registers one). Other processes' caches forget it within their time-to-live.
+on_key_revoked: list[Callable[[str], None]] = []
+
+
 def revoke_key(session: Session, key_id: str) -> bool:
     key = session.get(ApiKey, key_id)
     if key is None or key.revoked_at is not None:
         return False
     key.revoked_at = utcnow()
+    for forget in on_key_revoked:
+        forget(key.key_hash)
     return True
 
 
@@ -70,7 +77,7 @@ def revoke_key(session: Session, key_id: str) -> bool:
 
 
 def _as_policy(row: PolicyVersion) -> Policy:
-    return Policy(row.policy_id, row.version, PolicyBody.model_validate(row.body))
+    return Policy(row.policy_id, row.version, PolicyBody.model_validate(row.body, context=STORED))
 
 
 def policy_versions(session: Session, project_id: str, policy_id: str) -> Sequence[PolicyVersion]:
