@@ -310,8 +310,8 @@ def test_redirect_to_a_forbidden_address_is_refused(server: str) -> None:
         ("http://100.64.0.1/", "CGNAT"),
         ("http://0.0.0.0/", "unspecified"),
         ("http://224.0.0.1/", "multicast"),
-        ("http://2130706433/", "loopback"),  # 127.0.0.1 spelled as an integer
-        ("http://localhost/", "loopback"),
+        ("http://2130706433/", "not resolve to a public address"),  # 127.0.0.1 spelled as an integer
+        ("http://localhost/", "does not resolve to a public address"),  # a name: not told why
     ],
 )
 def test_private_addresses_are_refused_before_connecting(url: str, why: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -342,7 +342,22 @@ def test_host_resolving_to_any_private_address_is_refused(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
     err = problem(lambda: fetch_url("http://images.example/a.png", field=FIELD, allowed_networks=LOOPBACK), 422)
-    assert "10.0.0.1" in err.detail
+    assert "refused" in err.detail
+
+
+def test_a_refused_name_answers_like_a_missing_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """image_url must not work as a lookup tool for internal names: a name that resolves inside the
+    network and one that does not resolve at all get the same answer, with no address in it."""
+    def resolve(host: str, port: int, *args: object, **kwargs: object) -> list[tuple]:
+        if host == "db.internal.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port))]
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    inside = problem(lambda: fetch_url("http://db.internal.example/", field=FIELD), 422)
+    missing = problem(lambda: fetch_url("http://nowhere.example/", field=FIELD), 422)
+    assert "10.1.2.3" not in inside.detail and "private" not in inside.detail
+    assert inside.detail.replace("db.internal.example", "HOST") == missing.detail.replace("nowhere.example", "HOST")
 
 
 def test_connection_is_pinned_to_the_checked_address(server: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -101,16 +101,32 @@ def _resolve(
         addresses = lookup.result(timeout=max(deadline - time.monotonic(), 0))
     except FutureTimeout:
         raise _timed_out(settings, field) from None
-    except (OSError, UnicodeError) as e:
-        raise bad_input(f"could not resolve host {target.host!r}: {e}", field) from None
+    except (OSError, UnicodeError):
+        raise _no_public_address(target, field) from None
     if not addresses:
-        raise bad_input(f"host {target.host!r} has no address", field)
+        raise _no_public_address(target, field)
     if not settings.fetch_allow_private:
         for address in addresses:
             why = refusal(address, allowed)
             if why:
-                raise bad_input(f"host {target.host!r} resolves to {address}, a {why} address: refused", field)
+                raise _no_public_address(target, field, why)
     return addresses[0]
+
+
+def _no_public_address(target: _Target, field: str, why: str | None = None) -> ProblemError:
+    """One answer for a name that does not resolve and one that resolves inside the network: a caller
+    must not learn what a name means to tamis's resolver. Only a literal address is told why."""
+    if why and _is_literal(target.host):
+        return bad_input(f"{target.host} is a {why} address: refused", field)
+    return bad_input(f"host {target.host!r} does not resolve to a public address: refused", field)
+
+
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def resolve(host: str, port: int) -> list[IPAddress]:
