@@ -85,14 +85,14 @@ def predict_out_of_source(rows: list[Row], recipe: Recipe, cache: str, k: int = 
     """(len(rows), len(recipe.heads)) scores of every row by heads fitted without its source group.
     `on_full` receives the all-data fit (the model `train` would write from the same rows)."""
     trows = [r for r in universe.training_rows(rows) if r.split in ("train", "calib")]
-    tD, tS = features_of([r.clean for r in trows], cache)
+    tD, tS = features_of([r.clean for r in trows], cache, ngrams=recipe.ngram_scale > 0)
     piece_texts, owner = [], []
     for i, r in enumerate(rows):
         ps = universe.pieces(r.text)
         piece_texts += ps
         owner += [i] * len(ps)
     owner_a = np.array(owner)
-    pD, pS = features_of(piece_texts, cache)
+    pD, pS = features_of(piece_texts, cache, ngrams=recipe.ngram_scale > 0)
     log(f"features: {len(trows)} training rows, {len(piece_texts)} pieces of {len(rows)} rows")
     one_blas_thread()
     t = time.time()
@@ -117,6 +117,26 @@ def predict_out_of_source(rows: list[Row], recipe: Recipe, cache: str, k: int = 
             log(f"WARNING: {capped} stopped at max_iter: the all-data start may leak into this fold")
         log(f"{'+'.join(held_groups)}: {held.sum()} rows scored, fitted on {len(ti)} ({time.time() - t:.0f}s)")
     return preds
+
+
+def predict_with(model_path: str, rows: list[Row], cache: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Scores of a fixed model (e.g. the shipped weights) on every row, read as the service reads it. Not
+    out-of-source for the sets that model was trained on: a reference, not a cross-validation."""
+    from tamis.textmodel.cache import cached_embeddings
+    from tamis.textmodel.model import TextModel
+
+    model = TextModel.load(model_path)
+    texts, owner = [], []
+    for i, r in enumerate(rows):
+        ps = universe.pieces(r.text)
+        texts += ps
+        owner += [i] * len(ps)
+    P = model.calibrate(model.logits(texts, cached_embeddings(texts, cache)))
+    owner_a = np.array(owner)
+    starts = np.r_[0, np.nonzero(np.diff(owner_a))[0] + 1]
+    preds = np.full((len(rows), len(model.categories)), np.nan)
+    preds[owner_a[starts]] = np.maximum.reduceat(P, starts, axis=0)
+    return preds, model.categories
 
 
 def _auprc(y: np.ndarray, p: np.ndarray) -> float | None:
@@ -266,6 +286,26 @@ def derive_thresholds(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...]
     return out
 
 
+# Categories that image analyzers score too: their thresholds stay (they are the images' as well).
+SHARED_WITH_IMAGES = {"sexual"}
+
+
+def policy_with(derived: dict, base: dict) -> dict:
+    """`base` (a policy body) with the text categories' thresholds replaced by derived ones; a category with
+    no block threshold reviews only, one with no review threshold is not acted on."""
+    body = json.loads(json.dumps(base))
+    for c, d in derived.items():
+        if c in SHARED_WITH_IMAGES or c not in body["categories"]:
+            continue
+        rule = {}
+        if d["review"] is not None:
+            rule["review"] = d["review"]
+        if d["block"] is not None:
+            rule["block"] = d["block"]
+        body["categories"][c] = rule
+    return body
+
+
 def _pct(v) -> str:
     return "–" if v is None else f"{100 * v:.1f}"
 
@@ -326,7 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recipe", default="current", choices=sorted(RECIPES))
     ap.add_argument("--C", type=float, default=None)
     ap.add_argument("--max-iter", type=int, default=None)
+    ap.add_argument("--model", default=None, help="score these fixed weights instead of cross-validating "
+                    "(a reference: in-source for the sets they were trained on)")
     ap.add_argument("--rescore", action="store_true", help="reuse --out's predictions.npz (new thresholds only)")
+    ap.add_argument("--write-policy", default=None, metavar="PATH", help="write the policy (--policy, else the "
+                    "default) with the derived thresholds for the text categories")
     ap.add_argument("--save-model", default=None, metavar="DIR", help="also write the all-data fit there (what "
                     "`train --recipe` writes from the same rows)")
     args = ap.parse_args(argv)
@@ -340,7 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     recipe = RECIPES[args.recipe]
     recipe = replace(recipe, C=args.C or recipe.C, max_iter=args.max_iter or recipe.max_iter)
-    if args.rescore:
+    if args.model:
+        preds, heads = predict_with(args.model, rows, args.cache)
+    elif args.rescore:
         z = np.load(out / "predictions.npz")
         assert list(z["ids"]) == [r.id for r in rows], "predictions were made on other rows"
         preds, heads = z["preds"], tuple(z["heads"])
@@ -356,10 +402,15 @@ def main(argv: list[str] | None = None) -> int:
     res = summarise(rows, preds, heads, policy_thresholds(args.policy))
     res["derived_thresholds"] = derive_thresholds(rows, preds, heads)
     res["folds"] = folds(rows, args.folds)
-    res["recipe"] = {"name": args.recipe, "C": recipe.C, "dense_scale": recipe.dense_scale,
+    res["recipe"] = {"name": f"fixed weights {args.model}" if args.model else args.recipe, "C": recipe.C, "dense_scale": recipe.dense_scale,
                      "ngram_scale": recipe.ngram_scale, "max_iter": recipe.max_iter, "heads": list(heads),
                      "background": recipe.background,
                      "set_weights": {"/".join(map(str, k)): v for k, v in recipe.noisy.items()}}
+    if args.write_policy:
+        from tamis.policy import default_body
+
+        base = json.loads(Path(args.policy).read_text()) if args.policy else default_body().model_dump(mode="json")
+        Path(args.write_policy).write_text(json.dumps(policy_with(res["derived_thresholds"], base), indent=2) + "\n")
     (out / "crossval.json").write_text(json.dumps(res, indent=1))
     (out / "crossval.md").write_text(markdown(res))
     print(markdown(res))

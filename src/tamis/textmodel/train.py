@@ -331,13 +331,16 @@ def _no_columns(n: int):
     return sp.csr_matrix((n, 0))
 
 
-def features_of(texts: list[str], cache: str | Path):
-    """(dense, sparse) features of cleaned texts: cached USE embeddings and hashed n-grams."""
+def features_of(texts: list[str], cache: str | Path, ngrams: bool = True):
+    """(dense, sparse) features of cleaned texts: cached USE embeddings and hashed n-grams (an empty
+    matrix when `ngrams` is false)."""
     import scipy.sparse as sp
 
     import hashlib
 
     dense = cached_embeddings(texts, cache).astype(np.float64)
+    if not ngrams:
+        return dense, sp.csr_matrix((len(texts), features.N_BUCKETS))
     # the n-grams of the same texts are cached too (pure Python, minutes for a few hundred thousand rows)
     digest = hashlib.sha1("\n".join(texts).encode("utf-8")).hexdigest()[:16]
     path = Path(cache) / f"ngrams_v{features.FEATURES_VERSION}_{digest}.npz"
@@ -409,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     used = [r for r in universe.training_rows(rows)
             if r.split in ("train", "calib") and r.set not in excluded]
     log(f"{len(rows)} rows, {len(used)} used for training and calibration; eval written: {n_eval} -> {args.eval_out}")
-    dense, sparse = features_of([r.clean for r in used], args.cache)
+    dense, sparse = features_of([r.clean for r in used], args.cache, ngrams=RECIPES[args.recipe].ngram_scale > 0)
     log(f"features ready; hashed n-grams: {sparse.nnz} non-zeros")
     one_blas_thread()
     recipe = RECIPES[args.recipe]

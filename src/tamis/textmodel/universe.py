@@ -23,7 +23,10 @@ from tamis.textmodel.features import clean
 
 SET_CAP = 1200
 LONG_CAP = 250
-CAPS = {TEMPLATE_SET: 2500}
+CAPS = {TEMPLATE_SET: 2500, "reddit_cssrs_suicide": 200}
+# A long text is scored by at most its first MAX_PIECES pieces here (the service reads them all): the
+# user histories of reddit_cssrs_suicide have dozens of sentences each, and every one costs embedding time.
+MAX_PIECES = 8
 LONG_SETS = {"eltec_novel_paragraphs", "medquad_health_answers", "un_general_debate_paragraphs",
              "xquad_wiki_paragraphs", "sib200_flores_paragraphs", "stackexchange_forum_posts"}
 
@@ -42,7 +45,7 @@ def pieces(text: str) -> list[str]:
 
     if len(text) <= whole_text_chars():
         return [clean(text)]
-    out = [clean(text[s:e]) for s, e in chunks(text)]
+    out = [clean(text[s:e]) for s, e in chunks(text)[:MAX_PIECES]]
     return [p for p in out if p] or [clean(text)]
 
 
