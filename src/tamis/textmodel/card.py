@@ -1,8 +1,11 @@
 """Write the measured tables of src/tamis/textmodel/weights/MODEL_CARD.md from metrics.json and the weights' metadata.
 
     python -m tamis.textmodel.card [--card src/tamis/textmodel/weights/MODEL_CARD.md] [--metrics src/tamis/textmodel/weights/metrics.json]
+        [--crossval src/tamis/textmodel/weights/crossval.json]
 
-Replaces what lies between the `<!-- metrics:start -->` and `<!-- metrics:end -->` markers.
+Replaces what lies between the `<!-- metrics:start -->` and `<!-- metrics:end -->` markers (the in-source
+split), and between `<!-- crossval:start -->` and `<!-- crossval:end -->` (leave-one-source-out, which the
+card leads with) when a cross-validation result is given.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from tamis.textmodel.model import TextModel
 
 START, END = "<!-- metrics:start -->", "<!-- metrics:end -->"
+XV_START, XV_END = "<!-- crossval:start -->", "<!-- crossval:end -->"
 
 
 def _f(v, nd=3):
@@ -109,6 +113,7 @@ def main(argv=None) -> int:
     ap.add_argument("--card", default="src/tamis/textmodel/weights/MODEL_CARD.md")
     ap.add_argument("--metrics", default="src/tamis/textmodel/weights/metrics.json")
     ap.add_argument("--model", default=None)
+    ap.add_argument("--crossval", default="src/tamis/textmodel/weights/crossval.json")
     args = ap.parse_args(argv)
     metrics = json.loads(Path(args.metrics).read_text())
     model = TextModel.load(args.model)
@@ -116,7 +121,14 @@ def main(argv=None) -> int:
     text = card.read_text() if card.exists() else f"{START}\n{END}\n"
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
-    card.write_text(head + START + "\n" + render(metrics, model) + "\n" + END + tail)
+    text = head + START + "\n" + render(metrics, model) + "\n" + END + tail
+    if args.crossval and Path(args.crossval).exists() and XV_START in text:
+        from tamis.textmodel.crossval import markdown
+
+        head, rest = text.split(XV_START, 1)
+        _, tail = rest.split(XV_END, 1)
+        text = head + XV_START + "\n" + markdown(json.loads(Path(args.crossval).read_text())) + XV_END + tail
+    card.write_text(text)
     return 0
 
 

@@ -50,9 +50,19 @@ def _ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
     return round(float(err), 4)
 
 
-def evaluate(model: TextModel, rows: list[dict]) -> dict:
+def predict(model: TextModel, texts: list[str], cache: str | None = None) -> np.ndarray:
+    """Calibrated probabilities; with `cache`, the USE embeddings come from (and go to) the training cache."""
+    if not cache or not texts:
+        return model.predict(texts)
+    from tamis.textmodel.cache import cached_embeddings
+    from tamis.textmodel.features import clean
+
+    return model.calibrate(model.logits(texts, cached_embeddings([clean(t) for t in texts], cache)))
+
+
+def evaluate(model: TextModel, rows: list[dict], cache: str | None = None) -> dict:
     t0 = time.time()
-    P = model.predict([r["text"] for r in rows])
+    P = predict(model, [r["text"] for r in rows], cache)
     seconds = time.time() - t0
     cats = model.categories
     th = model.recommended_thresholds
@@ -148,14 +158,22 @@ def identity_fpr(P: np.ndarray, rows: list[dict], cats: list[str], th: dict) -> 
     return fpr
 
 
-def template_rows(data_dir: str) -> list[dict]:
+def template_rows(data_dir: str, sample: int | None = None) -> list[dict]:
     """Clean identity-template sentences that training never saw (the held-out split and the templates
     left out of training), in the evaluation format: many more sentences per group than the held-out
-    split alone (about 30 per group and language there), so that one false positive is not 3 %."""
+    split alone (about 30 per group and language there), so that one false positive is not 3 %.
+    `sample`: a stable sample of about that many (embedding all 115,000 takes a while)."""
+    from tamis.textmodel import universe
+    from tamis.textmodel.data import _unit
+
+    rows = load_rows(data_dir, extra_dirs=())
+    trained = {r.id for r in universe.sample(rows) if r.split in ("train", "calib")}
     out = []
-    for r in load_rows(data_dir, extra_dirs=()):
-        if r.set == TEMPLATE_SET and r.split in ("eval", "unused") and r.labels.get("any") == 0:
+    for r in rows:
+        if r.set == TEMPLATE_SET and r.id not in trained and r.labels.get("any") == 0:
             out.append({"id": r.id, "text": r.text, "labels": r.labels, "lang": r.lang, "set": r.set, "group": r.group})
+    if sample and len(out) > sample:
+        out = sorted(out, key=lambda r: _unit(r["id"], "fairness"))[:sample]
     return out
 
 
@@ -167,13 +185,16 @@ def main(argv=None) -> int:
     ap.add_argument("--templates", default=None, metavar="DATA_DIR",
                     help="also measure identity-group false positives on every unseen clean template sentence "
                     "of DATA_DIR's jigsaw_sentence_templates (about 100,000; a few minutes)")
+    ap.add_argument("--templates-sample", type=int, default=None, metavar="N",
+                    help="a stable sample of N of those sentences")
+    ap.add_argument("--cache", default=None, help="USE embedding cache (the training one): embed each text once")
     args = ap.parse_args(argv)
     rows = [json.loads(l) for l in open(args.eval, encoding="utf-8")]
     model = TextModel.load(args.model)
-    res = evaluate(model, rows)
+    res = evaluate(model, rows, args.cache)
     if args.templates:
-        tpl = template_rows(args.templates)
-        res["identity_fpr_all_templates"] = identity_fpr(model.predict([r["text"] for r in tpl]), tpl,
+        tpl = template_rows(args.templates, args.templates_sample)
+        res["identity_fpr_all_templates"] = identity_fpr(predict(model, [r["text"] for r in tpl], args.cache), tpl,
                                                          model.categories, model.recommended_thresholds)
     Path(args.out).write_text(json.dumps(res, indent=1, ensure_ascii=False))
     print(f"{'category':24} {'expl AUPRC':>10} {'expl ROC':>9} {'ext AUPRC':>10} {'ext ROC':>8} {'ECE':>6} {'n_pos':>6}")

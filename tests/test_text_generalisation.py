@@ -1,0 +1,98 @@
+"""Text judgement that does not depend on the language, and stays out of politics, faith and the news.
+
+Hand-written fixtures (not training sentences; a test checks):
+* `fixtures/text_parallel_probes.jsonl`: 22 threats and insults and 10 everyday sentences, each in
+  English and its translation into de, fr, es, pt, it, nl, pl, ar, zh, hi. A threat or an insult must get
+  the same verdict as its English original at least 90 % of the time (issue 11), and every everyday
+  sentence must pass in every language.
+* `fixtures/text_context_probes.jsonl`: heated political opinion, religious practice and news about
+  attacks, in en/de/fr. None of it is violent extremism, harassment or a threat: each must pass.
+Known misses of the shipped weights run as strict xfails (issue 11 is open): when weights fix them, the
+marks must come off.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+from tamis.items import Item
+from tamis.pipeline import judge
+from tamis.policy import Policy, PolicyBody, default_body
+
+PARALLEL = [json.loads(line) for line in (FIXTURES / "text_parallel_probes.jsonl").read_text(encoding="utf-8").splitlines() if line]
+CONTEXT = [json.loads(line) for line in (FIXTURES / "text_context_probes.jsonl").read_text(encoding="utf-8").splitlines() if line]
+LANGUAGES = ("de", "fr", "es", "pt", "it", "nl", "pl", "ar", "zh", "hi")
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> dict[str, tuple[str, frozenset[str]]]:
+    """Verdict and flagged categories of every probe text under the default policy."""
+    policy = Policy("probes", 1, PolicyBody.model_validate(default_body().model_dump()))
+    texts = sorted({t for p in PARALLEL for t in p["texts"].values()} | {p["text"] for p in CONTEXT})
+    results = judge("probes", policy, [Item(str(i), text=t) for i, t in enumerate(texts)]).results
+    return {t: (r.verdict, frozenset(c.name for c in r.categories if c.flagged)) for t, r in zip(texts, results)}
+
+
+def test_fixtures_are_complete() -> None:
+    harmful = [p for p in PARALLEL if p["kind"] == "harmful"]
+    assert len(harmful) >= 20 and len(PARALLEL) - len(harmful) >= 10
+    for p in PARALLEL:
+        assert set(p["texts"]) == {"en", *LANGUAGES}, p["id"]
+    assert {(p["kind"], p["lang"]) for p in CONTEXT} >= {(k, lang) for k in ("political", "religion", "news")
+                                                        for lang in ("en", "de", "fr")}
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11 open: the shipped weights give the English verdict in 30.5 % of "
+                   "the translations (English threats block, their translations are reviewed or pass)")
+def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts) -> None:
+    harmful = [p for p in PARALLEL if p["kind"] == "harmful"]
+    english_flagged = [p["texts"]["en"] for p in harmful if verdicts[p["texts"]["en"]][0] != "pass"]
+    assert len(english_flagged) >= 0.9 * len(harmful), "English originals that pass: " + "; ".join(
+        p["texts"]["en"] for p in harmful if verdicts[p["texts"]["en"]][0] == "pass")
+    same, per_language, differ = 0, Counter(), []
+    for p in harmful:
+        english = verdicts[p["texts"]["en"]][0]
+        for lang in LANGUAGES:
+            ok = verdicts[p["texts"][lang]][0] == english
+            same += ok
+            per_language[lang] += ok
+            if not ok:
+                differ.append(f"{lang} {verdicts[p['texts'][lang]][0]} vs en {english}: {p['texts'][lang]}")
+    rate = same / (len(harmful) * len(LANGUAGES))
+    report = ", ".join(f"{lang} {per_language[lang]}/{len(harmful)}" for lang in LANGUAGES)
+    assert rate >= 0.9, f"same verdict as English {rate:.3f} ({report}); " + "; ".join(differ[:20])
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11 open: the shipped weights flag some everyday sentences outside "
+                   "English")
+def test_everyday_sentences_pass_in_every_language(verdicts) -> None:
+    flagged = [f"{lang}: {p['texts'][lang]} -> {sorted(verdicts[p['texts'][lang]][1])}"
+               for p in PARALLEL if p["kind"] == "benign" for lang in ("en", *LANGUAGES)
+               if verdicts[p["texts"][lang]][0] != "pass"]
+    assert not flagged
+
+
+def _context_params():
+    for p in CONTEXT:
+        marks = [pytest.mark.xfail(strict=True, reason=p["known_miss"])] if "known_miss" in p else []
+        yield pytest.param(p, id=f"{p['kind']}-{p['lang']}-{p['text'][:30]}", marks=marks)
+
+
+@pytest.mark.parametrize("probe", list(_context_params()))
+def test_politics_faith_and_news_pass(verdicts, probe: dict) -> None:
+    verdict, flagged = verdicts[probe["text"]]
+    assert "extremism" not in flagged
+    assert verdict == "pass", sorted(flagged)
+
+
+def test_probes_are_not_training_sentences() -> None:
+    contrast = Path(__file__).parents[1] / "data" / "text" / "tamis_contrast.jsonl.gz"
+    written = {json.loads(line)["text"].strip().lower() for line in gzip.open(contrast, "rt", encoding="utf-8")}
+    probes = {t.strip().lower() for p in PARALLEL for t in p["texts"].values()} | {p["text"].strip().lower() for p in CONTEXT}
+    assert not written & probes
