@@ -132,11 +132,14 @@ def with_links(doc: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def offline() -> Iterator[None]:
-    """Every host name (and IP literal) resolves to a documentation address, which fetching refuses."""
+    """Every host name and IP literal but loopback resolves to a documentation address, which fetching
+    refuses (as it refuses loopback): generated URLs are never fetched."""
     real = socket.getaddrinfo
 
     def resolve(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        return real(DOCUMENTATION_ADDRESS, port, *args, **kwargs)
+        # Loopback stays itself (the test database may be reached by name); fetching refuses it anyway.
+        loopback = host in ("localhost", "127.0.0.1", "::1", b"localhost", b"127.0.0.1")
+        return real(host if loopback else DOCUMENTATION_ADDRESS, port, *args, **kwargs)
 
     socket.getaddrinfo = resolve  # type: ignore[assignment]
     try:
