@@ -193,6 +193,15 @@ def test_export_then_import_gives_back_the_same_entries(fmt: str, signal: str, d
         assert [e.label for e in read] == [e.label for e in written]
 
 
+@pytest.mark.parametrize("fmt", sorted(exchange.LABELLED))
+def test_a_long_video_s_vpdq_entry_exports_and_imports_back(fmt: str) -> None:
+    # 3,000 frames (50 minutes at 1 fps) make a field over csv's default limit of 131,072 characters.
+    value = json.dumps([{"t_ms": i * 1000, "pdq": f"{i:064x}", "quality": 90} for i in range(3000)])
+    entry = clean_entry(EntryIn("vpdq", value))
+    read, errors = exchange.parse(fmt, exchange.export_text(fmt, [entry], signal="vpdq"), signal="vpdq")
+    assert not errors and [e.value for e in read] == [entry.value]
+
+
 @pytest.mark.parametrize("label", ["a\nb", "a\rb", "\r\n"])
 def test_labels_and_sources_with_line_breaks_are_refused(label: str) -> None:
     # They used to be stored, then exported to te-csv/te-simple/hma files that import refused.
