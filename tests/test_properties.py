@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from conftest import unlimited_key
 from tamis import links
 from tamis.analyzers.lists import CompiledList, ListMatcher
 from tamis.domains import domain_entry
@@ -297,12 +298,7 @@ def multipart_bodies(draw: st.DrawFn) -> tuple[bytes, str]:
 
 @pytest.fixture(scope="module")
 def intake_auth(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    from tamis.store import queries
-    from tamis.store.db import transaction
-
-    with transaction() as session:
-        _, key = queries.create_key(session, "fuzz-intake")
-    auth = {"Authorization": f"Bearer {key}"}
+    auth = {"Authorization": f"Bearer {unlimited_key('fuzz-intake')}"}
     assert client.post("/v1/banks", headers=auth, json={"name": "fz"}).status_code == 201
     return auth
 
