@@ -123,6 +123,19 @@ def assert_problem(response, status: int, field: str | None) -> dict[str, Any]: 
     return body
 
 
+def unlimited_key(project: str) -> str:
+    """A key of `project` with no rate limit (its own limits set to 0, as `tamis limits` would), for
+    suites that send thousands of requests with one key (the fuzzing suites)."""
+    from tamis.store import queries
+    from tamis.store.db import transaction
+    from tamis.store.models import ProjectLimits
+
+    with transaction() as session:
+        _, plaintext = queries.create_key(session, project)
+        session.merge(ProjectLimits(project_id=project, requests_per_s=0.0, items_per_s=0.0))
+    return plaintext
+
+
 # --- skips: only for what a developer's machine may lack (chromium, PostgreSQL), never in CI ----------
 
 

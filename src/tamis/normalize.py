@@ -37,11 +37,16 @@ class Normalized:
         return self.origin[start], self.origin[end - 1] + 1
 
 
+_INVISIBLE = ("Cf", "Mn", "Me")  # zero-width characters and combining marks
+
+
 def _fold(ch: str) -> str:
     """One original character -> its skeleton letters (possibly none)."""
-    if unicodedata.category(ch) in ("Cf", "Mn", "Me"):  # zero-width and combining marks
+    if unicodedata.category(ch) in _INVISIBLE:
         return ""
-    folded = unicodedata.normalize("NFKC", ch).casefold()
+    # NFKC can itself produce combining marks ("¯" -> " " + U+0304): they go too, so that a
+    # skeleton normalises to itself.
+    folded = "".join(c for c in unicodedata.normalize("NFKC", ch).casefold() if unicodedata.category(c) not in _INVISIBLE)
     if folded.isascii():
         return folded
     # Homoglyphs and accents: Cyrillic "а", Greek "ο", "é", fullwidth letters -> ASCII.
@@ -106,7 +111,8 @@ def term_pattern(term: str, *, whole_words: bool = True) -> str:
         return ""
     parts = []
     for ch in skeleton:
-        parts.append(r"\s+" if ch.isspace() else regex.escape(ch) + "+")
+        # regex's \s is narrower than str.isspace() (U+001C..U+001F): those stay literal.
+        parts.append(r"\s+" if regex.fullmatch(r"\s", ch) else regex.escape(ch) + "+")
     # Collapse the "\s+" repeats that consecutive spaces would produce.
     body = regex.sub(r"(\\s\+)+", r"\\s+", "".join(parts))
     return rf"(?<![a-z0-9]){body}(?![a-z0-9])" if whole_words else body

@@ -126,11 +126,13 @@ class EntryError(ValueError):
         self.field, self.detail = field, detail
 
 
-def _text(value: str, field: str, limit: int) -> str:
+def _text(value: str, field: str, limit: int, *, one_line: bool = False) -> str:
     if len(value) > limit:
         raise EntryError(field, f"at most {limit} characters; got {len(value)}")
     if "\x00" in value:  # PostgreSQL cannot store U+0000
         raise EntryError(field, "must not contain NUL (U+0000) characters")
+    if one_line and ("\n" in value or "\r" in value):  # exported in a CSV column that import reads per line
+        raise EntryError(field, "must be one line (no line breaks)")
     return value
 
 
@@ -145,9 +147,9 @@ def clean_entry(entry: EntryIn) -> EntryIn:
     return replace(
         entry,
         value=value,
-        label=_text(entry.label, "label", MAX_TEXT),
+        label=_text(entry.label, "label", MAX_TEXT, one_line=True),
         note=_text(entry.note, "note", MAX_NOTE),
-        source=_text(entry.source, "source", MAX_TEXT),
+        source=_text(entry.source, "source", MAX_TEXT, one_line=True),
     )
 
 

@@ -43,7 +43,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Protocol
 
-from tamis.hashing.banks import SIGNALS, EntryError, EntryIn, clean_entry
+from tamis.hashing.banks import MAX_VPDQ_FRAMES, SIGNALS, EntryError, EntryIn, clean_entry
 
 FORMATS: dict[str, str] = {
     "plain": "one hash per line ('#' comments and blank lines ignored)",
@@ -158,7 +158,15 @@ def _collect(lines: Iterable[tuple[int, str]], read: Callable[[str], EntryIn], a
     return entries, errors
 
 
+# The longest field a line may hold: a vpdq value of MAX_VPDQ_FRAMES "pdq,quality,seconds" strings.
+# csv's own limit (131,072 characters, process-wide, lowered by some libraries) would refuse a
+# vpdq entry of a long video that tamis itself exported.
+_MAX_FIELD = MAX_VPDQ_FRAMES * 96
+
+
 def _row(line: str) -> list[str]:
+    if csv.field_size_limit() < _MAX_FIELD:
+        csv.field_size_limit(_MAX_FIELD)
     try:
         return next(csv.reader([line], strict=True))
     except csv.Error as exc:

@@ -119,7 +119,8 @@ def _open(source: bytes | Path) -> av.container.InputContainer:
     if isinstance(source, Path):
         options["protocol_whitelist"] = "file"
     try:
-        return av.open(target, mode="r", container_options=options)
+        # metadata_errors: a tag that is not UTF-8 (a damaged or hostile file) must not fail the open.
+        return av.open(target, mode="r", container_options=options, metadata_errors="replace")
     except av.FFmpegError as e:
         accepted = ", ".join(ACCEPTED_CONTAINERS)
         raise VideoError(f"not a readable video in an accepted container ({accepted}): {e}") from None
@@ -129,6 +130,8 @@ def _video_stream(container: av.container.InputContainer, max_duration_s: float)
     if not container.streams.video:
         raise VideoError(f"no video stream in this {container.format.name.split(',')[0]} file")
     stream = container.streams.video[0]
+    if stream.codec_context is None:  # a codec id FFmpeg has no decoder for (e.g. a damaged sample entry)
+        raise VideoError("the video stream's codec cannot be decoded")
     if container.duration is not None and container.duration / av.time_base > max_duration_s:
         seconds = container.duration / av.time_base
         raise VideoError(f"video lasts {seconds:.0f} s, the limit is {max_duration_s:g} s")

@@ -86,7 +86,9 @@ class SampledFrame:
 
 def _open(data: bytes) -> av.container.InputContainer:
     # The whitelist keeps FFmpeg's playlist/concat demuxers (which open other files and URLs) out.
-    return av.open(io.BytesIO(data), mode="r", container_options={"format_whitelist": ",".join(ACCEPTED_CONTAINERS)})
+    # metadata_errors: a tag that is not UTF-8 (a damaged or hostile file) must not fail the open.
+    return av.open(io.BytesIO(data), mode="r", container_options={"format_whitelist": ",".join(ACCEPTED_CONTAINERS)},
+                   metadata_errors="replace")
 
 
 def _looks_like_video(data: bytes) -> bool:
@@ -111,6 +113,8 @@ def probe_video(data: bytes, *, field: str, settings: Settings | None = None) ->
         if not container.streams.video:
             raise unsupported_media(f"no video stream in this {_name(container)} file", field)
         stream = container.streams.video[0]
+        if stream.codec_context is None:  # a codec id FFmpeg has no decoder for (e.g. a damaged sample entry)
+            raise bad_input(f"the video stream's codec cannot be decoded: this {_name(container)} file is damaged", field)
         info = VideoInfo(
             container=_name(container), codec=stream.codec_context.name, duration_s=_duration_s(container, stream),
             width=stream.codec_context.width, height=stream.codec_context.height,
