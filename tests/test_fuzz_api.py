@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import schemathesis
 from schemathesis import GenerationMode
-from hypothesis import HealthCheck, Phase, assume, settings
+from hypothesis import HealthCheck, Phase, settings
 from pydantic import BaseModel
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
@@ -191,21 +191,12 @@ def checks_for(case: schemathesis.Case) -> list[Any]:
     return checks + [status_code_conformance] if CHECK_STATUS_CODES and _declares_errors(case) else checks
 
 
-def known_500(case: schemathesis.Case) -> bool:
-    """Inputs of issue 10 item 5 that another change fixes: left out here, pinned by an xfail below.
-    (Remove this filter and the xfail once that fix is merged.)"""
-    return (case.operation.label == "POST /v1/moderations" and isinstance(case.body, dict)
-            and case.body.get("input") == [])
-
-
 @schema.parametrize()
 @FUZZ_SETTINGS
 def test_every_operation_with_a_valid_key_never_answers_5xx(case: schemathesis.Case, app, offline, fuzz_auth) -> None:  # type: ignore[no-untyped-def]
-    assume(not known_500(case))
     case.call_and_validate(headers=dict(fuzz_auth), checks=checks_for(case), app=app)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10 item 5: {'input': []} to /v1/moderations is a 500 (IntegrityError)")
 def test_an_empty_moderations_input_is_refused(client, fuzz_auth) -> None:  # type: ignore[no-untyped-def]
     response = client.post("/v1/moderations", headers=fuzz_auth, json={"input": []})
     assert response.status_code == 422, response.text
