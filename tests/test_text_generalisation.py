@@ -91,6 +91,16 @@ def test_politics_faith_and_news_pass(verdicts, probe: dict) -> None:
     assert verdict == "pass", sorted(flagged)
 
 
+def test_text_is_not_assessed_for_extremism(verdicts) -> None:
+    """The extremism head is retired from serving (analyzers/text_model.RETIRED_HEADS): no text result
+    carries the category, so the policy can neither flag nor show it for text."""
+    policy = Policy("probes", 1, PolicyBody.model_validate(default_body().model_dump()))
+    texts = ["Join the caliphate, kill the unbelievers wherever you find them.", CONTEXT[0]["text"]]
+    for result in judge("probes", policy, [Item(str(i), text=t) for i, t in enumerate(texts)]).results:
+        assert "extremism" not in {c.name for c in result.categories}
+        assert all(e.category != "extremism" for e in result.evidence)
+
+
 def test_probes_are_not_training_sentences() -> None:
     contrast = Path(__file__).parents[1] / "data" / "text" / "tamis_contrast.jsonl.gz"
     written = {json.loads(line)["text"].strip().lower() for line in gzip.open(contrast, "rt", encoding="utf-8")}
