@@ -141,13 +141,14 @@ def unlimited_key(project: str) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql_only: the test is about PostgreSQL's behaviour (row locks)")
+    config.addinivalue_line("markers", "sqlite_only: the test is about SQLite's behaviour (file locks)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """PostgreSQL-only tests are deselected (not skipped) on SQLite: the PostgreSQL run covers them."""
-    if os.environ.get("TAMIS_DATABASE_URL", "").startswith(("postgresql", "postgres:")):
-        return
-    chosen = [item for item in items if item.get_closest_marker("postgresql_only") is None]
+    """Tests of one backend are deselected (not skipped) on the other: CI runs both, and covers them."""
+    postgres = os.environ.get("TAMIS_DATABASE_URL", "").startswith(("postgresql", "postgres:"))
+    other = "sqlite_only" if postgres else "postgresql_only"
+    chosen = [item for item in items if item.get_closest_marker(other) is None]
     if len(chosen) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
         items[:] = chosen

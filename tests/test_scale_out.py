@@ -69,6 +69,7 @@ def cluster_db() -> Iterator[str]:
         yield own
 
 
+@pytest.mark.postgresql_only  # several machines on one database
 def test_processes_started_together_on_a_new_database_all_come_up() -> None:
     """Four processes migrate a new database at the same moment: one migrates, the others wait for
     it (they used to fail creating tables that another had just created)."""
@@ -152,6 +153,7 @@ def first_match_after(urls: list[str], headers: dict[str, str], value: str, entr
     return {url: min(dt for dt in PROBE_OFFSETS_S if found[(url, dt)]) for url in urls}
 
 
+@pytest.mark.postgresql_only  # several machines on one database
 def test_two_apis_two_workers_a_worker_killed_nothing_lost(cluster_db: str, tmp_path: Path) -> None:
     started = time.monotonic()
     project = f"scale-{secrets.token_hex(3)}"
