@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tamis import webhook_destinations, webhooks
 from tamis.config import Settings, get_settings
+from tamis.jobs.loop import PollingLoop
 from tamis.webhook_destinations import RefusedDestination
 
 log = logging.getLogger("tamis.webhooks")
@@ -188,10 +189,9 @@ def deliver_due(
     return asyncio.run(once())
 
 
-class DeliveryLoop:
-    """Delivers webhooks in a background thread: the embedded runner of `tamis serve`, and `tamis worker`."""
-
-    name = "tamis-webhooks"
+class DeliveryLoop(PollingLoop):
+    """Delivers webhooks in a background thread: the embedded runner of `tamis serve`, and `tamis worker`.
+    PollingLoop's thread, start and stop; the sender runs its own asyncio loop instead of passes."""
 
     def __init__(
         self,
@@ -200,18 +200,8 @@ class DeliveryLoop:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._settings = settings or get_settings()
+        super().__init__("tamis-webhooks", poll_s=0.0, join_timeout_s=self._settings.webhook_timeout_s + 10)
         self._sender = Sender(session_factory, self._settings, transport)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name=self.name, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=self._settings.webhook_timeout_s + 10)
 
     def run(self) -> None:
         # Its own thread pool for DNS and the database, sized so that slow lookups cannot starve them.
