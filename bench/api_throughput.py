@@ -67,14 +67,14 @@ def batches(seq: list, size: int) -> list[list]:  # type: ignore[type-arg]
 def default_analyzers(kind: str) -> list:  # type: ignore[type-arg]
     """The default policy's analyzers that take this kind of item: the work the API does per item."""
     from tamis.analyzers import get_analyzer
-    from tamis.policy import default_body
+    from tamis.engine.policy import default_body
 
     analyzers = [get_analyzer(name) for name in default_body().analyzers]
     return [a for a in analyzers if kind in a.media]
 
 
 def raw_images(images: list[bytes], batch: int) -> float:
-    from tamis.items import Item
+    from tamis.schema import Item
     from tamis.media import decode_image
 
     analyzers = default_analyzers("image")
@@ -88,7 +88,7 @@ def raw_images(images: list[bytes], batch: int) -> float:
 
 
 def raw_texts(texts: list[str], batch: int) -> float:
-    from tamis.items import Item
+    from tamis.schema import Item
 
     analyzers = default_analyzers("text")
     [a.analyze([Item("w", text=texts[0])]) for a in analyzers]

@@ -30,9 +30,9 @@ from fraudurl.lexical import extract
 from fraudurl.model import Model
 from PIL import Image
 
-from tamis.analyzers.links import Links
-from tamis.items import Item
-from tamis.links import find_links
+from tamis.analyzers.links.analyzer import Links
+from tamis.schema import Item
+from tamis.analyzers.links.urls import find_links
 from tamis.media.codes import read_codes
 from tamis.media.images import decode_image
 

@@ -168,7 +168,7 @@ def _smishing(path: Path, start: int) -> list[dict]:
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from tamis.links import find_links
+    from tamis.analyzers.links.urls import find_links
 
     seen, out = set(), []
     for line in gzip.open(path, "rt", encoding="utf-8"):

@@ -7,9 +7,9 @@ limits").
 """
 import time, random, os, tempfile
 os.environ["TAMIS_DATA_DIR"] = tempfile.mkdtemp()
-from tamis.pipeline import judge
-from tamis.policy import Policy, default_body
-from tamis.items import Item
+from tamis.services.moderation import judge
+from tamis.engine.policy import Policy, default_body
+from tamis.schema import Item
 from tamis.analyzers import get_analyzer
 policy = Policy("default", 0, default_body())
 random.seed(0)

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from tamis.analyzers import get_analyzer
-from tamis.items import Item
+from tamis.schema import Item
 from tamis.media import decode_image
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "benign"

@@ -209,9 +209,9 @@ def main() -> None:
 def pipeline_overhead(paths: list[Path], repeat: int = 3) -> None:
     """The default policy's image analyzers with and without image-text, through pipeline.judge, on
     the text-less benign photos (median of `repeat` runs of the batch; decoding excluded)."""
-    from tamis import pipeline
-    from tamis.items import Item
-    from tamis.policy import Policy, default_body
+    from tamis.services import moderation as pipeline
+    from tamis.schema import Item
+    from tamis.engine.policy import Policy, default_body
 
     body = default_body()
     with_text = Policy("bench", 1, body.model_copy(update={"analyzers": [*body.analyzers, "image-text"]}))

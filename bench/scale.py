@@ -76,7 +76,7 @@ def add_webhook(database: str, project: str, url: str) -> str:
     from sqlalchemy.orm import Session
 
     from tamis.store.db import make_engine
-    from tamis.webhooks import create_webhook
+    from tamis.services.webhooks import create_webhook
 
     engine = make_engine(database)
     with Session(engine) as session, session.begin():

@@ -4,7 +4,7 @@
 
 Prints p50 latency of one short text and batch throughput (short texts/s) for: the bare encoder,
 the text model (encoder + n-grams + heads + calibration), and tamis's Python API
-(`tamis.pipeline.judge` with a policy running only `text-model`: chunking, language id, policy).
+(`tamis.services.moderation.judge` with a policy running only `text-model`: chunking, language id, policy).
 Targets: p50 < 10 ms for one short text through the API, >= 500 short texts/s in batches.
 """
 
@@ -51,9 +51,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TAMIS_DATA_DIR", tempfile.mkdtemp(prefix="tamis-bench-"))
     from tamis.analyzers import get_analyzer
-    from tamis.items import Item
-    from tamis.pipeline import judge
-    from tamis.policy import Policy, PolicyBody, default_body
+    from tamis.schema import Item
+    from tamis.services.moderation import judge
+    from tamis.engine.policy import Policy, PolicyBody, default_body
     from tamis.textmodel import features
 
     analyzer = get_analyzer("text-model")

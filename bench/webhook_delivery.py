@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 os.environ.setdefault("TAMIS_DATA_DIR", tempfile.mkdtemp(prefix="tamis-bench-webhooks-"))
 os.environ["TAMIS_WEBHOOK_ALLOW_NETWORKS"] = "127.0.0.0/8"
 
-from tamis import delivery, webhooks  # noqa: E402
+from tamis.services import delivery, webhooks  # noqa: E402
 from tamis.config import Settings  # noqa: E402
 from tamis.store import queries  # noqa: E402
 from tamis.store.db import session_factory, transaction  # noqa: E402

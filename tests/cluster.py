@@ -238,7 +238,7 @@ class Receiver:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
-        from tamis.webhooks import verify
+        from tamis.services.webhooks import verify
 
         body = request.rfile.read(int(request.headers.get("Content-Length", 0)))
         delivery = request.headers.get("Tamis-Delivery", "")

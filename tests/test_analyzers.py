@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tamis.analyzers import available, check_conformance, get_analyzer
-from tamis.items import Item, SpanEvidence
+from tamis.schema import Item, SpanEvidence
 from tamis.media import decode_image
 
 BENIGN = sorted((Path(__file__).parent / "fixtures" / "benign").glob("*.jpg"))

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tamis.analyzers import get_analyzer
-from tamis.policy import default_body
+from tamis.engine.policy import default_body
 from tamis.store import queries
 from tamis.store.db import transaction
 from conftest import assert_problem

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
 from tamis.cli import app as cli_app
-from tamis.hashing import banks, exchange
+from tamis.banks import exchange, service as banks
 from tamis.store.db import transaction
 from tamis.store.models import Bank, BankEntry, BankEntryEvent, Job
 from conftest import assert_problem

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from tamis import __version__
 from tamis.cli import app
 from tamis.config import Settings
-from tamis.startup import Banner, masked_database
+from tamis.api.startup import Banner, masked_database
 
 PHOTO = Path(__file__).parent / "fixtures" / "benign" / "coffee.jpg"
 

@@ -18,11 +18,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from tamis.cli import app
-from tamis.eval import EvalInputError, EvalRow, Judged, read_rows
-from tamis.eval import metrics as M
-from tamis.eval.report import build_report, render_html
-from tamis.eval.runner import EvalRun
-from tamis.policy import Policy, default_body
+from tamis.tools.eval import EvalInputError, EvalRow, Judged, read_rows
+from tamis.tools.eval import metrics as M
+from tamis.tools.eval.report import build_report, render_html
+from tamis.tools.eval.runner import EvalRun
+from tamis.engine.policy import Policy, default_body
 from tamis.store.db import transaction
 from tamis.store.models import Decision
 

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from tamis.analyzers import get_analyzer
 from tamis.errors import ProblemError
-from tamis.items import Item
+from tamis.schema import Item
 from tamis.media import decode_image
 from tamis.media.images import MAX_FRAMES, sample_frames
 from conftest import assert_problem

@@ -10,8 +10,8 @@ from PIL import Image
 
 from tamis.hashing import pdq
 from tamis.hashing.digests import md5_hex
-from tamis.hashing import matcher as matcher_module
-from tamis.hashing.matcher import PdqMatcher, match_hashes
+from tamis.banks import matcher as matcher_module
+from tamis.banks.matcher import PdqMatcher, match_hashes
 from tamis.jobs.queue import run_due
 from tamis.store.db import session_factory, transaction
 from tamis.store.models import Decision, Delivery, Job

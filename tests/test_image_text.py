@@ -10,7 +10,7 @@ from typing import Any
 from PIL import Image
 
 from tamis.analyzers import get_analyzer
-from tamis.items import Item
+from tamis.schema import Item
 from test_ocr import covers, encoded, render
 
 BENIGN = sorted((Path(__file__).parent / "fixtures" / "benign").glob("*.jpg"))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from tamis.analyzers.base import check_conformance
-from tamis.analyzers.links import SHORTENER_SPAM, Links
-from tamis.domains import DomainList, DomainMatcher, domain_entry
-from tamis.items import Item
-from tamis.links import find_links, normalize, registered_domain
+from tamis.analyzers.links.analyzer import SHORTENER_SPAM, Links
+from tamis.analyzers.links.domains import DomainList, DomainMatcher, domain_entry
+from tamis.schema import Item
+from tamis.analyzers.links.urls import find_links, normalize, registered_domain
 
 
 def spans(text: str) -> list[str]:

@@ -25,7 +25,7 @@ from nudenet import NudeDetector  # noqa: E402
 from tamis.analyzers import available, check_conformance, get_analyzer  # noqa: E402
 from tamis.analyzers import nudenet as nudenet_module  # noqa: E402
 from tamis.analyzers.nudenet import EXPOSED_PARTS, MODEL_LABELS, NudeNet, _detections, _tensor  # noqa: E402
-from tamis.items import Item  # noqa: E402
+from tamis.schema import Item  # noqa: E402
 from tamis.media import decode_image  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures" / "benign"

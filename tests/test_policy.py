@@ -6,8 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from tamis.analyzers.base import check_conformance
-from tamis.items import Item, ListEvidence, Signal
-from tamis.policy import Policy, PolicyBody, decide, default_body
+from tamis.schema import Item, ListEvidence, Signal
+from tamis.engine.policy import Policy, PolicyBody, decide, default_body
 
 
 def policy(**body: object) -> Policy:

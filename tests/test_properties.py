@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from conftest import unlimited_key
-from tamis import links
+from tamis.analyzers.links import urls as links
 from tamis.analyzers.lists import CompiledList, ListMatcher
-from tamis.domains import domain_entry
-from tamis.hashing import exchange
-from tamis.hashing.banks import SIGNALS, EntryError, EntryIn, clean_entry
+from tamis.analyzers.links.domains import domain_entry
+from tamis.banks import exchange
+from tamis.banks.service import SIGNALS, EntryError, EntryIn, clean_entry
 from tamis.normalize import normalize, term_pattern
-from tamis.policy import AllowList, BlockList, PolicyBody
+from tamis.engine.policy import AllowList, BlockList, PolicyBody
 
 pytestmark = pytest.mark.fuzz
 

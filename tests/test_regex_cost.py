@@ -1,4 +1,4 @@
-"""Operator regexes are judged for cost before they are compiled (tamis.regex_cost), and a policy's
+"""Operator regexes are judged for cost before they are compiled (tamis.engine.regex_cost), and a policy's
 lists are bounded (issue 10, item 1)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import regex
 
-from tamis.regex_cost import MAX_PATTERN_CHARS, PatternTooCostly, check_pattern
+from tamis.engine.regex_cost import MAX_PATTERN_CHARS, PatternTooCostly, check_pattern
 
 from conftest import assert_problem
 
@@ -113,7 +113,7 @@ def test_a_texts_pass_through_the_lists_is_bounded_and_sends_it_to_review() -> N
     """100 catastrophic regexes (built directly, as a policy stored before these checks could hold
     them) cost 100 x the per-pattern limit on the old code; the text's budget caps them all."""
     from tamis.analyzers.lists import BUDGET_KEY, TEXT_BUDGET_S, CompiledList, ListMatcher
-    from tamis.items import Item
+    from tamis.schema import Item
 
     slow = CompiledList.build("slow", [], [r"(x+x+)+y"] * 100, category="spam", action="block")
     matcher = ListMatcher("p.1", [slow], [])
@@ -128,7 +128,7 @@ def test_a_texts_pass_through_the_lists_is_bounded_and_sends_it_to_review() -> N
 
 def test_many_terms_on_a_long_text_are_bounded() -> None:
     from tamis.analyzers.lists import BUDGET_KEY, TEXT_BUDGET_S, CompiledList, ListMatcher
-    from tamis.items import Item
+    from tamis.schema import Item
 
     terms = [f"word{i:04d}x" for i in range(1500)]
     matcher = ListMatcher("p.1", [CompiledList.build("many", terms, [], category="spam")], [])
@@ -141,7 +141,7 @@ def test_many_terms_on_a_long_text_are_bounded() -> None:
 
 def test_a_version_stored_before_the_limits_still_loads_and_runs(client, auth: dict[str, str], project: str) -> None:
     """Limits apply to new versions; a stored one that breaks them must not turn requests into 500s."""
-    from tamis.policy import BlockList, PolicyBody
+    from tamis.engine.policy import BlockList, PolicyBody
     from tamis.store import queries
     from tamis.store.db import transaction
 

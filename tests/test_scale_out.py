@@ -49,7 +49,7 @@ ENV = {
 
 def test_the_delivery_lease_is_the_setting_but_never_shorter_than_three_attempts() -> None:
     from tamis.config import Settings
-    from tamis.delivery import lease_s
+    from tamis.services.delivery import lease_s
 
     assert lease_s(Settings(webhook_lease_s=7, webhook_timeout_s=1)) == 7
     assert lease_s(Settings(webhook_lease_s=7, webhook_timeout_s=10)) == 30

@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 import tamis.config
-from tamis.items import CategoryResult, ItemResult, PolicyRef
-from tamis.scan import ScanEntry, highlight, render_report, run_scan, summarize, thumbnail_data_uri
+from tamis.schema import CategoryResult, ItemResult, PolicyRef
+from tamis.tools.scan import ScanEntry, highlight, render_report, run_scan, summarize, thumbnail_data_uri
 
 PROFANE = "you are a fucking idiot"
 CLEAN = "The community garden opens at nine on Saturday; bring gloves."

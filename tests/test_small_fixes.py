@@ -138,13 +138,13 @@ def test_the_readme_verify_refuses_malformed_headers_without_raising(header: str
 
 @pytest.mark.parametrize("header", MALFORMED)
 def test_tamis_verify_refuses_malformed_headers_without_raising(header: str) -> None:
-    from tamis.webhooks import verify
+    from tamis.services.webhooks import verify
 
     assert verify("secret", "{}", header) is False
 
 
 def test_the_readme_verify_accepts_tamis_signatures_and_refuses_stale_or_forged_ones() -> None:
-    from tamis.webhooks import sign
+    from tamis.services.webhooks import sign
 
     verify = readme_verify()
     body = '{"type": "decision"}'

@@ -6,7 +6,7 @@ import pytest
 
 from tamis.analyzers import check_conformance, get_analyzer
 from tamis.analyzers.text_model import CHUNK_CHARS, chunks
-from tamis.items import Item, SpanEvidence
+from tamis.schema import Item, SpanEvidence
 
 CLEAN = "The community garden opens on Saturday; bring gloves and seeds to share with the neighbours. "
 THREAT = "I will kill you."

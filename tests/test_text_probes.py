@@ -16,9 +16,9 @@ import json
 import pytest
 
 from conftest import FIXTURES
-from tamis.items import Item
-from tamis.pipeline import judge
-from tamis.policy import Policy, PolicyBody, default_body
+from tamis.schema import Item
+from tamis.services.moderation import judge
+from tamis.engine.policy import Policy, PolicyBody, default_body
 
 PROBES = [json.loads(line) for line in (FIXTURES / "text_probes.jsonl").read_text(encoding="utf-8").splitlines() if line]
 

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import func, select, update
 
 from tamis import config
-from tamis.media.retention import MediaRetentionLoop, purge_media
+from tamis.services.retention import MediaRetentionLoop, purge_media
 from tamis.media.thumbnails import blurred_thumbnail
 from tamis.store.db import session_factory, transaction
 from tamis.store.models import ItemMedia
@@ -120,9 +120,9 @@ def test_another_project_cannot_read_a_thumbnail(client, auth: dict[str, str]) -
 
 
 def test_nothing_is_stored_without_store(project: str) -> None:
-    from tamis.items import Item
+    from tamis.schema import Item
     from tamis.media import decode_image
-    from tamis.pipeline import moderate as run_pipeline
+    from tamis.services.moderation import moderate as run_pipeline
 
     image = decode_image(base64.b64decode(png(text_image())), field="f")
     run_pipeline(project, [Item("x", image=image)], store=False)

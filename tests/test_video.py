@@ -141,7 +141,7 @@ def test_the_reference_sample_video_is_sampled() -> None:
 
 
 def queue_video(project: str, data: bytes, data_id: str = "clip", policy: str = "default") -> str:
-    from tamis.jobs.video import enqueue_video
+    from tamis.services.videos import enqueue_video
 
     info = probe_video(data, field="file")
     with transaction() as session:

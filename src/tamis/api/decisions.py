@@ -10,7 +10,7 @@ from tamis.api.auth import ProjectId
 from tamis.api.openapi import problems
 from tamis.api.schemas import DecisionList
 from tamis.errors import not_found
-from tamis.items import DecisionDoc
+from tamis.schema import DecisionDoc
 from tamis.media.thumbnails import get_thumbnail
 from tamis.store import queries
 from tamis.store.db import transaction

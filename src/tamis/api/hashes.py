@@ -16,7 +16,7 @@ from tamis.config import get_settings
 from tamis.api.intake import read_form
 from tamis.errors import ProblemError, bad_input, not_found, too_large, unsupported_media
 from tamis.hashing import digests, pdq, vpdq
-from tamis.hashing.matcher import BankHit, get_matcher, match_hashes, match_vpdq
+from tamis.banks.matcher import BankHit, get_matcher, match_hashes, match_vpdq
 from tamis.media import decode_image
 from tamis.media.images import image_format_of
 from tamis.store.db import transaction

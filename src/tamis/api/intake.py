@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from tamis.api.fairness import run_loads
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, too_large
-from tamis.items import DecodedImage, Item
+from tamis.schema import DecodedImage, Item
 from tamis.media import decode_image, fetch_url
 
 class ItemIn(BaseModel):

@@ -16,8 +16,8 @@ from tamis.api.intake import ModerateRequest, check_text, image_loader, items_fr
 from tamis.api.fairness import analysis_turn
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, not_found, unsupported_media
-from tamis.items import DecisionDoc, Item
-from tamis.pipeline import moderate as run_pipeline
+from tamis.schema import DecisionDoc, Item
+from tamis.services.moderation import moderate as run_pipeline
 
 router = APIRouter(tags=["moderation"])
 POLICY_NAME = r"[a-z0-9][a-z0-9_.-]{0,63}"

@@ -22,8 +22,8 @@ from tamis.api.intake import check_count, check_text, check_total_chars, image_l
 from tamis.api.fairness import analysis_turn
 from tamis.analyzers import available, get_analyzer
 from tamis.errors import bad_input, unsupported_media
-from tamis.items import CategoryResult, DecisionDoc, Item, ItemResult
-from tamis.pipeline import moderate as run_pipeline
+from tamis.schema import CategoryResult, DecisionDoc, Item, ItemResult
+from tamis.services.moderation import moderate as run_pipeline
 from tamis.taxonomy import CATEGORIES
 
 router = APIRouter(tags=["openai-compatible"])

@@ -10,7 +10,7 @@ from tamis.api.auth import ProjectId
 from tamis.api.openapi import problems
 from tamis.api.schemas import PolicyDetail, PolicyDoc, PolicyList
 from tamis.errors import not_found
-from tamis.policy import STORED, Policy, PolicyBody
+from tamis.engine.policy import STORED, Policy, PolicyBody
 from tamis.store import queries
 from tamis.store.db import transaction
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tamis.items import DecisionDoc
+from tamis.schema import DecisionDoc
 
 
 class Doc(BaseModel):

@@ -24,7 +24,7 @@ from tamis.api.intake import read_body, read_form
 from tamis.api.fairness import run_loads
 from tamis.config import get_settings
 from tamis.errors import bad_input, not_found, unsupported_media
-from tamis.jobs.video import enqueue_video
+from tamis.services.videos import enqueue_video
 from tamis.media.fetch import fetch_url
 from tamis.media.video import probe_video
 from tamis.store import queries

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query
 from pydantic import AnyHttpUrl, BaseModel, Field
 from sqlalchemy import func, select
 
-from tamis import webhooks
+from tamis.services import webhooks
 from tamis.api.auth import ProjectId
 from tamis.api.openapi import problems
 from tamis.api.schemas import DeliveryDoc, DeliveryList, Replayed, WebhookCreated, WebhookList
 from tamis.config import get_settings
-from tamis.webhook_destinations import check_registration
+from tamis.services.destinations import check_registration
 from tamis.errors import ProblemError, not_found
 from tamis.store.db import transaction
 from tamis.store.models import Delivery, Webhook

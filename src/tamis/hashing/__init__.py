@@ -1,6 +1,6 @@
 """Media hashes for matching known content: PDQ (images), vPDQ (video), MD5 and SHA-256 (bytes).
 
-Pure functions, no storage: banks, the near-neighbour index and the API build on these.
+Pure functions, no storage: tamis.banks (the stored lists) and the API build on these.
 """
 
 from tamis.hashing.digests import md5_hex, sha256_hex, validate_md5, validate_sha256

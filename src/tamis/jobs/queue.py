@@ -123,8 +123,8 @@ def complete(session: Session, job_id: str, attempt: int, result: dict[str, Any]
 
 def load_handlers() -> None:
     """Import the modules that register handlers (they import heavy parts, so only when running jobs)."""
-    import tamis.hashing.retro  # noqa: F401
-    import tamis.jobs.video  # noqa: F401
+    import tamis.services.retro  # noqa: F401
+    import tamis.services.videos  # noqa: F401
 
 
 def run_due(sessions: sessionmaker[Session]) -> int:

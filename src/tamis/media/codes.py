@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import zxingcpp
 from PIL import Image, ImageOps
 
-from tamis.items import DecodedImage
+from tamis.schema import DecodedImage
 
 # Longest side of the second, larger look. 2048 px reads QR codes down to ~4% of a 4000 px
 # photo's width (bench/links.py) at a fraction of a full decode's time and memory.

@@ -19,7 +19,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from tamis.config import Settings, get_settings
 from tamis.errors import ProblemError, bad_input, too_large, unsupported_media
-from tamis.items import DecodedImage
+from tamis.schema import DecodedImage
 
 # Longest side of the working copy analyzers see.
 WORKING_SIZE = 512

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from tamis.config import get_settings
-from tamis.items import DecodedImage
+from tamis.schema import DecodedImage
 
 # Longest side the gate looks at (the working copy is at most 512 px already).
 GATE_SIZE = 512

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tamis.config import get_settings
-from tamis.items import DecisionDoc, Item
+from tamis.schema import DecisionDoc, Item
 from tamis.store.models import ItemMedia
 
 CONTENT_TYPE = "image/jpeg"

@@ -32,7 +32,7 @@ from tamis.config import Settings, get_settings
 from tamis.errors import bad_input, too_large, unsupported_media
 from tamis.hashing.pdq import PdqHash, _bits_to_hex
 from tamis.hashing.vpdq import ACCEPTED_CONTAINERS
-from tamis.items import DecodedImage
+from tamis.schema import DecodedImage
 from tamis.media.images import WORKING_SIZE
 
 # A share of rejected packets above this fails the video: too much of it was not seen.

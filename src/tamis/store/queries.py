@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from tamis.items import DecisionDoc
-from tamis.policy import STORED, Policy, PolicyBody, default_body
+from tamis.schema import DecisionDoc
+from tamis.engine.policy import STORED, Policy, PolicyBody, default_body
 from tamis.store.models import ApiKey, Decision, DecisionItem, ItemHash, PolicyVersion, Project, utcnow
 
 KEY_PREFIX = "tamis_"
@@ -123,7 +123,7 @@ def put_policy(session: Session, project_id: str, policy_id: str, body: PolicyBo
     )
     session.add(row)
     session.flush()
-    from tamis.pipeline import forget_policies  # late import: the pipeline imports this module
+    from tamis.services.moderation import forget_policies  # late import: the pipeline imports this module
 
     forget_policies()
     return _as_policy(row)

@@ -59,7 +59,7 @@ def policy_thresholds(path: str | None = None) -> dict[str, dict[str, float | No
     if path:
         body = json.loads(Path(path).read_text())["categories"]
         return {c: {"review": body.get(c, {}).get("review"), "block": body.get(c, {}).get("block")} for c in CATEGORIES}
-    from tamis.policy import default_body
+    from tamis.engine.policy import default_body
 
     rules = default_body().categories
     return {c: {"review": getattr(rules.get(c), "review", None), "block": getattr(rules.get(c), "block", None)}
@@ -407,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
                      "background": recipe.background,
                      "set_weights": {"/".join(map(str, k)): v for k, v in recipe.noisy.items()}}
     if args.write_policy:
-        from tamis.policy import default_body
+        from tamis.engine.policy import default_body
 
         base = json.loads(Path(args.policy).read_text()) if args.policy else default_body().model_dump(mode="json")
         Path(args.write_policy).write_text(json.dumps(policy_with(res["derived_thresholds"], base), indent=2) + "\n")

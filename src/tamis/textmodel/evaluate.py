@@ -116,7 +116,7 @@ def evaluate(model: TextModel, rows: list[dict], cache: str | None = None) -> di
 def policy_flags(P: np.ndarray, cats: list[str]) -> np.ndarray:
     """Rows the shipped default policy would flag on this model's scores: a category of the policy (not
     the model's `any` head, which the policy does not use) at the policy's review threshold."""
-    from tamis.policy import default_body
+    from tamis.engine.policy import default_body
 
     rules = default_body().categories
     flags = np.zeros(len(P), dtype=bool)

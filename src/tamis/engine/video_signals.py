@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from tamis.items import VERDICT_RANK, BankMatchEvidence, BBoxEvidence, FrameEvidence, Signal, UrlEvidence
-from tamis.policy import Policy, decide
+from tamis.schema import VERDICT_RANK, BankMatchEvidence, BBoxEvidence, FrameEvidence, Signal, UrlEvidence
+from tamis.engine.policy import Policy, decide
 
 # Flagged frames this many sampling intervals apart (or closer) are one range: a scene-change
 # sample between two regular ones does not split a range, a regular sample that is not flagged does.

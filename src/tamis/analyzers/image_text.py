@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from tamis.analyzers.base import Analyzer
-from tamis.items import AnalyzerRun, BBoxEvidence, Item, ListEvidence, Signal, SpanEvidence, UrlEvidence
+from tamis.schema import AnalyzerRun, BBoxEvidence, Item, ListEvidence, Signal, SpanEvidence, UrlEvidence
 from tamis.media import ocr
 
 NAME = "image-text"
@@ -35,7 +35,7 @@ class ImageText:
     media = frozenset({"image"})
     categories: tuple[str, ...] = ()
     # An animation is read on its first frame only: a read costs seconds, and its ReadSignal (the text
-    # with its boxes) is not a score that tamis.frames could take the max of.
+    # with its boxes) is not a score that tamis.engine.frames could take the max of.
     per_frame = False
 
     def __init__(self) -> None:

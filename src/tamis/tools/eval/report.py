@@ -23,8 +23,8 @@ from numpy.typing import NDArray
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
-from tamis.eval.metrics import category_metrics, group_fpr
-from tamis.eval.runner import EvalRun
+from tamis.tools.eval.metrics import category_metrics, group_fpr
+from tamis.tools.eval.runner import EvalRun
 from tamis.taxonomy import CATEGORIES
 
 SLICES = ("lang", "set", "group")

@@ -16,13 +16,13 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tamis.analyzers.hash_match import in_rollout
+from tamis.banks.analyzer import in_rollout
 from tamis.hashing.index import PdqIndex
-from tamis.hashing.matcher import MAX_PDQ_DISTANCE
+from tamis.banks.matcher import MAX_PDQ_DISTANCE
 from tamis.hashing.pdq import hex_to_bytes
-from tamis.items import AnalyzerRun, BankMatchEvidence, DecisionDoc, ItemResult, PolicyRef, Signal
+from tamis.schema import AnalyzerRun, BankMatchEvidence, DecisionDoc, ItemResult, PolicyRef, Signal
 from tamis.jobs.queue import handler, set_progress
-from tamis.policy import decide
+from tamis.engine.policy import decide
 from tamis.store import queries
 from tamis.store.models import Bank, BankEntry, Decision, ItemHash, new_id
 
@@ -106,7 +106,7 @@ def _decision(session: Session, bank: Bank, original: Decision, data_id: str,
 
 @handler("retro_match")
 def retro_match(sessions: sessionmaker[Session], job_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    from tamis.pipeline import record  # late: the pipeline imports the analyzers that import this package
+    from tamis.services.moderation import record  # late: the pipeline imports the analyzers that import this package
 
     with sessions.begin() as session:
         bank = session.get(Bank, payload["bank_id"])

@@ -41,9 +41,9 @@ from fraudurl.model import Model
 
 from tamis.analyzers.base import Analyzer
 from tamis.config import get_settings
-from tamis.domains import DomainHit, DomainList, DomainMatcher
-from tamis.items import VERDICT_RANK, BBoxEvidence, Item, Signal, UrlEvidence
-from tamis.links import Link, find_links
+from tamis.analyzers.links.domains import DomainHit, DomainList, DomainMatcher
+from tamis.schema import VERDICT_RANK, BBoxEvidence, Item, Signal, UrlEvidence
+from tamis.analyzers.links.urls import Link, find_links
 from tamis.media.codes import Code, read_codes
 
 Source = Literal["text", "ocr", "qr", "barcode"]

@@ -27,12 +27,12 @@ import httpx
 from prometheus_client import Gauge
 from sqlalchemy.orm import Session, sessionmaker
 
-from tamis import webhook_destinations, webhooks
+from tamis.services import destinations, webhooks
 from tamis.config import Settings, get_settings
 from tamis.jobs.loop import PollingLoop
-from tamis.webhook_destinations import RefusedDestination
+from tamis.services.destinations import RefusedDestination
 
-log = logging.getLogger("tamis.webhooks")
+log = logging.getLogger("tamis.services.webhooks")
 
 IN_FLIGHT = Gauge("tamis_webhook_in_flight", "Webhook delivery attempts in flight in this process.")
 
@@ -65,7 +65,7 @@ async def attempt(client: httpx.AsyncClient, claim: webhooks.Claim, settings: Se
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(settings.webhook_timeout_s):
-            destination = await loop.run_in_executor(None, webhook_destinations.check, claim.url, allowed)
+            destination = await loop.run_in_executor(None, destinations.check, claim.url, allowed)
             return await _post(client, claim, destination)
     except RefusedDestination as e:
         log.warning("webhook delivery %s refused: %s", claim.id, e)
@@ -78,7 +78,7 @@ async def attempt(client: httpx.AsyncClient, claim: webhooks.Claim, settings: Se
 
 
 async def _post(
-    client: httpx.AsyncClient, claim: webhooks.Claim, destination: webhook_destinations.Destination
+    client: httpx.AsyncClient, claim: webhooks.Claim, destination: destinations.Destination
 ) -> tuple[int, str | None]:
     headers = {
         "Host": destination.host_header,

@@ -26,7 +26,7 @@ from tamis.config import IPNetwork
 from tamis.errors import ProblemError, bad_input
 from tamis.media import fetch
 
-log = logging.getLogger("tamis.webhooks")
+log = logging.getLogger("tamis.services.webhooks")
 
 REGISTRATION_LOOKUP_S = 5.0
 _registration_lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tamis-webhook-dns")

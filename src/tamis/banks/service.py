@@ -24,7 +24,7 @@ from tamis.errors import ProblemError, bad_input, not_found
 from tamis.hashing.digests import validate_md5, validate_sha256
 from tamis.hashing.pdq import validate_pdq
 from tamis.hashing.vpdq import FrameHash
-from tamis.hashing.matcher import BANK_EVENTS_WRITTEN, MAX_PDQ_DISTANCE
+from tamis.banks.matcher import BANK_EVENTS_WRITTEN, MAX_PDQ_DISTANCE
 from tamis.jobs import enqueue
 from tamis.store.models import Bank, BankEntry, BankEntryEvent, utcnow
 from tamis.store.queries import ensure_project

@@ -264,7 +264,7 @@ def match_hashes(
 
 
 def _stored_frames(value: str) -> list[FrameHash]:
-    from tamis.hashing.banks import stored_frames  # late: banks imports this module
+    from tamis.banks.service import stored_frames  # late: banks imports this module
 
     return stored_frames(value)
 

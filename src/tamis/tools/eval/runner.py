@@ -19,11 +19,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from tamis.errors import ProblemError
-from tamis.eval.metrics import split_groups
-from tamis.items import Item, ItemResult
+from tamis.tools.eval.metrics import split_groups
+from tamis.schema import Item, ItemResult
 from tamis.media import decode_image
-from tamis.pipeline import active_policies, judge
-from tamis.policy import Policy
+from tamis.services.moderation import active_policies, judge
+from tamis.engine.policy import Policy
 from tamis.taxonomy import CATEGORIES
 
 LABEL_KEYS = frozenset(CATEGORIES) | {"any"}
@@ -218,7 +218,7 @@ def run_eval(files: Sequence[Path | str], out: Path | str, *, project: str = "de
 
     Raises EvalInputError for bad input and LookupError for a policy the project does not have.
     """
-    from tamis.eval.report import build_report, write_report
+    from tamis.tools.eval.report import build_report, write_report
 
     read = read_rows(files, limit)
     rows = [row for row in read if row.labels]

@@ -14,15 +14,16 @@ from datetime import UTC, datetime
 from prometheus_client import Counter, Histogram
 from sqlalchemy.orm import Session
 
-from tamis import image_text, webhooks
+from tamis.analyzers import image_text
+from tamis.services import webhooks
 from tamis.analyzers import get_analyzer
 from tamis.analyzers.base import Analyzer
-from tamis.analyzers.hash_match import HashMatch
-from tamis.analyzers.links import bind_policy as bind_domain_lists
-from tamis.frames import analyze_frames
+from tamis.banks.analyzer import HashMatch
+from tamis.analyzers.links.analyzer import bind_policy as bind_domain_lists
+from tamis.engine.frames import analyze_frames
 from tamis.media.thumbnails import item_thumbnails, save_thumbnails
-from tamis.items import AnalyzerRun, DecisionDoc, Item, ItemResult, PolicyRef, Signal
-from tamis.policy import Policy, decide
+from tamis.schema import AnalyzerRun, DecisionDoc, Item, ItemResult, PolicyRef, Signal
+from tamis.engine.policy import Policy, decide
 from tamis.store import queries
 from tamis.store.db import transaction
 from tamis.store.models import new_id
@@ -78,7 +79,7 @@ def _analyze(project: str, policy: Policy, items: Sequence[Item], cache: dict, *
 
 def analyze(project: str, policy: Policy, items: Sequence[Item], *, hash_match: bool = True) -> tuple[list[list[Signal]], list[list[AnalyzerRun]]]:
     """The signals of `policy`'s analyzers on `items`, neither decided nor stored: for callers that
-    judge many items as one (a video's frames; tamis.jobs.video matches their hashes itself)."""
+    judge many items as one (a video's frames; tamis.services.videos matches their hashes itself)."""
     return _analyze(project, policy, items, {}, hash_match=hash_match)
 
 

@@ -13,8 +13,8 @@ import hashlib
 from collections.abc import Sequence
 
 from tamis.hashing import digests, pdq
-from tamis.hashing.matcher import BankHit, get_matcher, match_hashes
-from tamis.items import VERDICT_RANK, BankMatchEvidence, Item, Signal
+from tamis.banks.matcher import BankHit, get_matcher, match_hashes
+from tamis.schema import VERDICT_RANK, BankMatchEvidence, Item, Signal
 from tamis.store.db import session_factory
 from tamis.taxonomy import CATEGORIES
 

@@ -25,9 +25,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tamis.config import Settings, get_settings
 from tamis.errors import ProblemError
-from tamis.items import VERDICT_RANK, Item, ItemResult, ListEvidence, PolicyRef, SpanEvidence
+from tamis.schema import VERDICT_RANK, Item, ItemResult, ListEvidence, PolicyRef, SpanEvidence
 from tamis.media.images import allowed_formats, decode_image
-from tamis.pipeline import moderate
+from tamis.services.moderation import moderate
 
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
 THUMBNAIL_PX = 160

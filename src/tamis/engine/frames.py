@@ -19,7 +19,7 @@ from dataclasses import replace
 from pydantic import BaseModel
 
 from tamis.analyzers.base import Analyzer
-from tamis.items import VERDICT_RANK, FrameEvidence, Item, Signal
+from tamis.schema import VERDICT_RANK, FrameEvidence, Item, Signal
 
 # The same floor as the text model's span evidence: a frame scoring below it did not carry the
 # category (the policy, not the analyzer, decides what is flagged).

@@ -6,7 +6,7 @@ PostgreSQL with SKIP LOCKED, so several workers share the outbox); a sender that
 leaves the row due again once the lease ends. Delivery is therefore at least once: receivers should
 deduplicate on the `Tamis-Delivery` header.
 
-Sending (many in flight, destinations checked, one deadline per attempt) is `tamis.delivery`.
+Sending (many in flight, destinations checked, one deadline per attempt) is `tamis.services.delivery`.
 
 Signature: `Tamis-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
 """
@@ -29,7 +29,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from tamis.config import Settings
-from tamis.items import DecisionDoc
+from tamis.schema import DecisionDoc
 from tamis.store.models import Delivery, Webhook, utcnow
 
 LEASE_S = 60.0

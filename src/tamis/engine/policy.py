@@ -18,9 +18,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 
 from tamis.analyzers.lists import CompiledList, ListMatcher
 from tamis.analyzers.registry import available
-from tamis.domains import DomainList
-from tamis.items import VERDICT_RANK, CategoryResult, Signal, Verdict
-from tamis.regex_cost import PatternTooCostly, check_pattern, pattern_size
+from tamis.analyzers.links.domains import DomainList
+from tamis.schema import VERDICT_RANK, CategoryResult, Signal, Verdict
+from tamis.engine.regex_cost import PatternTooCostly, check_pattern, pattern_size
 from tamis.taxonomy import CATEGORIES, known_category
 
 _NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
@@ -55,7 +55,7 @@ MAX_LISTS = 100  # per kind: block_lists, allow_lists, domain_lists
 MAX_TERMS = 5_000  # over all block and allow lists
 MAX_TERM_CHARS = 200
 MAX_REGEXES = 200  # over all block and allow lists
-MAX_POLICY_EXPANSION = 100_000  # the regexes' unrolled size together (see tamis.regex_cost)
+MAX_POLICY_EXPANSION = 100_000  # the regexes' unrolled size together (see tamis.engine.regex_cost)
 
 
 # Versions stored before these limits existed are read back with this context: they stay readable

@@ -16,7 +16,7 @@ from typing import Literal
 import regex
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tamis.links import host_to_ascii
+from tamis.analyzers.links.urls import host_to_ascii
 from tamis.taxonomy import known_category
 
 _NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"

@@ -5,6 +5,6 @@ per category, language, set and group, calibration, and false positives per iden
 eval.json, eval.html and the console summary.
 """
 
-from tamis.eval.runner import EvalInputError, EvalRow, Judged, read_rows, run_eval, score_rows
+from tamis.tools.eval.runner import EvalInputError, EvalRow, Judged, read_rows, run_eval, score_rows
 
 __all__ = ["EvalInputError", "EvalRow", "Judged", "read_rows", "run_eval", "score_rows"]

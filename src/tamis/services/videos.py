@@ -20,18 +20,18 @@ import av
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tamis.analyzers.hash_match import HashMatch
+from tamis.banks.analyzer import HashMatch
 from tamis.config import get_settings
 from tamis.hashing import digests, pdq
-from tamis.hashing.matcher import get_matcher, match_hashes, match_vpdq
+from tamis.banks.matcher import get_matcher, match_hashes, match_vpdq
 from tamis.hashing.vpdq import FrameHash
-from tamis.items import AnalyzerRun, DecisionDoc, Item, ItemResult, PolicyRef, Signal
+from tamis.schema import AnalyzerRun, DecisionDoc, Item, ItemResult, PolicyRef, Signal
 from tamis.jobs.queue import JobFailed, complete, current_attempt, handler, renew
 from tamis.media.video import FrameSampler, SampledFrame, VideoDecodeError
-from tamis.policy import Policy, decide
+from tamis.engine.policy import Policy, decide
 from tamis.store import queries
 from tamis.store.models import Job, JobMedia, new_id
-from tamis.video import JudgedFrame, flagged_ranges, video_signals
+from tamis.engine.video_signals import JudgedFrame, flagged_ranges, video_signals
 
 KIND = "moderate_video"
 # Frames per analyzer batch: big enough for the models' batching, small enough for fresh progress.
@@ -71,7 +71,7 @@ class VideoJudge:
         self.ms: dict[tuple[str, str], float] = {}
 
     def judge_batch(self, batch: list[SampledFrame]) -> None:
-        from tamis.pipeline import analyze  # late: the pipeline imports the analyzers
+        from tamis.services.moderation import analyze  # late: the pipeline imports the analyzers
 
         items = [Item(f"{self.data_id}@{f.t_ms}", image=f.image) for f in batch]
         signals, runs = analyze(self.project, self.policy, items, hash_match=False)
@@ -136,7 +136,7 @@ def _load(sessions: sessionmaker[Session], job_id: str, project: str, policy_id:
 
 @handler(KIND)
 def moderate_video(sessions: sessionmaker[Session], job_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    from tamis.pipeline import record
+    from tamis.services.moderation import record
 
     with sessions() as session:
         project = session.scalar(select(Job.project_id).where(Job.id == job_id))
