@@ -82,7 +82,7 @@ def best_of(n: int, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
 
 def moderate_seconds(data: bytes) -> tuple[float, dict]:  # type: ignore[type-arg]
     from tamis.analyzers import get_analyzer
-    from tamis.jobs.queue import run_due
+    from tamis.services.jobs import run_due
     from tamis.services.videos import enqueue_video
     from tamis.media.video import probe_video
     from tamis.engine.policy import default_body

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tamis import config
-from tamis.jobs.queue import run_due
+from tamis.services.jobs import run_due
 from tamis.store.db import session_factory, transaction
 from tamis.store.models import DecisionItem, Delivery, Job, JobMedia
 from video_maker import encode, photo, two_scenes
@@ -184,7 +184,7 @@ def workers() -> Iterator[list[subprocess.Popen]]:  # type: ignore[type-arg]
 def start_worker(workers: list) -> subprocess.Popen:  # type: ignore[type-arg]
     """A job runner in its own process on the same database, with a 4 s lease."""
     env = {**os.environ, "TAMIS_JOB_LEASE_S": "4", "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
-    code = ("import time; from tamis.jobs.queue import JobLoop; from tamis.store.db import session_factory; "
+    code = ("import time; from tamis.services.jobs import JobLoop; from tamis.store.db import session_factory; "
             "JobLoop(session_factory(), poll_s=0.1).start(); time.sleep(3600)")
     process = subprocess.Popen([sys.executable, "-c", code], env=env)
     workers.append(process)

@@ -12,7 +12,7 @@ from tamis.hashing import pdq
 from tamis.hashing.digests import md5_hex
 from tamis.banks import matcher as matcher_module
 from tamis.banks.matcher import PdqMatcher, match_hashes
-from tamis.jobs.queue import run_due
+from tamis.services.jobs import run_due
 from tamis.store.db import session_factory, transaction
 from tamis.store.models import Decision, Delivery, Job
 

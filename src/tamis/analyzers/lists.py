@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import regex
 
-from tamis.schema import VERDICT_RANK, Item, ListEvidence, Signal
+from tamis.schema import Item, ListEvidence, Signal
 from tamis.normalize import normalize, term_pattern
 
 # Operator regexes run on user text: a time limit keeps a careless pattern from hanging a worker.
@@ -151,6 +151,4 @@ class ListMatcher:
                 if category:
                     signal.scores[category] = 1.0
                 key = category or f"list:{block_list.name}"
-                current = signal.actions.get(key, "pass")
-                if VERDICT_RANK[block_list.action] > VERDICT_RANK[current]:
-                    signal.actions[key] = block_list.action  # type: ignore[assignment]
+                signal.ask(key, block_list.action)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tamis.analyzers.onnx import load_session, run_exclusive
+from tamis.media.onnx import load_session, run_exclusive
 from tamis.schema import BBoxEvidence, Item, Signal
 
 INSTALL_HINT = "the nudenet analyzer needs the optional extra: pip install 'tamis[nudenet]'"

@@ -34,7 +34,7 @@ from tamis.services.moderation import judge
 from tamis.engine.policy import Policy, default_body
 from tamis.store.db import get_engine, session_factory
 from tamis.banks.matcher import save_matcher_snapshot
-from tamis.jobs import JobLoop
+from tamis.services.jobs import JobLoop
 from tamis.services.retention import MediaRetentionLoop
 from tamis.services.delivery import DeliveryLoop
 

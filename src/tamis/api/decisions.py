@@ -11,7 +11,6 @@ from tamis.api.openapi import problems
 from tamis.api.schemas import DecisionList
 from tamis.errors import not_found
 from tamis.schema import DecisionDoc
-from tamis.media.thumbnails import get_thumbnail
 from tamis.store import queries
 from tamis.store.db import transaction
 
@@ -61,7 +60,7 @@ def get_item_thumbnail(decision_id: str, data_id: str, project: ProjectId) -> Re
     with transaction() as session:
         if "\x00" in decision_id or queries.get_decision(session, project, decision_id) is None:
             raise not_found(f"decision {decision_id}")
-        media = None if "\x00" in data_id else get_thumbnail(session, project, decision_id, data_id)
+        media = None if "\x00" in data_id else queries.get_thumbnail(session, project, decision_id, data_id)
         if media is None:
             # Text items have none, and media past TAMIS_MEDIA_RETENTION_DAYS is gone.
             raise not_found(f"a thumbnail of item {data_id!r} in decision {decision_id}")

@@ -1,35 +1,26 @@
 """`hash-match`: images against the project's hash banks (PDQ near matches, MD5/SHA-256 exact).
 
-Built per project by the pipeline (banks belong to projects), and run on every image. Scores are
-1.0 for the category of each bank matched, with `bank_match` evidence and the bank's action; a
-negative bank's match cancels the positive ones; shadow banks and hashes outside a bank's staged
-roll-out are recorded as evidence only. The computed hashes travel on the signal so the pipeline
-can keep them for retroactive matching.
+Built per project by tamis.services.moderation (banks belong to projects) and run on every image,
+whatever the policy's analyzers. The bank rules (negative and shadow banks, roll-out) are
+tamis.banks.rules'. The computed hashes travel on the signal so that they can be kept for
+retroactive matching.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
+from tamis.banks.matcher import get_matcher, match_hashes
+from tamis.banks.rules import NAME, VERSION, bank_signal
 from tamis.hashing import digests, pdq
-from tamis.banks.matcher import BankHit, get_matcher, match_hashes
-from tamis.schema import VERDICT_RANK, BankMatchEvidence, Item, Signal
+from tamis.schema import Item, Signal
 from tamis.store.db import session_factory
 from tamis.taxonomy import CATEGORIES
 
 
-def in_rollout(sha256: str, bank_id: str, rollout: float) -> bool:
-    """Deterministic per (content, bank): the same image is always in or out of a staged bank."""
-    if rollout >= 1.0:
-        return True
-    bucket = int(hashlib.sha256(f"{bank_id}:{sha256}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return bucket < rollout
-
-
 class HashMatch:
-    name = "hash-match"
-    version = "1"
+    name = NAME
+    version = VERSION
     media = frozenset({"image"})
     categories = CATEGORIES  # whatever the project's banks are labelled with
 
@@ -59,27 +50,4 @@ class HashMatch:
         queries = [self._hashes(item) for item in batch]
         with session_factory()() as session:
             hits = match_hashes(session, get_matcher(), self.project, queries)
-        return [self._signal(q, h) for q, h in zip(queries, hits)]
-
-    def _signal(self, hashes: dict[str, str | list[str]], hits: list[BankHit]) -> Signal:
-        signal = Signal(self.name, self.version)
-        signal.hashes = {"pdq": str(hashes["pdq_hex"]), "pdq_quality": str(hashes["pdq_quality"]),
-                         "md5": str(hashes["md5"]), "sha256": str(hashes["sha256"])}
-        sha256 = str(hashes["sha256"])
-        live = [h for h in hits if not h.shadow and in_rollout(sha256, h.bank_id, h.rollout)]
-        suppressed = any(h.negative for h in live)
-        for hit in sorted(hits, key=lambda h: (h.distance, h.bank)):
-            acts = hit in live and not hit.negative and not suppressed
-            signal.evidence.append(BankMatchEvidence(
-                bank=hit.bank, entry=hit.label or str(hit.entry_id), signal=hit.signal, distance=hit.distance,
-                entry_id=hit.entry_id, negative=hit.negative, shadow=hit.shadow or hit not in live,
-                suppressed=hit in live and not hit.negative and suppressed,
-            ))
-            if not acts:
-                continue
-            if hit.category:
-                signal.scores[hit.category] = 1.0
-            key = hit.category or f"bank:{hit.bank}"
-            if VERDICT_RANK[hit.action] > VERDICT_RANK[signal.actions.get(key, "pass")]:
-                signal.actions[key] = hit.action  # type: ignore[assignment]
-        return signal
+        return [bank_signal({k: v for k, v in q.items() if isinstance(v, str)}, h) for q, h in zip(queries, hits)]

@@ -26,6 +26,7 @@ import numpy as np
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tamis.banks.rules import BankHit
 from tamis.config import get_settings
 from tamis.hashing.index import PdqIndex
 from tamis.hashing.pdq import hex_to_bytes
@@ -41,23 +42,6 @@ SNAPSHOT_EVERY_EVENTS = 50_000
 PAGE = 100_000
 # The index finds every neighbour up to this distance exactly; bank thresholds are capped to it.
 MAX_PDQ_DISTANCE = 31
-
-
-@dataclass(frozen=True)
-class BankHit:
-    """One bank entry matched by one hash."""
-
-    entry_id: int
-    bank_id: str
-    bank: str
-    label: str
-    signal: str
-    distance: int
-    category: str | None
-    action: str
-    negative: bool
-    shadow: bool
-    rollout: float
 
 
 class PdqMatcher:

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pydantic import BaseModel
 
 from tamis.analyzers.base import Analyzer
-from tamis.schema import VERDICT_RANK, FrameEvidence, Item, Signal
+from tamis.schema import FrameEvidence, Item, Signal
 
 # The same floor as the text model's span evidence: a frame scoring below it did not carry the
 # category (the policy, not the analyzer, decides what is flagged).
@@ -68,8 +68,7 @@ def merge(signals: Sequence[Signal], times: Sequence[int]) -> Signal:
         for category, score in signal.scores.items():
             merged.scores[category] = max(score, merged.scores.get(category, 0.0))
         for key, action in signal.actions.items():
-            if VERDICT_RANK[action] > VERDICT_RANK[merged.actions.get(key, "pass")]:
-                merged.actions[key] = action
+            merged.ask(key, action)
         merged.evidence += [_at(evidence, t_ms) for evidence in signal.evidence]
     for category in merged.scores:
         merged.evidence += [

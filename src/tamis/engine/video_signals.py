@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from tamis.schema import VERDICT_RANK, BankMatchEvidence, BBoxEvidence, FrameEvidence, Signal, UrlEvidence
+from tamis.schema import BankMatchEvidence, BBoxEvidence, FrameEvidence, Signal, UrlEvidence
 from tamis.engine.policy import Policy, decide
 
 # Flagged frames this many sampling intervals apart (or closer) are one range: a scene-change
@@ -84,8 +84,7 @@ def _merge(merged: dict[str, Signal], seen: dict[str, set[str]], signal: Signal,
     for category, score in signal.scores.items():
         into.scores[category] = max(score, into.scores.get(category, 0.0))
     for key, action in signal.actions.items():
-        if VERDICT_RANK[action] > VERDICT_RANK[into.actions.get(key, "pass")]:
-            into.actions[key] = action
+        into.ask(key, action)
     for evidence in signal.evidence:
         kept = _evidence(evidence, t_ms, keep_boxes)
         if kept is None:

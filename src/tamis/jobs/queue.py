@@ -121,15 +121,8 @@ def complete(session: Session, job_id: str, attempt: int, result: dict[str, Any]
         raise LeaseLost(job_id)
 
 
-def load_handlers() -> None:
-    """Import the modules that register handlers (they import heavy parts, so only when running jobs)."""
-    import tamis.services.retro  # noqa: F401
-    import tamis.services.videos  # noqa: F401
-
-
 def run_due(sessions: sessionmaker[Session]) -> int:
-    """Run due jobs until none is left; returns how many ran."""
-    load_handlers()
+    """Run due jobs until none is left; returns how many ran (handlers: see tamis.services.jobs)."""
     ran = 0
     while (claimed := _claim(sessions)) is not None:
         job_id, kind, payload, attempt = claimed

@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from tamis.config import get_settings
+from tamis.media.onnx import load_session, run_exclusive
 from tamis.schema import DecodedImage
 
 # Longest side the gate looks at (the working copy is at most 512 px already).
@@ -292,8 +293,6 @@ class Gate:
     def __init__(self) -> None:
         from rapidocr.ch_ppocr_det.utils import DBPostProcess
 
-        from tamis.analyzers.onnx import load_session
-
         self.session = load_session(str(_rapidocr_models() / "PP-OCRv6_det_small.onnx"))
         self.input = self.session.get_inputs()[0].name
         # rapidocr's own defaults for turning the probability map into boxes.
@@ -302,7 +301,6 @@ class Gate:
 
     def lines(self, image: Image.Image, size: int = GATE_SIZE) -> list[tuple[float, float, int]]:
         """(width, height, image height) in gate pixels of each text box the detector finds in the (≤ size px) image."""
-        from tamis.analyzers.onnx import run_exclusive
 
         small = image.convert("RGB")
         scale = min(1.0, size / max(small.size))

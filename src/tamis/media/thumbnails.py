@@ -1,8 +1,9 @@
 """Reviewer-safe thumbnails: a small, strongly blurred JPEG of each image a decision judged.
 
-Reviewers see these first and open the original only when they choose to (DESIGN.md: content is
-sensitive). tamis never stores the original image, only this thumbnail, in `item_media`, written
-in the decision's own transaction and deleted after TAMIS_MEDIA_RETENTION_DAYS (media/retention.py).
+Reviewers see these first and open the original only when they choose to: content is sensitive.
+tamis never stores the original image, only this thumbnail, in `item_media` (tamis.store.queries),
+written in the decision's own transaction and deleted after TAMIS_MEDIA_RETENTION_DAYS
+(tamis.services.retention).
 """
 
 from __future__ import annotations
@@ -12,12 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image, ImageFilter
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from tamis.config import get_settings
-from tamis.schema import DecisionDoc, Item
-from tamis.store.models import ItemMedia
+from tamis.schema import Item
 
 CONTENT_TYPE = "image/jpeg"
 # Blur radius as a fraction of the thumbnail's longest side: at 1/16 (16 px at 256 px) shapes and
@@ -52,24 +49,3 @@ def item_thumbnails(items: Sequence[Item]) -> list[Thumbnail]:
     """One thumbnail per image item (an animation's first frame), made before the transaction opens
     so that no database lock is held while pixels are blurred."""
     return [Thumbnail(item.data_id, *blurred_thumbnail(item.image.image)) for item in items if item.image is not None]
-
-
-def save_thumbnails(session: Session, doc: DecisionDoc, thumbnails: Sequence[Thumbnail]) -> None:
-    """Store the thumbnails with their decision, in the caller's transaction."""
-    session.add_all(
-        ItemMedia(
-            project_id=doc.project, decision_id=doc.id, data_id=t.data_id, kind="thumbnail",
-            content_type=CONTENT_TYPE, width=t.width, height=t.height, data=t.data,
-        )
-        for t in thumbnails
-    )
-
-
-def get_thumbnail(session: Session, project: str, decision_id: str, data_id: str) -> ItemMedia | None:
-    return session.scalars(
-        select(ItemMedia)
-        .where(ItemMedia.project_id == project, ItemMedia.decision_id == decision_id)
-        .where(ItemMedia.data_id == data_id, ItemMedia.kind == "thumbnail")
-        .order_by(ItemMedia.id)
-        .limit(1)
-    ).first()

@@ -9,22 +9,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tamis.banks.analyzer import in_rollout
-from tamis.hashing.index import PdqIndex
 from tamis.banks.matcher import MAX_PDQ_DISTANCE
+from tamis.banks.rules import NAME, VERSION, BankHit, bank_signal, in_rollout
+from tamis.engine.decision import decision, item_result
+from tamis.hashing.index import PdqIndex
 from tamis.hashing.pdq import hex_to_bytes
-from tamis.schema import AnalyzerRun, BankMatchEvidence, DecisionDoc, ItemResult, PolicyRef, Signal
 from tamis.jobs.queue import handler, set_progress
-from tamis.engine.policy import decide
+from tamis.schema import AnalyzerRun, DecisionDoc
+from tamis.services.moderation import record
 from tamis.store import queries
-from tamis.store.models import Bank, BankEntry, Decision, ItemHash, new_id
+from tamis.store.models import Bank, BankEntry, Decision, ItemHash
 
 CHUNK = 50_000
 
@@ -81,33 +81,25 @@ def _sha256_of(session: Session, decision_id: str, data_id: str) -> str:
     return value or ""
 
 
-def _decision(session: Session, bank: Bank, original: Decision, data_id: str,
-              matches: list[tuple[BankEntry, int]]) -> tuple[DecisionDoc, bool]:
-    """A decision following `original` for one item, under the project's current enforced policy."""
+def _hit(bank: Bank, entry: BankEntry, distance: int) -> BankHit:
+    return BankHit(entry_id=entry.id, bank_id=bank.id, bank=bank.name, label=entry.label, signal=entry.signal,
+                   distance=distance, category=bank.category, action=bank.action, negative=bank.negative,
+                   shadow=bank.shadow, rollout=bank.rollout)
+
+
+def _decision(session: Session, bank: Bank, original: Decision, data_id: str, sha256: str,
+              matches: list[tuple[BankEntry, int]]) -> DecisionDoc:
+    """A decision following `original` for one item, under the project's current enforced policy;
+    a shadow bank's match makes a shadow decision."""
     enforced, _ = queries.active_policies(session, bank.project_id, original.policy_id)
-    signal = Signal("hash-match", "1")
-    for entry, distance in sorted(matches, key=lambda m: m[1]):
-        signal.evidence.append(BankMatchEvidence(bank=bank.name, entry=entry.label or str(entry.id), signal=entry.signal,
-                                                 distance=distance, entry_id=entry.id, shadow=bank.shadow))
-    if not bank.shadow:
-        if bank.category:
-            signal.scores[bank.category] = 1.0
-        signal.actions[bank.category or f"bank:{bank.name}"] = bank.action  # type: ignore[assignment]
-    outcome = decide(enforced, [signal])
-    result = ItemResult(data_id=data_id, verdict=outcome.verdict, categories=outcome.categories,
-                        evidence=signal.evidence,  # type: ignore[arg-type]
-                        analyzers=[AnalyzerRun(name="hash-match", version="1", ms=0.0)],
-                        reasons=[f"retroactive match against bank {bank.name}", *outcome.reasons])
-    doc = DecisionDoc(id=new_id("dec"), project=bank.project_id,
-                      policy=PolicyRef(id=enforced.id, version=enforced.version, shadow=bank.shadow),
-                      created_at=datetime.now(UTC).isoformat(), results=[result], follows=original.id)
-    return doc, bank.shadow
+    signal = bank_signal({"sha256": sha256}, [_hit(bank, entry, distance) for entry, distance in matches])
+    result = item_result(enforced, data_id, [signal], [AnalyzerRun(name=NAME, version=VERSION, ms=0.0)],
+                         reasons=[f"retroactive match against bank {bank.name}"])
+    return decision(bank.project_id, enforced, [result], shadow=bank.shadow, follows=original.id)
 
 
 @handler("retro_match")
 def retro_match(sessions: sessionmaker[Session], job_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    from tamis.services.moderation import record  # late: the pipeline imports the analyzers that import this package
-
     with sessions.begin() as session:
         bank = session.get(Bank, payload["bank_id"])
         if bank is None or bank.negative or not bank.enabled:
@@ -123,10 +115,11 @@ def retro_match(sessions: sessionmaker[Session], job_id: str, payload: dict[str,
         decisions = 0
         for (decision_id, data_id), matches in sorted(by_item.items()):
             original = session.get(Decision, decision_id)
-            if original is None or not in_rollout(_sha256_of(session, decision_id, data_id), bank.id, bank.rollout):
+            sha256 = _sha256_of(session, decision_id, data_id)
+            if original is None or not in_rollout(sha256, bank.id, bank.rollout):
                 continue
-            doc, shadow = _decision(session, bank, original, data_id, list(matches.values()))
-            record(session, doc, shadow=shadow, source="retro")
+            doc = _decision(session, bank, original, data_id, sha256, list(matches.values()))
+            record(session, doc, shadow=bank.shadow, source="retro")
             decisions += 1
         return {"decisions": decisions, "entries": len(entries), "matched_items": len(by_item)}
 

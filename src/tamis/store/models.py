@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +10,8 @@ from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Intege
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from tamis.schema import new_id  # noqa: F401  (ids of every row kind; callers import it from here too)
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -34,11 +35,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def new_id(prefix: str) -> str:
-    """Sortable by creation time (millisecond timestamp first), unguessable (80 random bits)."""
-    return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(10)}"
 
 
 class Base(DeclarativeBase):

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from tamis.schema import DecisionDoc
 from tamis.engine.policy import STORED, Policy, PolicyBody, default_body
-from tamis.store.models import ApiKey, Decision, DecisionItem, ItemHash, PolicyVersion, Project, utcnow
+from tamis.media.thumbnails import CONTENT_TYPE as THUMBNAIL_TYPE
+from tamis.media.thumbnails import Thumbnail
+from tamis.store.models import ApiKey, Decision, DecisionItem, ItemHash, ItemMedia, PolicyVersion, Project, utcnow
 
 KEY_PREFIX = "tamis_"
 
@@ -75,6 +77,10 @@ def revoke_key(session: Session, key_id: str) -> bool:
 
 # --- policies ------------------------------------------------------------------------------------
 
+# Called when this process writes a policy version, so that its policy caches apply it at once
+# (tamis.services.moderation registers one). Other processes see it within their time-to-live.
+on_policy_written: list[Callable[[], None]] = []
+
 
 def _as_policy(row: PolicyVersion) -> Policy:
     return Policy(row.policy_id, row.version, PolicyBody.model_validate(row.body, context=STORED))
@@ -123,9 +129,8 @@ def put_policy(session: Session, project_id: str, policy_id: str, body: PolicyBo
     )
     session.add(row)
     session.flush()
-    from tamis.services.moderation import forget_policies  # late import: the pipeline imports this module
-
-    forget_policies()
+    for forget in on_policy_written:
+        forget()
     return _as_policy(row)
 
 
@@ -203,3 +208,27 @@ def list_decisions(
     if before:
         query = query.where(Decision.id < before)
     return session.scalars(query.order_by(Decision.id.desc()).limit(limit)).all()
+
+
+# --- thumbnails -------------------------------------------------------------------------------------
+
+
+def save_thumbnails(session: Session, doc: DecisionDoc, thumbnails: Sequence[Thumbnail]) -> None:
+    """Store the thumbnails with their decision, in the caller's transaction."""
+    session.add_all(
+        ItemMedia(
+            project_id=doc.project, decision_id=doc.id, data_id=t.data_id, kind="thumbnail",
+            content_type=THUMBNAIL_TYPE, width=t.width, height=t.height, data=t.data,
+        )
+        for t in thumbnails
+    )
+
+
+def get_thumbnail(session: Session, project: str, decision_id: str, data_id: str) -> ItemMedia | None:
+    return session.scalars(
+        select(ItemMedia)
+        .where(ItemMedia.project_id == project, ItemMedia.decision_id == decision_id)
+        .where(ItemMedia.data_id == data_id, ItemMedia.kind == "thumbnail")
+        .order_by(ItemMedia.id)
+        .limit(1)
+    ).first()

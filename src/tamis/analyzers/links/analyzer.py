@@ -42,7 +42,7 @@ from fraudurl.model import Model
 from tamis.analyzers.base import Analyzer
 from tamis.config import get_settings
 from tamis.analyzers.links.domains import DomainHit, DomainList, DomainMatcher
-from tamis.schema import VERDICT_RANK, BBoxEvidence, Item, Signal, UrlEvidence
+from tamis.schema import BBoxEvidence, Item, Signal, UrlEvidence
 from tamis.analyzers.links.urls import Link, find_links
 from tamis.media.codes import Code, read_codes
 
@@ -161,8 +161,7 @@ class Links:
             signal.scores[hit.category] = 1.0
         self._evidence(signal, f, hit.category, 1.0, hit.list)
         key = hit.category or f"list:{hit.list}"
-        if VERDICT_RANK[hit.action] > VERDICT_RANK[signal.actions.get(key, "pass")]:
-            signal.actions[key] = hit.action  # type: ignore[assignment]
+        signal.ask(key, hit.action)
 
     def _evidence(self, signal: Signal, f: Found, category: str | None, score: float | None, listed: str | None = None) -> None:
         text = f.source == "text"
