@@ -1,75 +1,51 @@
-"""Analyzers by name. Each is built once per process (models load once) and shared by all threads."""
+"""Analyzers by name. Each is built once per process (models load once) and shared by all threads.
+
+The shipped analyzers are named here as "module:class" and imported on first use (their models are
+heavy). Another package adds one through the `tamis.analyzers` entry-point group, e.g. in its
+pyproject.toml: `[project.entry-points."tamis.analyzers"] my-analyzer = "my_pkg.analyzer:MyAnalyzer"`.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from functools import cache
+from importlib import import_module
+from importlib.metadata import entry_points
 from importlib.util import find_spec
 
 from tamis.analyzers.base import Analyzer
 
-
-def _nsfw_image() -> Analyzer:
-    from tamis.analyzers.nsfw_image import NsfwImage
-
-    return NsfwImage()
-
-
-def _image_safety() -> Analyzer:
-    from tamis.analyzers.image_safety import ImageSafety
-
-    return ImageSafety()
-
-
-def _profanity_text() -> Analyzer:
-    from tamis.analyzers.profanity_text import ProfanityText
-
-    return ProfanityText()
-
-
-def _text_model() -> Analyzer:
-    from tamis.analyzers.text_model import TextModelAnalyzer
-
-    return TextModelAnalyzer()
-
-
-def _links() -> Analyzer:
-    from tamis.analyzers.links.analyzer import Links
-
-    return Links()
-
-
-def _image_text() -> Analyzer:
-    from tamis.analyzers.image_text import ImageText
-
-    return ImageText()
-
-
-def _nudenet() -> Analyzer:
-    # Optional (AGPL weights): raises RuntimeError naming the extra to install when it is missing.
-    from tamis.analyzers.nudenet import NudeNet
-
-    return NudeNet()
-
-
-FACTORIES: dict[str, Callable[[], Analyzer]] = {
-    "text-model": _text_model,
-    "nsfw-image": _nsfw_image,
-    "image-safety": _image_safety,
-    "profanity-text": _profanity_text,
-    "links": _links,
-    "image-text": _image_text,
-    "nudenet": _nudenet,
+SHIPPED: dict[str, str] = {
+    "text-model": "tamis.analyzers.text_model:TextModelAnalyzer",
+    "nsfw-image": "tamis.analyzers.nsfw_image:NsfwImage",
+    "image-safety": "tamis.analyzers.image_safety:ImageSafety",
+    "profanity-text": "tamis.analyzers.profanity_text:ProfanityText",
+    "links": "tamis.analyzers.links.analyzer:Links",
+    "image-text": "tamis.analyzers.image_text:ImageText",
+    # Optional (AGPL weights): offered only where the extra tamis[nudenet] is installed.
+    "nudenet": "tamis.analyzers.nudenet:NudeNet",
 }
-# Analyzers from optional extras, offered only where the extra is installed.
-OPTIONAL: dict[str, Callable[[], bool]] = {"nudenet": lambda: find_spec("nudenet") is not None}
+# Shipped analyzers that need an optional extra: the package that extra installs.
+NEEDS: dict[str, str] = {"nudenet": "nudenet"}
 
 _loaded: dict[str, Analyzer] = {}
 _lock = threading.Lock()
 
 
+@cache
+def _targets() -> dict[str, str]:
+    """name -> "module:attr", the shipped analyzers and those other packages register."""
+    plugins = {ep.name: ep.value for ep in entry_points(group="tamis.analyzers")}
+    return {**plugins, **SHIPPED}  # a plugin cannot replace a shipped analyzer under its name
+
+
 def available() -> list[str]:
-    return sorted(name for name in FACTORIES if name not in OPTIONAL or OPTIONAL[name]())
+    return sorted(name for name in _targets() if name not in NEEDS or find_spec(NEEDS[name]) is not None)
+
+
+def _build(name: str) -> Analyzer:
+    module, _, attr = _targets()[name].partition(":")
+    return getattr(import_module(module), attr)()  # type: ignore[no-any-return]
 
 
 def get_analyzer(name: str) -> Analyzer:
@@ -78,5 +54,5 @@ def get_analyzer(name: str) -> Analyzer:
         with _lock:
             analyzer = _loaded.get(name)
             if analyzer is None:
-                analyzer = _loaded[name] = FACTORIES[name]()
+                analyzer = _loaded[name] = _build(name)
     return analyzer

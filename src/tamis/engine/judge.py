@@ -15,7 +15,7 @@ from prometheus_client import Histogram
 
 from tamis.analyzers import get_analyzer, image_text
 from tamis.analyzers.base import Analyzer
-from tamis.analyzers.links.analyzer import bind_policy as bind_domain_lists
+from tamis.engine.domain_lists import bind_policy as bind_domain_lists
 from tamis.engine.decision import decision, item_result
 from tamis.engine.frames import analyze_frames
 from tamis.engine.policy import Policy

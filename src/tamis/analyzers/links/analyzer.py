@@ -41,7 +41,7 @@ from fraudurl.model import Model
 
 from tamis.analyzers.base import Analyzer
 from tamis.config import get_settings
-from tamis.analyzers.links.domains import DomainHit, DomainList, DomainMatcher
+from tamis.analyzers.links.domains import DomainHit, DomainMatcher
 from tamis.schema import BBoxEvidence, Item, Signal, UrlEvidence
 from tamis.analyzers.links.urls import Link, find_links
 from tamis.media.codes import Code, read_codes
@@ -214,33 +214,3 @@ def _dedupe(found: list[Found]) -> list[Found]:
             seen.add(key)
             out.append(f)
     return out
-
-
-# --- per policy -----------------------------------------------------------------------------------
-
-
-def bind_policy(policy: object, analyzers: list[Analyzer]) -> list[Analyzer]:
-    """The policy's analyzers with its domain lists bound to `links` (added in lists-only mode when
-    the policy has domain lists but does not run `links`: lists always apply, like term lists)."""
-    body = getattr(policy, "body")
-    lists: list[DomainList] = getattr(body, "domain_lists", [])
-    if not lists:
-        return analyzers
-    tag = f"{getattr(policy, 'id')}.{getattr(policy, 'version')}"
-    # keyed on the lists' content too: policy ids and versions repeat across projects
-    matcher = _matcher(tuple((lst.name, tuple(lst.domains), lst.category, lst.action, lst.allow) for lst in lists))
-    out = [a.with_lists(matcher, tag) if isinstance(a, Links) else a for a in analyzers]
-    if not any(isinstance(a, Links) for a in analyzers):
-        from tamis.analyzers.registry import get_analyzer
-
-        base = get_analyzer("links")
-        assert isinstance(base, Links)
-        out.append(base.with_lists(matcher, tag, model=False))
-    return out
-
-
-@lru_cache(maxsize=256)
-def _matcher(lists: tuple[tuple[str, tuple[str, ...], str | None, str, bool], ...]) -> DomainMatcher:
-    return DomainMatcher([
-        DomainList.model_construct(name=n, domains=list(d), category=c, action=a, allow=al) for n, d, c, a, al in lists
-    ])
