@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 
 from tamis.cli import app as cli_app
 from tamis.banks import exchange, service as banks
+from tamis.hashing.signals import SIGNALS
 from tamis.store.db import transaction
 from tamis.store.models import Bank, BankEntry, BankEntryEvent, Job
 from conftest import assert_problem
@@ -464,7 +465,7 @@ def _export(client, auth: dict[str, str], fmt: str, signal: str | None = None, b
 def test_export_then_import_gives_the_same_entries(client, auth: dict[str, str], project: str, fmt: str) -> None:
     _fill_mixed_bank(client, auth)
     make_bank(client, auth, "copy")
-    signals = banks.SIGNALS if fmt in exchange.SINGLE_SIGNAL else (None,)
+    signals = SIGNALS if fmt in exchange.SINGLE_SIGNAL else (None,)
     for signal in signals:
         response = _export(client, auth, fmt, signal)
         filename = response.headers["content-disposition"].split('filename="')[1].rstrip('"')

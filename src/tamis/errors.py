@@ -60,3 +60,9 @@ def unsupported_media(detail: str, field: str) -> ProblemError:
 
 def not_found(what: str) -> ProblemError:
     return ProblemError(404, "Not found", f"{what} does not exist in this project", kind="not-found")
+
+
+def preview(value: object, limit: int = 50) -> str:
+    """A value as an error message may quote it: its repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -43,7 +43,8 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Protocol
 
-from tamis.banks.service import MAX_VPDQ_FRAMES, SIGNALS, EntryError, EntryIn, clean_entry
+from tamis.banks.service import EntryError, EntryIn, clean_entry
+from tamis.hashing.signals import MAX_VPDQ_FRAMES, SIGNALS
 
 FORMATS: dict[str, str] = {
     "plain": "one hash per line ('#' comments and blank lines ignored)",

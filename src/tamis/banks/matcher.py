@@ -19,7 +19,6 @@ import shutil
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ from tamis.banks.rules import BankHit
 from tamis.config import get_settings
 from tamis.hashing.index import PdqIndex
 from tamis.hashing.pdq import hex_to_bytes
+from tamis.hashing.signals import Vpdq
 from tamis.hashing.vpdq import FrameHash, VpdqMatch, vpdq_match
 from tamis.store.models import Bank, BankEntry, BankEntryEvent
 
@@ -247,12 +247,6 @@ def match_hashes(
     return results
 
 
-def _stored_frames(value: str) -> list[FrameHash]:
-    from tamis.banks.service import stored_frames  # late: banks imports this module
-
-    return stored_frames(value)
-
-
 def match_vpdq(session: Session, project: str, frames: Sequence[FrameHash]) -> list[tuple[BankHit, VpdqMatch]]:
     """Videos against the project's vPDQ entries, by the reference algorithm (share of matching
     frames both ways). A linear scan: video banks are small next to image banks."""
@@ -263,7 +257,7 @@ def match_vpdq(session: Session, project: str, frames: Sequence[FrameHash]) -> l
     ).all()
     out = []
     for entry, bank in rows:
-        result = vpdq_match(frames, _stored_frames(entry.value), distance=min(bank.pdq_distance, MAX_PDQ_DISTANCE))
+        result = vpdq_match(frames, Vpdq.frames(entry.value), distance=min(bank.pdq_distance, MAX_PDQ_DISTANCE))
         if result.is_match():
             hit = BankHit(entry.id, bank.id, bank.name, entry.label, "vpdq", 0, bank.category, bank.action,
                           bank.negative, bank.shadow, bank.rollout)

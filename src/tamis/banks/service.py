@@ -11,99 +11,36 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tamis.errors import ProblemError, bad_input, not_found
-from tamis.hashing.digests import validate_md5, validate_sha256
-from tamis.hashing.pdq import validate_pdq
-from tamis.hashing.vpdq import FrameHash
+from tamis.errors import ProblemError, bad_input, not_found, preview
 from tamis.banks.matcher import BANK_EVENTS_WRITTEN, MAX_PDQ_DISTANCE
+from tamis.hashing import signals
+from tamis.hashing.signals import SIGNALS
 from tamis.jobs import enqueue
 from tamis.store.models import Bank, BankEntry, BankEntryEvent, utcnow
 from tamis.store.queries import ensure_project
 from tamis.taxonomy import CATEGORIES
 
-SIGNALS: tuple[str, ...] = ("pdq", "md5", "sha256", "vpdq")
 ACTIONS: tuple[str, ...] = ("review", "block")
 NAME_PATTERN = r"[a-z0-9][a-z0-9_.-]{0,63}"
 MAX_TEXT = 256  # label and source columns are String(256)
 MAX_NOTE = 10_000
 MAX_DESCRIPTION = 10_000
-MAX_VPDQ_FRAMES = 100_000
 _CHUNK = 500  # ids or values per IN (...): far below SQLite's and PostgreSQL's parameter limits
 
 
 # --- hash values -----------------------------------------------------------------------------------
 
-_VALIDATORS: dict[str, Callable[[str], str]] = {"pdq": validate_pdq, "md5": validate_md5, "sha256": validate_sha256}
-
-
-def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 50 else text[:47] + "..."
-
-
-def _frame(frame: object) -> dict[str, Any]:
-    """One vPDQ frame: tamis's {"t_ms", "pdq", "quality"} ("hash" for "pdq", as /v1/hash answers), or
-    ThreatExchange's "pdq,quality,seconds" (threatexchange/extensions/vpdq/vpdq_util.py)."""
-    if isinstance(frame, str):
-        parts = frame.split(",")
-        if len(parts) != 3:
-            raise ValueError(f"expected 'pdq,quality,seconds'; got {_show(frame)}")
-        try:
-            frame = {"t_ms": round(float(parts[2]) * 1000), "pdq": parts[0], "quality": int(parts[1])}
-        except (ValueError, OverflowError) as exc:
-            raise ValueError(f"expected 'pdq,quality,seconds'; got {_show(frame)}") from exc
-    if isinstance(frame, dict) and set(frame) == {"t_ms", "hash", "quality"}:
-        frame = {"t_ms": frame["t_ms"], "pdq": frame["hash"], "quality": frame["quality"]}
-    if not isinstance(frame, dict) or set(frame) != {"t_ms", "pdq", "quality"}:
-        raise ValueError('a frame is {"t_ms": int, "pdq": "<64 hex>", "quality": 0..100}')
-    t_ms, quality = frame["t_ms"], frame["quality"]
-    if isinstance(t_ms, bool) or not isinstance(t_ms, int) or not 0 <= t_ms < 2**53:
-        raise ValueError(f"t_ms must be a whole number of milliseconds >= 0; got {_show(t_ms)}")
-    if isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100:
-        raise ValueError(f"quality must be a whole number from 0 to 100; got {_show(quality)}")
-    return {"t_ms": t_ms, "pdq": validate_pdq(frame["pdq"]), "quality": quality}
-
-
-def _vpdq(value: object) -> str:
-    if isinstance(value, str):
-        try:
-            value = orjson.loads(value)  # depth-limited: 100,000 "[" is an error, not a RecursionError
-        except orjson.JSONDecodeError as exc:
-            raise ValueError(f"a vpdq hash is a JSON list of frames: {exc.msg} at character {exc.pos}") from exc
-    if not isinstance(value, list) or not value:
-        raise ValueError('a vpdq hash is a non-empty JSON list of frames {"t_ms", "pdq", "quality"}')
-    if len(value) > MAX_VPDQ_FRAMES:
-        raise ValueError(f"a vpdq hash has at most {MAX_VPDQ_FRAMES} frames; got {len(value)}")
-    frames = []
-    for i, frame in enumerate(value):
-        try:
-            frames.append(_frame(frame))
-        except ValueError as exc:
-            raise ValueError(f"frame {i}: {exc}") from exc
-    return json.dumps(frames, separators=(",", ":"))  # canonical, so exact duplicates compare equal
-
-
-def stored_frames(value: str) -> list[FrameHash]:
-    """A stored vpdq entry's frames (written by `_vpdq`, so already valid)."""
-    return [FrameHash(f["t_ms"], f["pdq"], f["quality"]) for f in json.loads(value)]
-
-
 def normalize_value(signal: str, value: object) -> str:
     """The stored form of a hash (lowercase hex; vpdq: compact JSON frames), or ValueError saying why."""
-    if signal not in SIGNALS:
-        raise ValueError(f"unknown signal {_show(signal)}; expected one of {', '.join(SIGNALS)}")
-    if signal == "vpdq":
-        return _vpdq(value)
-    return _VALIDATORS[signal](value)  # type: ignore[arg-type]  # they refuse non-strings
+    return signals.validate(signal, value)
 
 
 # --- entries in --------------------------------------------------------------------------------------
@@ -139,7 +76,7 @@ def _text(value: str, field: str, limit: int, *, one_line: bool = False) -> str:
 def clean_entry(entry: EntryIn) -> EntryIn:
     """The entry with its value normalized, or EntryError naming the field."""
     if entry.signal not in SIGNALS:
-        raise EntryError("signal", f"unknown signal {_show(entry.signal)}; expected one of {', '.join(SIGNALS)}")
+        raise EntryError("signal", f"unknown signal {preview(entry.signal)}; expected one of {', '.join(SIGNALS)}")
     try:
         value = normalize_value(entry.signal, entry.value)
     except ValueError as exc:
@@ -160,7 +97,7 @@ SETTINGS = ("description", "category", "action", "negative", "enabled", "shadow"
 
 def _check_flag(value: object, field: str) -> bool:
     if not isinstance(value, bool):
-        raise bad_input(f"must be true or false; got {_show(value)}", field)
+        raise bad_input(f"must be true or false; got {preview(value)}", field)
     return value
 
 
@@ -173,19 +110,19 @@ def _check_setting(field: str, value: Any) -> Any:
         return value
     if field == "category":
         if value is not None and value not in CATEGORIES:
-            raise bad_input(f"unknown category {_show(value)}; expected null or one of {', '.join(CATEGORIES)}", field)
+            raise bad_input(f"unknown category {preview(value)}; expected null or one of {', '.join(CATEGORIES)}", field)
         return value
     if field == "action":
         if value not in ACTIONS:
-            raise bad_input(f"must be one of {', '.join(ACTIONS)}; got {_show(value)}", field)
+            raise bad_input(f"must be one of {', '.join(ACTIONS)}; got {preview(value)}", field)
         return value
     if field == "rollout":
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or not 0 <= value <= 1:
-            raise bad_input(f"must be a number from 0 to 1 (the share of traffic); got {_show(value)}", field)
+            raise bad_input(f"must be a number from 0 to 1 (the share of traffic); got {preview(value)}", field)
         return float(value)
     if field == "pdq_distance":
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PDQ_DISTANCE:
-            raise bad_input(f"must be a whole number from 0 to {MAX_PDQ_DISTANCE} (the index finds every neighbour up to it); got {_show(value)}", field)
+            raise bad_input(f"must be a whole number from 0 to {MAX_PDQ_DISTANCE} (the index finds every neighbour up to it); got {preview(value)}", field)
         return value
     raise bad_input(f"unknown bank setting; expected one of {', '.join(SETTINGS)}", field)
 
@@ -197,7 +134,7 @@ def check_settings(values: dict[str, Any]) -> dict[str, Any]:
 
 def check_name(name: str) -> str:
     if not re.fullmatch(NAME_PATTERN, name):
-        raise bad_input(f"a bank name matches {NAME_PATTERN} (lowercase); got {_show(name)}", "name")
+        raise bad_input(f"a bank name matches {NAME_PATTERN} (lowercase); got {preview(name)}", "name")
     return name
 
 

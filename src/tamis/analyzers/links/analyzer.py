@@ -39,7 +39,6 @@ from fraudurl.lexical import SHORTENERS as FRAUDURL_SHORTENERS
 from fraudurl.lexical import extract
 from fraudurl.model import Model
 
-from tamis.analyzers.base import Analyzer
 from tamis.config import get_settings
 from tamis.analyzers.links.domains import DomainHit, DomainMatcher
 from tamis.schema import BBoxEvidence, Item, Signal, UrlEvidence
