@@ -22,7 +22,7 @@ from tamis.errors import ProblemError
 from tamis.tools.eval.metrics import split_groups
 from tamis.schema import Item, ItemResult
 from tamis.media import decode_image
-from tamis.services.moderation import active_policies, judge
+from tamis.services.moderation import judge
 from tamis.engine.policy import Policy
 from tamis.taxonomy import CATEGORIES
 
@@ -210,21 +210,3 @@ def score_rows(rows: Sequence[EvalRow], project: str, policy: Policy, *, batch_s
             judged.extend(Judged.from_result(r) for r in judge(project, policy, items).results)
             bar.advance(task, len(batch))
     return judged
-
-
-def run_eval(files: Sequence[Path | str], out: Path | str, *, project: str = "default", policy_id: str = "default",
-             limit: int | None = None, batch_size: int = BATCH_SIZE, progress: bool = True) -> dict[str, Any]:
-    """Read, score and report: writes OUT/eval.json and OUT/eval.html, returns the report.
-
-    Raises EvalInputError for bad input and LookupError for a policy the project does not have.
-    """
-    from tamis.tools.eval.report import build_report, write_report
-
-    read = read_rows(files, limit)
-    rows = [row for row in read if row.labels]
-    policy, _shadow = active_policies(project, policy_id)
-    judged = score_rows(rows, project, policy, batch_size=batch_size, progress=progress)
-    run = EvalRun(rows, judged, policy, [str(f) for f in files], unlabelled=len(read) - len(rows))
-    report = build_report(run, project=project, limit=limit)
-    write_report(report, Path(out))
-    return report
