@@ -1,4 +1,8 @@
-"""The `tamis` command: serve, worker, moderate, scan, keys, policy, webhooks, bank."""
+"""The `tamis` command: serve, worker, moderate, scan, keys, policy, webhooks, bank.
+
+Each command imports what it needs when it runs, so that `tamis --help` and `tamis keys list` do not
+load the models and the web stack.
+"""
 
 from __future__ import annotations
 
@@ -513,17 +517,13 @@ def hooks_add(
 
 @hooks_app.command("list")
 def hooks_list(project: ProjectOpt = "default") -> None:
-    from sqlalchemy import func, select
-
+    from tamis.services import webhooks
     from tamis.store.db import transaction
-    from tamis.store.models import Delivery, Webhook
 
     table = Table("id", "url", "verdicts", "active", "pending", "delivered", "failed")
     with transaction() as session:
-        for hook in session.scalars(select(Webhook).where(Webhook.project_id == project)):
-            counts = dict(session.execute(
-                select(Delivery.status, func.count()).where(Delivery.webhook_id == hook.id).group_by(Delivery.status)
-            ).all())
+        for hook in webhooks.list_webhooks(session, project):
+            counts = webhooks.delivery_counts(session, hook.id)
             table.add_row(hook.id, hook.url, ",".join(hook.verdicts), str(hook.active),
                           *(str(counts.get(s, 0)) for s in ("pending", "delivered", "failed")))
     _print_table(table)
@@ -537,25 +537,21 @@ def hooks_replay(
     project: ProjectOpt = "default",
 ) -> None:
     """Queue deliveries again; the running server or worker sends them."""
-    from sqlalchemy import select
-
     from tamis.services import webhooks
     from tamis.store.db import transaction
-    from tamis.store.models import Delivery, Webhook
+    from tamis.store.models import Webhook
 
     if (delivery is None) == (webhook is None):
         _fail("give a delivery id or --webhook ID")
     with transaction() as session:
-        query = select(Delivery).where(Delivery.project_id == project)
         if delivery:
-            query = query.where(Delivery.id == delivery)
+            one = webhooks.get_delivery(session, project, delivery)
+            if one is None:
+                _fail(f"no delivery {delivery} in project {project!r}")
+            rows = [one]
         else:
-            query = query.where(Delivery.webhook_id == webhook)
-            if status != "all":
-                query = query.where(Delivery.status == status)
-        rows = list(session.scalars(query))
-        if delivery and not rows:
-            _fail(f"no delivery {delivery} in project {project!r}")
+            hook = webhooks.get_webhook(session, project, str(webhook))
+            rows = webhooks.list_deliveries(session, hook.id, status) if hook else []
         deleted = {r.webhook_id for r in rows if not session.get(Webhook, r.webhook_id).active}  # type: ignore[union-attr]
         if deleted:  # their deliveries would wait forever
             _fail(f"webhook {sorted(deleted)[0]} is deleted; its deliveries are not sent again")

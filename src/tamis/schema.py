@@ -16,6 +16,18 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(10)}"
 
 
+# Names of policies, banks and lists: lowercase letters, digits, "_", ".", "-"; at most 64.
+NAME_PATTERN = r"[a-z0-9][a-z0-9_.-]{0,63}"
+NUL_REFUSED = "must not contain NUL (U+0000) characters"
+
+
+def storable(value: str) -> str:
+    """`value`, or ValueError: PostgreSQL can neither store nor compare text with U+0000 in it."""
+    if "\x00" in value:
+        raise ValueError(NUL_REFUSED)
+    return value
+
+
 Verdict = Literal["pass", "review", "block"]
 MediaKind = Literal["text", "image"]
 VERDICT_RANK: dict[str, int] = {"pass": 0, "review": 1, "block": 2}

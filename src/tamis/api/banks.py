@@ -17,12 +17,13 @@ from tamis.api.openapi import problems
 from tamis.api.schemas import BankDoc, BankList, EntriesAdded, EntriesImported, EntryList
 from tamis.api.intake import read_body, read_form
 from tamis.errors import ProblemError, bad_input, not_found
+from tamis.schema import NAME_PATTERN, NUL_REFUSED, storable
 from tamis.banks import exchange, service as banks
 from tamis.store.db import transaction
 from tamis.store.models import Bank
 
 router = APIRouter(tags=["banks"])
-BankName = Path(pattern=f"^{banks.NAME_PATTERN}$", description="The bank's name.")
+BankName = Path(pattern=f"^{NAME_PATTERN}$", description="The bank's name.")
 MAX_ENTRIES = 10_000  # per POST .../entries; imports are bounded by the request size limit
 MAX_LISTED_ERRORS = 100
 INT32 = 2**31 - 1  # entry ids are 32-bit on PostgreSQL: larger ones are refused, not sent
@@ -32,7 +33,7 @@ Format = Literal["plain", "te", "te-csv", "te-simple", "hma"]
 
 class BankCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=f"^{banks.NAME_PATTERN}$", description="Lowercase letters, digits, '_', '.', '-'.")
+    name: str = Field(pattern=f"^{NAME_PATTERN}$", description="Lowercase letters, digits, '_', '.', '-'.")
     description: str = Field("", max_length=banks.MAX_DESCRIPTION)
     category: str | None = Field(None, description="The taxonomy category a match counts towards.")
     action: Literal["review", "block"] = "block"
@@ -76,9 +77,7 @@ class EntryModel(BaseModel):
     @field_validator("label", "note", "source")
     @classmethod
     def _storable(cls, value: str) -> str:
-        if "\x00" in value:  # PostgreSQL cannot store U+0000
-            raise ValueError("must not contain NUL (U+0000) characters")
-        return value
+        return storable(value)
 
 
 def _doc(session: Any, bank: Bank) -> dict[str, Any]:
@@ -253,8 +252,8 @@ async def import_entries(
     """Import a hash list (multipart field `file`, or the raw body). All or nothing: if any line is
     bad, nothing is imported and the answer lists the bad lines with their numbers."""
     for value, field in ((label, "label"), (source or "", "source")):
-        if "\x00" in value:  # PostgreSQL cannot store U+0000
-            raise bad_input("must not contain NUL (U+0000) characters", field)
+        if "\x00" in value:
+            raise bad_input(NUL_REFUSED, field)
     data, filename = await _upload(request)
     with transaction() as session:
         banks.require_bank(session, project, name)  # 404 before parsing a large file

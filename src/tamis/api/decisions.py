@@ -22,8 +22,7 @@ NO_NUL = r"^[^\x00]*$"  # PostgreSQL cannot compare text with U+0000 in it
 def get_decision(decision_id: str, project: ProjectId) -> Any:
     """The recorded decision: per item, the verdict, scores, evidence, and the policy and analyzer versions."""
     with transaction() as session:
-        # U+0000 cannot be in an id (PostgreSQL refuses it even in a query parameter).
-        decision = None if "\x00" in decision_id else queries.get_decision(session, project, decision_id)
+        decision = queries.get_decision(session, project, decision_id)
         if decision is None:
             raise not_found(f"decision {decision_id}")
         return decision.doc
@@ -58,9 +57,9 @@ def get_item_thumbnail(decision_id: str, data_id: str, project: ProjectId) -> Re
     """The reviewer-safe (blurred) thumbnail of an image item, while media retention keeps it.
     A data_id with '/' in it is sent as is (or %2F-encoded)."""
     with transaction() as session:
-        if "\x00" in decision_id or queries.get_decision(session, project, decision_id) is None:
+        if queries.get_decision(session, project, decision_id) is None:
             raise not_found(f"decision {decision_id}")
-        media = None if "\x00" in data_id else queries.get_thumbnail(session, project, decision_id, data_id)
+        media = queries.get_thumbnail(session, project, decision_id, data_id)
         if media is None:
             # Text items have none, and media past TAMIS_MEDIA_RETENTION_DAYS is gone.
             raise not_found(f"a thumbnail of item {data_id!r} in decision {decision_id}")

@@ -19,6 +19,7 @@ from tamis.hashing import digests, pdq, vpdq
 from tamis.banks.matcher import BankHit, get_matcher, match_hashes, match_vpdq
 from tamis.media import decode_image
 from tamis.media.images import image_format_of
+from tamis.store import queries
 from tamis.store.db import transaction
 from tamis.store.models import Job
 
@@ -169,8 +170,8 @@ def _merge(per_query: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
 def get_job(job_id: str, project: ProjectId) -> dict[str, Any]:
     """A video's moderation or a retroactive match: status, progress, then the result (or the error)."""
     with transaction() as session:
-        job = None if "\x00" in job_id else session.get(Job, job_id)
-        if job is None or job.project_id != project:
+        job = queries.owned(session, Job, project, job_id)
+        if job is None:
             raise not_found(f"job {job_id}")
         return {"id": job.id, "kind": job.kind, "status": job.status, "progress": job.progress,
                 "attempts": job.attempts, "result": job.result, "error": job.last_error,

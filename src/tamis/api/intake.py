@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from tamis.api.fairness import run_loads
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, too_large
-from tamis.schema import DecodedImage, Item
+from tamis.schema import NAME_PATTERN, DecodedImage, Item, storable
 from tamis.media import decode_image, fetch_url
 
 class ItemIn(BaseModel):
@@ -33,9 +33,7 @@ class ItemIn(BaseModel):
     @field_validator("data_id")
     @classmethod
     def _storable(cls, value: str) -> str:
-        if "\x00" in value:  # PostgreSQL cannot store U+0000 in text or JSONB
-            raise ValueError("must not contain NUL (U+0000) characters")
-        return value
+        return storable(value)
 
     @model_validator(mode="after")
     def _has_content(self) -> ItemIn:
@@ -49,7 +47,7 @@ class ItemIn(BaseModel):
 class ModerateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     items: list[ItemIn] = Field(min_length=1, description="Up to 100 items (TAMIS_MAX_ITEMS).")
-    policy: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    policy: str = Field("default", pattern=f"^{NAME_PATTERN}$")
 
 
 async def read_body(request: Request) -> bytes:

@@ -16,11 +16,11 @@ from tamis.api.intake import ModerateRequest, check_text, image_loader, items_fr
 from tamis.api.fairness import analysis_turn
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, not_found, unsupported_media
-from tamis.schema import DecisionDoc, Item
+from tamis.schema import NAME_PATTERN, NUL_REFUSED, DecisionDoc, Item
 from tamis.services.moderation import moderate as run_pipeline
 
 router = APIRouter(tags=["moderation"])
-POLICY_NAME = r"[a-z0-9][a-z0-9_.-]{0,63}"
+POLICY_NAME = NAME_PATTERN
 
 _MULTIPART_SCHEMA = {
     "type": "object",
@@ -55,8 +55,8 @@ async def _from_multipart(request: Request, project: str) -> tuple[list[Item], s
     if text is not None:
         check_text(str(text), "text")
     data_id = str(form.get("data_id") or (upload.filename if upload else "") or "upload")[:256]
-    if "\x00" in data_id:  # PostgreSQL cannot store U+0000
-        raise bad_input("data_id must not contain NUL (U+0000) characters", "data_id")
+    if "\x00" in data_id:
+        raise bad_input(f"data_id {NUL_REFUSED}", "data_id")
     policy = str(form.get("policy") or "default")
     if not re.fullmatch(POLICY_NAME, policy):
         raise bad_input(f"policy must match {POLICY_NAME}", "policy")

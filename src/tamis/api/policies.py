@@ -10,12 +10,13 @@ from tamis.api.auth import ProjectId
 from tamis.api.openapi import problems
 from tamis.api.schemas import PolicyDetail, PolicyDoc, PolicyList
 from tamis.errors import not_found
+from tamis.schema import NAME_PATTERN
 from tamis.engine.policy import STORED, Policy, PolicyBody
 from tamis.store import queries
 from tamis.store.db import transaction
 
 router = APIRouter(tags=["policies"])
-PolicyName = Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+PolicyName = Path(pattern=f"^{NAME_PATTERN}$")
 
 
 def _doc(policy: Policy) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from tamis.api.intake import read_body, read_form
 from tamis.api.fairness import run_loads
 from tamis.config import get_settings
 from tamis.errors import bad_input, not_found, unsupported_media
+from tamis.schema import NAME_PATTERN, NUL_REFUSED, storable
 from tamis.services.videos import enqueue_video
 from tamis.media.fetch import fetch_url
 from tamis.media.video import probe_video
@@ -31,7 +32,7 @@ from tamis.store import queries
 from tamis.store.db import transaction
 
 router = APIRouter(tags=["videos"])
-POLICY_NAME = r"[a-z0-9][a-z0-9_.-]{0,63}"
+POLICY_NAME = NAME_PATTERN
 
 class VideoRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -42,9 +43,7 @@ class VideoRequest(BaseModel):
     @field_validator("data_id")
     @classmethod
     def _storable(cls, value: str) -> str:
-        if "\x00" in value:  # PostgreSQL cannot store U+0000
-            raise ValueError("must not contain NUL (U+0000) characters")
-        return value
+        return storable(value)
 
 
 _OPENAPI = {
@@ -70,7 +69,7 @@ async def _from_multipart(request: Request) -> tuple[bytes, str, str, str, str]:
     filename = upload.filename or ""
     data_id = str(form.get("data_id") or filename or "video")[:256]
     if "\x00" in data_id:
-        raise bad_input("data_id must not contain NUL (U+0000) characters", "data_id")
+        raise bad_input(f"data_id {NUL_REFUSED}", "data_id")
     policy = str(form.get("policy") or "default")
     if not re.fullmatch(POLICY_NAME, policy):
         raise bad_input(f"policy must match {POLICY_NAME}", "policy")

@@ -6,7 +6,6 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import AnyHttpUrl, BaseModel, Field
-from sqlalchemy import func, select
 
 from tamis.services import webhooks
 from tamis.api.auth import ProjectId
@@ -59,8 +58,8 @@ def delivery_doc(d: Delivery) -> dict[str, Any]:
 
 
 def _webhook(session, project: str, webhook_id: str) -> Webhook:  # type: ignore[no-untyped-def]
-    hook = None if "\x00" in webhook_id else session.get(Webhook, webhook_id)  # PostgreSQL refuses NUL
-    if hook is None or hook.project_id != project:
+    hook = webhooks.get_webhook(session, project, webhook_id)
+    if hook is None:
         raise not_found(f"webhook {webhook_id}")
     return hook
 
@@ -79,8 +78,7 @@ def create(body: WebhookIn, project: ProjectId) -> dict[str, Any]:
     settings = get_settings()
     check_registration(str(body.url), settings.webhook_allowed_networks(), project)
     with transaction() as session:
-        active = select(func.count()).select_from(Webhook).where(Webhook.project_id == project, Webhook.active.is_(True))
-        if (session.scalar(active) or 0) >= settings.webhook_max_per_project:
+        if webhooks.active_count(session, project) >= settings.webhook_max_per_project:
             raise ProblemError(409, "Conflict", f"a project has at most {settings.webhook_max_per_project} active "
                                "webhooks (TAMIS_WEBHOOK_MAX_PER_PROJECT); delete one first", kind="too-many-webhooks")
         hook = webhooks.create_webhook(
@@ -93,8 +91,7 @@ def create(body: WebhookIn, project: ProjectId) -> dict[str, Any]:
 def list_webhooks(project: ProjectId) -> dict[str, Any]:
     """The project's webhooks (secrets are never shown again)."""
     with transaction() as session:
-        hooks = session.scalars(select(Webhook).where(Webhook.project_id == project).order_by(Webhook.created_at))
-        return {"webhooks": [webhook_doc(h) for h in hooks]}
+        return {"webhooks": [webhook_doc(h) for h in webhooks.list_webhooks(session, project)]}
 
 
 @router.delete("/v1/webhooks/{webhook_id}", status_code=204, responses=problems(401, 404), summary="Deactivate a webhook")
@@ -115,10 +112,7 @@ def deliveries(
     """Newest first, optionally only those in `status`."""
     with transaction() as session:
         _webhook(session, project, webhook_id)
-        query = select(Delivery).where(Delivery.webhook_id == webhook_id)
-        if status:
-            query = query.where(Delivery.status == status)
-        rows = session.scalars(query.order_by(Delivery.id.desc()).limit(limit))
+        rows = webhooks.list_deliveries(session, webhook_id, status, limit)
         return {"deliveries": [delivery_doc(d) for d in rows]}
 
 
@@ -127,8 +121,8 @@ def deliveries(
 def replay_one(delivery_id: str, project: ProjectId) -> dict[str, Any]:
     """Queue the delivery again (a new set of attempts); the server or a worker sends it."""
     with transaction() as session:
-        delivery = None if "\x00" in delivery_id else session.get(Delivery, delivery_id)
-        if delivery is None or delivery.project_id != project:
+        delivery = webhooks.get_delivery(session, project, delivery_id)
+        if delivery is None:
             raise not_found(f"delivery {delivery_id}")
         _replayable(_webhook(session, project, delivery.webhook_id))
         webhooks.replay(session, delivery)
@@ -143,10 +137,7 @@ def replay_many(
     """Send again every delivery of this webhook in `status` (default: the failed ones)."""
     with transaction() as session:
         _replayable(_webhook(session, project, webhook_id))
-        query = select(Delivery).where(Delivery.webhook_id == webhook_id)
-        if status != "all":
-            query = query.where(Delivery.status == status)
-        rows = list(session.scalars(query))
+        rows = webhooks.list_deliveries(session, webhook_id, status)
         for delivery in rows:
             webhooks.replay(session, delivery)
         return {"replayed": len(rows)}

@@ -31,6 +31,7 @@ from tamis.hashing.index import PdqIndex
 from tamis.hashing.pdq import hex_to_bytes
 from tamis.hashing.signals import Vpdq
 from tamis.hashing.vpdq import FrameHash, VpdqMatch, vpdq_match
+from tamis.store.db import session_factory
 from tamis.store.models import Bank, BankEntry, BankEntryEvent
 
 log = logging.getLogger("tamis.hashing")
@@ -284,8 +285,6 @@ def get_matcher() -> PdqMatcher:
     if _matcher is None:
         with _matcher_lock:
             if _matcher is None:
-                from tamis.store.db import session_factory
-
                 _matcher = PdqMatcher(session_factory(), get_settings().data_dir / "index")
     return _matcher
 

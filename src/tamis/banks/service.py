@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tamis.errors import ProblemError, bad_input, not_found, preview
+from tamis.schema import NAME_PATTERN, NUL_REFUSED
 from tamis.banks.matcher import BANK_EVENTS_WRITTEN, MAX_PDQ_DISTANCE
 from tamis.hashing import signals
 from tamis.hashing.signals import SIGNALS
@@ -29,7 +30,6 @@ from tamis.store.queries import ensure_project
 from tamis.taxonomy import CATEGORIES
 
 ACTIONS: tuple[str, ...] = ("review", "block")
-NAME_PATTERN = r"[a-z0-9][a-z0-9_.-]{0,63}"
 MAX_TEXT = 256  # label and source columns are String(256)
 MAX_NOTE = 10_000
 MAX_DESCRIPTION = 10_000
@@ -66,8 +66,8 @@ class EntryError(ValueError):
 def _text(value: str, field: str, limit: int, *, one_line: bool = False) -> str:
     if len(value) > limit:
         raise EntryError(field, f"at most {limit} characters; got {len(value)}")
-    if "\x00" in value:  # PostgreSQL cannot store U+0000
-        raise EntryError(field, "must not contain NUL (U+0000) characters")
+    if "\x00" in value:
+        raise EntryError(field, NUL_REFUSED)
     if one_line and ("\n" in value or "\r" in value):  # exported in a CSV column that import reads per line
         raise EntryError(field, "must be one line (no line breaks)")
     return value

@@ -19,11 +19,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from tamis.analyzers.lists import CompiledList, ListMatcher
 from tamis.analyzers.registry import available
 from tamis.analyzers.links.domains import DomainList
-from tamis.schema import VERDICT_RANK, CategoryResult, Signal, Verdict
+from tamis.schema import NAME_PATTERN, NUL_REFUSED, VERDICT_RANK, CategoryResult, Signal, Verdict
 from tamis.engine.regex_cost import PatternTooCostly, check_pattern, pattern_size
 from tamis.taxonomy import CATEGORIES, known_category
 
-_NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+_NAME = f"^{NAME_PATTERN}$"
 
 
 def _storable(cls: type, value: str | list[str]) -> str | list[str]:
@@ -31,7 +31,7 @@ def _storable(cls: type, value: str | list[str]) -> str | list[str]:
     for i, text in enumerate([value] if isinstance(value, str) else value):
         if "\x00" in text:
             where = "" if isinstance(value, str) else f" (entry {i})"
-            raise ValueError(f"must not contain NUL (U+0000) characters{where}")
+            raise ValueError(f"{NUL_REFUSED}{where}")
     return value
 
 

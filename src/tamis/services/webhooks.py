@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from tamis.config import Settings
 from tamis.schema import DecisionDoc
+from tamis.store import queries
 from tamis.store.models import Delivery, Webhook, utcnow
 
 LEASE_S = 60.0
@@ -238,3 +239,37 @@ def record(session: Session, delivery_id: str, status_code: int | None, error: s
         delivery.status = "failed"
     else:
         delivery.next_attempt_at = time.time() + backoff(delivery.attempts, settings)
+
+
+# --- a project's webhooks and deliveries (what the API and the CLI show) -----------------------------
+
+
+def get_webhook(session: Session, project: str, webhook_id: str) -> Webhook | None:
+    return queries.owned(session, Webhook, project, webhook_id)
+
+
+def get_delivery(session: Session, project: str, delivery_id: str) -> Delivery | None:
+    return queries.owned(session, Delivery, project, delivery_id)
+
+
+def active_count(session: Session, project: str) -> int:
+    query = select(func.count()).select_from(Webhook).where(Webhook.project_id == project, Webhook.active.is_(True))
+    return session.scalar(query) or 0
+
+
+def list_webhooks(session: Session, project: str) -> Sequence[Webhook]:
+    return session.scalars(select(Webhook).where(Webhook.project_id == project).order_by(Webhook.created_at)).all()
+
+
+def delivery_counts(session: Session, webhook_id: str) -> dict[str, int]:
+    """Deliveries of the webhook by status."""
+    query = select(Delivery.status, func.count()).where(Delivery.webhook_id == webhook_id).group_by(Delivery.status)
+    return {status: count for status, count in session.execute(query).all()}
+
+
+def list_deliveries(session: Session, webhook_id: str, status: str | None = None, limit: int | None = None) -> list[Delivery]:
+    """The webhook's deliveries, newest first, only those in `status` if given ("all": every one)."""
+    query = select(Delivery).where(Delivery.webhook_id == webhook_id)
+    if status and status != "all":
+        query = query.where(Delivery.status == status)
+    return list(session.scalars(query.order_by(Delivery.id.desc()).limit(limit)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -14,9 +14,24 @@ from tamis.schema import DecisionDoc
 from tamis.engine.policy import STORED, Policy, PolicyBody, default_body
 from tamis.media.thumbnails import CONTENT_TYPE as THUMBNAIL_TYPE
 from tamis.media.thumbnails import Thumbnail
-from tamis.store.models import ApiKey, Decision, DecisionItem, ItemHash, ItemMedia, PolicyVersion, Project, utcnow
+from tamis.store.models import ApiKey, Base, Decision, DecisionItem, ItemHash, ItemMedia, PolicyVersion, Project, utcnow
 
 KEY_PREFIX = "tamis_"
+
+
+# --- rows by id, for their project only -----------------------------------------------------------
+
+Row = TypeVar("Row", bound=Base)
+
+
+def owned(session: Session, model: type[Row], project_id: str, row_id: str) -> Row | None:
+    """The row with this id if it belongs to the project, else None: another project's ids are
+    answered like ids that do not exist. An id with U+0000 in it is none (PostgreSQL refuses to
+    compare such text, even as a query parameter)."""
+    if "\x00" in row_id:
+        return None
+    row = session.get(model, row_id)
+    return row if row is not None and getattr(row, "project_id") == project_id else None
 
 
 # --- projects and keys -------------------------------------------------------------------------
@@ -182,8 +197,7 @@ def save_item_hashes(session: Session, doc: DecisionDoc, hashes: Sequence[dict[s
 
 
 def get_decision(session: Session, project_id: str, decision_id: str) -> Decision | None:
-    decision = session.get(Decision, decision_id)
-    return decision if decision is not None and decision.project_id == project_id else None
+    return owned(session, Decision, project_id, decision_id)
 
 
 def list_decisions(
@@ -225,6 +239,8 @@ def save_thumbnails(session: Session, doc: DecisionDoc, thumbnails: Sequence[Thu
 
 
 def get_thumbnail(session: Session, project: str, decision_id: str, data_id: str) -> ItemMedia | None:
+    if "\x00" in data_id:
+        return None
     return session.scalars(
         select(ItemMedia)
         .where(ItemMedia.project_id == project, ItemMedia.decision_id == decision_id)

@@ -16,10 +16,11 @@ from typing import Literal
 import regex
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tamis.schema import NAME_PATTERN
 from tamis.analyzers.links.urls import host_to_ascii
 from tamis.taxonomy import known_category
 
-_NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+_NAME = f"^{NAME_PATTERN}$"
 _HOSTNAME = regex.compile(r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
