@@ -67,7 +67,9 @@ $(TEST_STAMP): $(STAMP)
 	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,nudenet]'
 	@touch $@
 
+# lint-imports checks the layers and the absence of import cycles (pyproject.toml, ARCHITECTURE.md).
 test: $(TEST_STAMP)
+	$(VENV)/bin/lint-imports
 	$(VENV_PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

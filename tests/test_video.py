@@ -187,6 +187,31 @@ def test_a_clean_video_passes_with_one_decision(client, auth, project: str) -> N
             DecisionItem.project_id == project, DecisionItem.data_id == "holiday")) == 1
 
 
+def test_a_video_under_a_shadow_policy_gets_a_shadow_decision_too(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
+    """Every path records what the shadow policy would have decided; videos once did not."""
+    cat, coffee = photo("chelsea.jpg"), photo("coffee.jpg")
+    make_bank(client, auth, {"signal": "pdq", "value": pdq.pdq_hash(fitted(cat, SIZE)).hex, "label": "still"})
+    shadow = {"shadow": True, "analyzers": ["nsfw-image"], "categories": {"sexual": {"review": 0.5, "block": None}}}
+    assert client.put("/v1/policies/default", json=shadow, headers=auth).status_code == 201
+    job_id = queue_video(project, encode([(3, coffee), (3, cat)]), data_id="clip-s")
+    run_due(session_factory())
+    enforced = decision(job_id)
+    assert enforced["policy"] == {"id": "default", "version": 0, "shadow": False}
+    assert enforced["results"][0]["verdict"] == "block"  # the bank's action, under the enforced policy
+    with transaction() as session:
+        rows = session.scalars(select(Decision).where(Decision.project_id == project, Decision.shadow.is_(True))).all()
+        (row,) = rows
+        assert (row.source, row.policy_version) == ("video", 1)
+        (result,) = row.doc["results"]
+    assert row.doc["policy"] == {"id": "default", "version": 1, "shadow": True}
+    assert result["data_id"] == "clip-s" and row.doc["id"] != enforced["id"]
+    # the shadow policy's own analyzers (the banks apply to both) and its own thresholds
+    assert {a["name"] for a in result["analyzers"]} == {"nsfw-image", "hash-match"}
+    assert {a["name"] for a in enforced["results"][0]["analyzers"]} >= {"nsfw-image", "image-safety", "hash-match"}
+    assert [e["t_ms"] for e in result["evidence"] if e["type"] == "frame"] == [
+        e["t_ms"] for e in enforced["results"][0]["evidence"] if e["type"] == "frame"]
+
+
 def test_a_segment_matching_a_bank_is_flagged_at_its_times(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
     cat, coffee = photo("chelsea.jpg"), photo("coffee.jpg")
     banned = pdq.pdq_hash(fitted(cat, SIZE)).hex  # as a platform would have banked a still of it
