@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from tamis.textmodel.data import _unit, load_rows  # noqa: E402
-from tamis.textmodel.train import HEADS, label_for  # noqa: E402
+from tamis.textmodel.training.data import _unit, load_rows  # noqa: E402
+from tamis.textmodel.training.train import HEADS, label_for  # noqa: E402
 
 
 def use_encoder():

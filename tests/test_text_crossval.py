@@ -1,12 +1,12 @@
-"""The cross-validation's bookkeeping (tamis.textmodel.crossval), on made-up rows and scores: which rows
+"""The cross-validation's bookkeeping (tamis.textmodel.training.crossval), on made-up rows and scores: which rows
 are held out together, what counts as a clean row, and which thresholds out-of-source scores support."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from tamis.textmodel.crossval import CATEGORIES, GROUPS, derive_thresholds, folds, group_of, summarise
-from tamis.textmodel.data import Row
+from tamis.textmodel.training.crossval import CATEGORIES, GROUPS, derive_thresholds, folds, group_of, summarise
+from tamis.textmodel.training.data import Row
 
 HEADS = ("any", *CATEGORIES)
 

@@ -9,7 +9,7 @@ identified (py3langid) and reported with the result, with whether the model was 
 such word appears. It claims nothing more than that.
 
 The `extremism` head is trained but not served (RETIRED_HEADS): measured out of source
-(`python -m tamis.textmodel.crossval`, see the model card) no threshold reaches precision 0.9, and the
+(`python -m tamis.textmodel.training.crossval`, see the model card) no threshold reaches precision 0.9, and the
 shipped weights flagged religious practice ("We fast from dawn until sunset during Ramadan…"), political
 anger and news of attacks as extremism. tamis does not judge faith or politics, so text is not assessed
 for extremism until a head passes that bar; extremist content is caught by hash banks, the policy's term

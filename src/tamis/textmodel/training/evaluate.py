@@ -1,6 +1,6 @@
 """Held-out metrics of the text model for its model card (needs scikit-learn; not used at serving).
 
-    python -m tamis.textmodel.evaluate [--eval build/eval/text_eval.jsonl] [--model src/tamis/textmodel/weights/text_model.npz]
+    python -m tamis.textmodel.training.evaluate [--eval build/eval/text_eval.jsonl] [--model src/tamis/textmodel/weights/text_model.npz]
         [--out src/tamis/textmodel/weights/metrics.json]
 
 Two views per category:
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tamis.textmodel.data import TEMPLATE_SET, load_rows
+from tamis.textmodel.training.data import TEMPLATE_SET, load_rows
 from tamis.textmodel.model import TextModel
 
 MIN_CLASS = 5
@@ -54,7 +54,7 @@ def predict(model: TextModel, texts: list[str], cache: str | None = None) -> np.
     """Calibrated probabilities; with `cache`, the USE embeddings come from (and go to) the training cache."""
     if not cache or not texts:
         return model.predict(texts)
-    from tamis.textmodel.cache import cached_embeddings
+    from tamis.textmodel.training.cache import cached_embeddings
     from tamis.textmodel.features import clean
 
     return model.calibrate(model.logits(texts, cached_embeddings([clean(t) for t in texts], cache)))
@@ -163,8 +163,8 @@ def template_rows(data_dir: str, sample: int | None = None) -> list[dict]:
     left out of training), in the evaluation format: many more sentences per group than the held-out
     split alone (about 30 per group and language there), so that one false positive is not 3 %.
     `sample`: a stable sample of about that many (embedding all 115,000 takes a while)."""
-    from tamis.textmodel import universe
-    from tamis.textmodel.data import _unit
+    from tamis.textmodel.training import universe
+    from tamis.textmodel.training.data import _unit
 
     rows = load_rows(data_dir, extra_dirs=())
     trained = {r.id for r in universe.sample(rows) if r.split in ("train", "calib")}

@@ -1,6 +1,6 @@
 """Leave-one-source-out cross-validation of the text model: how it does on text unlike its training data.
 
-    python -m tamis.textmodel.crossval --data ../shared/data [--cache build/cache] [--out build/crossval]
+    python -m tamis.textmodel.training.crossval --data ../shared/data [--cache build/cache] [--out build/crossval]
         [--recipe current] [--folds 0] [--policy src/tamis/policies/default.json] [--rescore]
 
 For every source group (a set, or sets that share their text's origin, GROUPS below): fit the heads on
@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tamis.textmodel import universe
-from tamis.textmodel.data import Row, load_rows
-from tamis.textmodel.train import HEADS, RECIPES, Recipe, features_of, fit, one_blas_thread, save
+from tamis.textmodel.training import universe
+from tamis.textmodel.training.data import Row, load_rows
+from tamis.textmodel.training.train import HEADS, RECIPES, Recipe, features_of, fit, one_blas_thread, save
 
 # Sets that share the origin of their text: held out together, so that no fold trains on a sibling.
 GROUPS = {
@@ -122,7 +122,7 @@ def predict_out_of_source(rows: list[Row], recipe: Recipe, cache: str, k: int = 
 def predict_with(model_path: str, rows: list[Row], cache: str) -> tuple[np.ndarray, tuple[str, ...]]:
     """Scores of a fixed model (e.g. the shipped weights) on every row, read as the service reads it. Not
     out-of-source for the sets that model was trained on: a reference, not a cross-validation."""
-    from tamis.textmodel.cache import cached_embeddings
+    from tamis.textmodel.training.cache import cached_embeddings
     from tamis.textmodel.model import TextModel
 
     model = TextModel.load(model_path)

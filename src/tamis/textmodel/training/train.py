@@ -1,6 +1,6 @@
 """Train the text model from ../shared/data and write src/tamis/textmodel/weights/text_model.npz (+ metrics.json).
 
-    python -m tamis.textmodel.train --data /work/shared/data --out src/tamis/textmodel/weights [--seed 0]
+    python -m tamis.textmodel.training.train --data /work/shared/data --out src/tamis/textmodel/weights [--seed 0]
         [--eval-out build/eval/text_eval.jsonl] [--cache build/cache]
 
 Reproducible: a fixed split (hash of the text), a deterministic row order, a fixed seed, and
@@ -30,9 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tamis.textmodel import features, universe
-from tamis.textmodel.cache import cached_embeddings
-from tamis.textmodel.data import TEMPLATE_SET, Row, load_rows, write_eval
+from tamis.textmodel import features
+from tamis.textmodel.training import universe
+from tamis.textmodel.training.cache import cached_embeddings
+from tamis.textmodel.training.data import TEMPLATE_SET, Row, load_rows, write_eval
 
 HEADS = ("any", "sexual", "hate", "harassment", "harassment/threatening", "violence", "self-harm",
          "extremism", "spam", "scam", "profanity")
@@ -114,7 +115,7 @@ def head_rows(rows: list[Row], head: str, split: str, balance: bool, seed: int =
     A set with more than its cap of rows for this head is sub-sampled to the cap in the training split
     (a stable hash of the row id and the seed; the set's class ratio is kept in expectation) and
     down-weighted to it in the calibration split, which is 1/8 of the training split's size."""
-    from tamis.textmodel.data import _unit
+    from tamis.textmodel.training.data import _unit
 
     cap0 = CAP if split == "train" else CAP / 8
     by_set: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -395,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-out", default="build/eval/text_eval.jsonl")
     ap.add_argument("--cache", default="build/cache")
     ap.add_argument("--recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES),
-                    help="how the heads are fitted (chosen by `python -m tamis.textmodel.crossval`)")
+                    help="how the heads are fitted (chosen by `python -m tamis.textmodel.training.crossval`)")
     ap.add_argument("--heads", default=None, help="comma-separated heads (default: the recipe's)")
     ap.add_argument("--exclude-sets", default="", help="comma-separated sets to leave out of training and "
                     "calibration (e.g. the share-alike or research-only ones); the evaluation split keeps them")

@@ -1,6 +1,6 @@
 """Speed of the text model against the raw USE encoder, measured in the same run.
 
-    python -m tamis.textmodel.bench [--threads 2] [--n 2000]
+    python -m tamis.textmodel.training.bench [--threads 2] [--n 2000]
 
 Prints p50/p90 latency of one short text and batch throughput (short texts/s), for the full model
 (clean + USE + hashed n-grams + heads + calibration) and for the bare encoder.

@@ -56,7 +56,7 @@ def text_key(cleaned: str) -> str:
 
 
 # Sets written in this repository (data/text/README.md): contrast sentences the shared data lacks.
-REPO_DATA = Path(__file__).resolve().parents[3] / "data" / "text"
+REPO_DATA = Path(__file__).resolve().parents[4] / "data" / "text"
 
 
 def load_rows(data_dir: str | Path, extra_dirs: tuple[str | Path, ...] = (REPO_DATA,)) -> list[Row]:

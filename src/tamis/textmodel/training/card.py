@@ -1,6 +1,6 @@
 """Write the measured tables of src/tamis/textmodel/weights/MODEL_CARD.md from metrics.json and the weights' metadata.
 
-    python -m tamis.textmodel.card [--card src/tamis/textmodel/weights/MODEL_CARD.md] [--metrics src/tamis/textmodel/weights/metrics.json]
+    python -m tamis.textmodel.training.card [--card src/tamis/textmodel/weights/MODEL_CARD.md] [--metrics src/tamis/textmodel/weights/metrics.json]
         [--crossval src/tamis/textmodel/weights/crossval.json]
 
 Replaces what lies between the `<!-- metrics:start -->` and `<!-- metrics:end -->` markers (the in-source
@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     _, tail = rest.split(END, 1)
     text = head + START + "\n" + render(metrics, model) + "\n" + END + tail
     if args.crossval and Path(args.crossval).exists() and XV_START in text:
-        from tamis.textmodel.crossval import markdown
+        from tamis.textmodel.training.crossval import markdown
 
         head, rest = text.split(XV_START, 1)
         _, tail = rest.split(XV_END, 1)

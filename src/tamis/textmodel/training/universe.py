@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tamis.textmodel.data import TEMPLATE_SET, Row, _unit
+from tamis.textmodel.training.data import TEMPLATE_SET, Row, _unit
 from tamis.textmodel.features import clean
 
 SET_CAP = 1200

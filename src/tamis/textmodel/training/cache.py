@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tamis.textmodel.data import text_key
+from tamis.textmodel.training.data import text_key
 from tamis.textmodel.features import DENSE_DIM, FEATURES_VERSION, embed
 
 
