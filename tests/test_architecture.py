@@ -19,9 +19,7 @@ def _modules() -> list[tuple[Path, ast.Module]]:
 
 def test_the_layers_and_no_cycles_hold() -> None:
     lint = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
-    root = SRC.parent.parent  # the checkout: pyproject.toml holds the contracts
-    if not (root / "pyproject.toml").exists():  # an installed wheel carries no contracts to check
-        return
+    root = Path(__file__).parent.parent  # pyproject.toml holds the contracts
     done = subprocess.run([lint], cwd=root, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-4000:]
 
@@ -34,15 +32,16 @@ def test_one_place_builds_the_decision_document() -> None:
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "DecisionDoc"
     ]
-    assert builders == ["engine/decision.py:" + builders[0].split(":")[1]] if builders else False, builders
+    assert len(builders) == 1 and builders[0].startswith("engine/decision.py:"), builders
 
 
 def test_no_function_level_imports_outside_the_cli() -> None:
-    """Imports at function level hide cycles; only the CLI defers imports (so `tamis --help` stays fast)."""
+    """Imports at function level hide cycles; only the CLI defers imports (so `tamis --help` stays
+    fast), and the offline training scripts (not served)."""
     allowed = {Path("cli.py")}
     found = []
     for path, tree in _modules():
-        if path.relative_to(SRC) in allowed or "textmodel" in path.parts:
+        if path.relative_to(SRC) in allowed or path.relative_to(SRC).parts[:2] == ("textmodel", "training"):
             continue
         for func in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
             for node in ast.walk(func):
