@@ -56,13 +56,13 @@ def throwaway_database(server_url: str, *, migrated: bool = True) -> Iterator[st
     dropped afterwards."""
     from sqlalchemy import create_engine, text
 
-    from tamis.store.db import make_engine, migrate, normalize_url
+    from tamis.store.db import make_engine, migrate, driver_url
 
     name = f"tamis_cluster_{secrets.token_hex(4)}"
-    admin = create_engine(normalize_url(server_url), isolation_level="AUTOCOMMIT")
+    admin = create_engine(driver_url(server_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = f"{normalize_url(server_url).rpartition('/')[0]}/{name}"
+    url = f"{driver_url(server_url).rpartition('/')[0]}/{name}"
     try:
         if migrated:
             engine = make_engine(url)

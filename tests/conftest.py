@@ -30,11 +30,11 @@ def _reset_caches() -> None:
 def _postgres_database(url: str) -> tuple[str, str]:
     """Create a throw-away database on the server of `url`; (its URL, its name)."""
     name = f"tamis_t_{secrets.token_hex(4)}"
-    admin = create_engine(db.normalize_url(url), isolation_level="AUTOCOMMIT")
+    admin = create_engine(db.driver_url(url), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    base, _, _ = db.normalize_url(url).rpartition("/")
+    base, _, _ = db.driver_url(url).rpartition("/")
     return f"{base}/{name}", name
 
 
@@ -55,7 +55,7 @@ def database() -> Iterator[str]:
     _reset_caches()
     if given and created:
         os.environ["TAMIS_DATABASE_URL"] = given
-        admin = create_engine(db.normalize_url(given), isolation_level="AUTOCOMMIT")
+        admin = create_engine(db.driver_url(given), isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)'))
         admin.dispose()

@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 
 from tamis.cli import app as cli_app
 from tamis.banks import exchange, service as banks
+from tamis.hashing import signals
 from tamis.hashing.signals import SIGNALS
 from tamis.store.db import transaction
 from tamis.store.models import Bank, BankEntry, BankEntryEvent, Job
@@ -552,15 +553,15 @@ def test_threatexchange_file_exchange_reads_our_te_lines(tmp_path: Path) -> None
 def test_vpdq_values_accept_threatexchange_frames() -> None:
     h = pdq()
     te_form = json.dumps([f"{h},90,1.5", f"{h.upper()},10,0"])
-    stored = banks.normalize_value("vpdq", te_form)
+    stored = signals.validate("vpdq", te_form)
     assert json.loads(stored) == [{"t_ms": 1500, "pdq": h, "quality": 90}, {"t_ms": 0, "pdq": h, "quality": 10}]
-    assert banks.normalize_value("vpdq", exchange.te_value("vpdq", stored)) == stored
+    assert signals.validate("vpdq", exchange.te_value("vpdq", stored)) == stored
     hash_api_form = [{"t_ms": 3, "hash": h, "quality": 70}]  # as /v1/hash answers
-    assert json.loads(banks.normalize_value("vpdq", hash_api_form)) == [{"t_ms": 3, "pdq": h, "quality": 70}]
+    assert json.loads(signals.validate("vpdq", hash_api_form)) == [{"t_ms": 3, "pdq": h, "quality": 70}]
     for bad in ("[]", '["x,1,2"]', json.dumps([f"{h},101,0"]), json.dumps([f"{h},50,-1"]), json.dumps([f"{h},50,nan"]),
                 json.dumps([{"t_ms": 1.5, "pdq": h, "quality": 5}])):
         with pytest.raises(ValueError):
-            banks.normalize_value("vpdq", bad)
+            signals.validate("vpdq", bad)
 
 
 # --- CLI ---------------------------------------------------------------------------------------------

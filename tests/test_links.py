@@ -9,7 +9,7 @@ from tamis.analyzers.base import check_conformance
 from tamis.analyzers.links.analyzer import SHORTENER_SPAM, Links
 from tamis.analyzers.links.domains import DomainList, DomainMatcher, domain_entry
 from tamis.schema import Item
-from tamis.analyzers.links.urls import find_links, normalize, registered_domain
+from tamis.analyzers.links.urls import canonical_url, find_links, registered_domain
 
 
 def spans(text: str) -> list[str]:
@@ -61,11 +61,11 @@ def test_false_friends_are_not_links(text: str) -> None:
 
 
 def test_normalisation() -> None:
-    assert normalize("HTTPS://Example.COM:443/a%7Eb%2Fc?x=1#frag") == "https://example.com/a~b%2Fc?x=1"
-    assert normalize("http://example.com:80") == "http://example.com/"
-    assert normalize("http://example.com:8080/x") == "http://example.com:8080/x"
-    assert normalize("example.com/a b") == "http://example.com/a"
-    assert normalize("https://example.com/caf\u00e9") == "https://example.com/caf%C3%A9"
+    assert canonical_url("HTTPS://Example.COM:443/a%7Eb%2Fc?x=1#frag") == "https://example.com/a~b%2Fc?x=1"
+    assert canonical_url("http://example.com:80") == "http://example.com/"
+    assert canonical_url("http://example.com:8080/x") == "http://example.com:8080/x"
+    assert canonical_url("example.com/a b") == "http://example.com/a"
+    assert canonical_url("https://example.com/caf\u00e9") == "https://example.com/caf%C3%A9"
 
 
 def test_punycode_both_ways_shows_homographs() -> None:

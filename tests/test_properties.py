@@ -250,7 +250,7 @@ def test_links_are_found_inside_the_text_with_normalised_urls(text: str) -> None
         if not link.defanged:
             assert text[link.start : link.end] == link.raw
         # The normalised URL is a fixed point: normalising it again changes nothing.
-        assert links.normalize(link.url) == link.url
+        assert links.canonical_url(link.url) == link.url
 
 
 # --- multipart intake ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from tamis.api.openapi import problems
 from tamis.api.schemas import BankDoc, BankList, EntriesAdded, EntriesImported, EntryList
 from tamis.api.intake import read_body, read_form
 from tamis.errors import ProblemError, bad_input, not_found
+from tamis.hashing import signals
 from tamis.schema import NAME_PATTERN, NUL_REFUSED, storable
 from tamis.banks import exchange, service as banks
 from tamis.store.db import transaction
@@ -72,7 +73,7 @@ class EntryModel(BaseModel):
         signal = info.data.get("signal")
         if signal is None:  # the signal's own error is reported
             return value if isinstance(value, str) else ""
-        return banks.normalize_value(signal, value)
+        return signals.validate(signal, value)
 
     @field_validator("label", "note", "source")
     @classmethod

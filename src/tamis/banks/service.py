@@ -38,11 +38,6 @@ _CHUNK = 500  # ids or values per IN (...): far below SQLite's and PostgreSQL's 
 
 # --- hash values -----------------------------------------------------------------------------------
 
-def normalize_value(signal: str, value: object) -> str:
-    """The stored form of a hash (lowercase hex; vpdq: compact JSON frames), or ValueError saying why."""
-    return signals.validate(signal, value)
-
-
 # --- entries in --------------------------------------------------------------------------------------
 
 
@@ -78,7 +73,7 @@ def clean_entry(entry: EntryIn) -> EntryIn:
     if entry.signal not in SIGNALS:
         raise EntryError("signal", f"unknown signal {preview(entry.signal)}; expected one of {', '.join(SIGNALS)}")
     try:
-        value = normalize_value(entry.signal, entry.value)
+        value = signals.validate(entry.signal, entry.value)
     except ValueError as exc:
         raise EntryError("value", str(exc)) from exc
     return replace(

@@ -18,7 +18,7 @@ from tamis.config import get_settings
 MIGRATION_LOCK = 0x74616D6973  # "tamis": the PostgreSQL advisory lock held while migrating
 
 
-def normalize_url(url: str) -> str:
+def driver_url(url: str) -> str:
     """Plain `postgresql://` URLs use psycopg 3, the driver we install."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
@@ -41,7 +41,7 @@ def _json(value: object) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    url = normalize_url(url)
+    url = driver_url(url)
     # hide_parameters: an error's message never carries the statement's values (texts, decisions),
     # so logs never contain content.
     if url.startswith("sqlite"):

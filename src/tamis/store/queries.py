@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tamis.schema import DecisionDoc
 from tamis.engine.policy import STORED, Policy, PolicyBody, default_body
+from tamis.hashing.pdq import MIN_QUALITY
 from tamis.media.thumbnails import CONTENT_TYPE as THUMBNAIL_TYPE
 from tamis.media.thumbnails import Thumbnail
 from tamis.store.models import ApiKey, Base, Decision, DecisionItem, ItemHash, ItemMedia, PolicyVersion, Project, utcnow
@@ -190,7 +191,7 @@ def save_item_hashes(session: Session, doc: DecisionDoc, hashes: Sequence[dict[s
         {"project_id": doc.project, "decision_id": doc.id, "data_id": result.data_id, "signal": signal, "value": value}
         for result, item_hashes in zip(doc.results, hashes)
         for signal, value in item_hashes.items()
-        if signal in RETRO_SIGNALS and not (signal == "pdq" and int(item_hashes.get("pdq_quality", "0")) < 50)
+        if signal in RETRO_SIGNALS and not (signal == "pdq" and int(item_hashes.get("pdq_quality", "0")) < MIN_QUALITY)
     ]
     if rows:
         session.execute(insert(ItemHash), rows)

@@ -117,7 +117,7 @@ class Link:
     end: int
     raw: str  # the refanged text of the link, as written otherwise (scheme may be absent)
     spelled: str  # `raw` with its host in canonical form (lower-case ASCII): what a browser requests
-    url: str  # normalised (see `normalize`)
+    url: str  # canonical (see `canonical_url`)
     host: str  # ASCII, punycode for IDNs
     host_unicode: str
     domain: str  # registrable domain (eTLD+1, PSL private suffixes included), or the IP
@@ -180,7 +180,7 @@ def _link(m: regex.Match, plain: str, where: list[int], text: str) -> Link | Non
         return None
     raw = plain[m.start() : end]
     try:
-        url, ascii_host, unicode_host = normalize_parts(scheme or "", m.group("userinfo") or "", host, m.group("port"), rest)
+        url, ascii_host, unicode_host = canonical_parts(scheme or "", m.group("userinfo") or "", host, m.group("port"), rest)
     except ValueError:
         return None
     host_start, host_end = m.start("host") - m.start(), m.end("host") - m.start()
@@ -304,7 +304,7 @@ def _safe_unescape(part: str) -> str:
     return _ESCAPE.sub(one, part)
 
 
-def normalize_parts(scheme: str, userinfo: str, host: str, port: str | None, rest: str) -> tuple[str, str, str]:
+def canonical_parts(scheme: str, userinfo: str, host: str, port: str | None, rest: str) -> tuple[str, str, str]:
     """(normalised URL, ASCII host, Unicode host). A missing scheme is written as http://, as
     linkifiers and browsers' address bars read it. Raises ValueError for a host IDNA cannot spell."""
     scheme = (scheme or "http").lower()
@@ -325,7 +325,7 @@ def normalize_parts(scheme: str, userinfo: str, host: str, port: str | None, res
     return url, ascii_host, host_to_unicode(ascii_host)
 
 
-def normalize(url: str) -> str:
+def canonical_url(url: str) -> str:
     """The normalised form of one URL (the whole string is the URL)."""
     links = find_links(url.strip())
     if not links:
