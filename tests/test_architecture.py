@@ -50,3 +50,20 @@ def test_no_function_level_imports_outside_the_cli() -> None:
                 elif isinstance(node, ast.Import) and any(a.name.startswith("tamis") for a in node.names):
                     found.append(f"{path.relative_to(SRC)}:{node.lineno}")
     assert found == []
+
+
+def _top_level() -> set[str]:
+    return {p.name for p in SRC.iterdir() if (p.is_dir() and (p / "__init__.py").exists())} | {
+        p.name for p in SRC.glob("*.py") if p.name not in {"__init__.py", "__main__.py"}
+    }
+
+
+def test_the_documented_layout_is_the_tree() -> None:
+    """README's layout and ARCHITECTURE.md name every package and module at the top of src/tamis."""
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text().split("## Layout", 1)[1]
+    architecture = (root / "ARCHITECTURE.md").read_text()
+    for name in _top_level():
+        shown = name if name.endswith(".py") else f"{name}/"
+        assert shown in readme, f"README's layout does not show {shown}"
+        assert shown.removesuffix(".py") in architecture, f"ARCHITECTURE.md does not mention {shown}"

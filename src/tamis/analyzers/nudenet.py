@@ -12,7 +12,7 @@ What comes out:
   confidence, NOT a calibrated probability; set the policy's thresholds with `tamis eval`.
 
 What never comes out: the model's FACE_FEMALE / FACE_MALE detections are dropped entirely, with
-no box, score or count (tamis detects no faces and infers no gender, DESIGN.md "The line we hold");
+no box, score or count (tamis detects no faces and infers no gender: README, "What tamis will never do");
 and the model's gendered part names are reported without gender. Covered parts and exposed feet,
 armpits, bellies and male chests are not sexual content and are dropped too.
 """

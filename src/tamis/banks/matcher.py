@@ -29,7 +29,7 @@ from tamis.banks.rules import BankHit
 from tamis.config import get_settings
 from tamis.hashing.index import PdqIndex
 from tamis.hashing.pdq import hex_to_bytes
-from tamis.hashing.signals import Vpdq
+from tamis.hashing.signals import SIGNAL_TYPES, Vpdq
 from tamis.hashing.vpdq import FrameHash, VpdqMatch, vpdq_match
 from tamis.store.db import session_factory
 from tamis.store.models import Bank, BankEntry, BankEntryEvent
@@ -41,6 +41,7 @@ REFRESH_S = 1.0
 SETTLE_S = 120.0
 SNAPSHOT_EVERY_EVENTS = 50_000
 PAGE = 100_000
+EXACT_SIGNALS = tuple(name for name, kind in SIGNAL_TYPES.items() if kind.match == "exact")
 # The index finds every neighbour up to this distance exactly; bank thresholds are capped to it.
 MAX_PDQ_DISTANCE = 31
 
@@ -230,7 +231,7 @@ def match_hashes(
                 found[key] = min(distance, found.get(key, distance))
     for query, hit in _hits(session, project, found):
         results[query].append(hit)
-    for signal in ("md5", "sha256"):
+    for signal in EXACT_SIGNALS:
         owners: dict[str, list[int]] = {}
         for i, q in enumerate(queries):
             if isinstance(q.get(signal), str):
