@@ -414,23 +414,11 @@ def limits(
     from tamis.api.ratelimit import LIMITS, Limiter
     from tamis.store import queries
     from tamis.store.db import transaction
-    from tamis.store.models import ProjectLimits, utcnow
 
     given = {"requests_per_s": requests_per_s, "requests_burst": requests_burst,
              "items_per_s": items_per_s, "items_burst": items_burst}
     with transaction() as session:
-        queries.ensure_project(session, project)
-        row = session.get(ProjectLimits, project)
-        if reset and row is not None:
-            session.delete(row)
-            row = None
-        if any(v is not None for v in given.values()):
-            row = row or session.merge(ProjectLimits(project_id=project))
-            for name, value in given.items():
-                if value is not None:
-                    setattr(row, name, value)
-            row.updated_at = utcnow()
-        own = {} if row is None else {n: getattr(row, n) for n in LIMITS if getattr(row, n) is not None}
+        own = queries.set_limits(session, project, given, reset=reset)
     effective = Limiter().limits(project)
     _print_json({"project": project, "limits": {n: getattr(effective, n) for n in LIMITS}, "own": own})
 

@@ -27,12 +27,12 @@ from prometheus_client import Counter
 
 from tamis.config import get_settings
 from tamis.errors import ProblemError
+from tamis.store import queries
 from tamis.store.db import transaction
-from tamis.store.models import ProjectLimits
 
 LIMITED = Counter("tamis_rate_limited_total", "Requests refused by a key's rate limit, by bucket.", ["bucket"])
 OVERRIDE_TTL_S = 10.0
-LIMITS = ("requests_per_s", "requests_burst", "items_per_s", "items_burst")
+LIMITS = queries.LIMIT_NAMES
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,7 @@ class Limiter:
         if hit and time.monotonic() - hit[1] < OVERRIDE_TTL_S:
             return hit[0]
         with transaction() as session:
-            row = session.get(ProjectLimits, project)
-            override = {} if row is None else {n: getattr(row, n) for n in LIMITS if getattr(row, n) is not None}
+            override = queries.own_limits(session, project)
         self._overrides[project] = (override, time.monotonic())
         return override
 

@@ -15,7 +15,18 @@ from tamis.engine.policy import STORED, Policy, PolicyBody, default_body
 from tamis.hashing.pdq import MIN_QUALITY
 from tamis.media.thumbnails import CONTENT_TYPE as THUMBNAIL_TYPE
 from tamis.media.thumbnails import Thumbnail
-from tamis.store.models import ApiKey, Base, Decision, DecisionItem, ItemHash, ItemMedia, PolicyVersion, Project, utcnow
+from tamis.store.models import (
+    ApiKey,
+    Base,
+    Decision,
+    DecisionItem,
+    ItemHash,
+    ItemMedia,
+    PolicyVersion,
+    Project,
+    ProjectLimits,
+    utcnow,
+)
 
 KEY_PREFIX = "tamis_"
 
@@ -89,6 +100,34 @@ def revoke_key(session: Session, key_id: str) -> bool:
     for forget in on_key_revoked:
         forget(key.key_hash)
     return True
+
+
+# --- rate limits of a project (`tamis limits`) -----------------------------------------------------
+
+LIMIT_NAMES = ("requests_per_s", "requests_burst", "items_per_s", "items_burst")
+
+
+def own_limits(session: Session, project_id: str) -> dict[str, float]:
+    """The limits the project has of its own (the others are the server's defaults)."""
+    row = session.get(ProjectLimits, project_id)
+    return {} if row is None else {n: getattr(row, n) for n in LIMIT_NAMES if getattr(row, n) is not None}
+
+
+def set_limits(session: Session, project_id: str, values: dict[str, float | None], *, reset: bool = False) -> dict[str, float]:
+    """Forget the project's own limits (`reset`), then set those in `values` that are not None."""
+    ensure_project(session, project_id)
+    row = session.get(ProjectLimits, project_id)
+    if reset and row is not None:
+        session.delete(row)
+        row = None
+    if any(v is not None for v in values.values()):
+        row = row or session.merge(ProjectLimits(project_id=project_id))
+        for name, value in values.items():
+            if value is not None:
+                setattr(row, name, value)
+        row.updated_at = utcnow()
+    session.flush()
+    return own_limits(session, project_id)
 
 
 # --- policies ------------------------------------------------------------------------------------
