@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     onnx_threads: int = 0  # 0 lets onnxruntime choose
     # OCR: auto = tesseract where Debian's tesseract-ocr is installed, else rapidocr (pip-only)
     ocr_engine: Literal["auto", "rapidocr", "tesseract", "off"] = "auto"
+    # Text read from images, kept per process by the image bytes' SHA-256 (the same meme posted a
+    # thousand times is read once): this many images, least recently used dropped first; 0 = off
+    ocr_cache_size: int = Field(1024, ge=0)
 
     # QR codes: when the 512 px working copy has none, look again at up to 2048 px for small codes in
     # big images (reads codes down to ~3% of the width instead of ~10%; costs ~50-200 ms per big
