@@ -3,7 +3,7 @@ whose text is no message, and recall on images whose text is phishing or spam.
 
 The images are made by tests/read_text_images.py (product shots with component labels, screenshots of
 code, street signs, memes; phishing flyers and messages). For each set it prints how many items get a
-verdict other than pass with spam or scam flagged, through `tamis.pipeline.judge` (the image's own
+verdict other than pass with spam or scam flagged, through `tamis.engine.judge.judge` (the image's own
 analyzers plus the read text's), and the same count for the read text posted as a plain text item
 (what text judged as a message would give).
 
@@ -24,10 +24,11 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 from read_text_images import benign, phishing  # noqa: E402
 
-from tamis import image_text, pipeline  # noqa: E402
-from tamis.items import Item, ItemResult  # noqa: E402
+from tamis.analyzers import image_text  # noqa: E402
+from tamis.engine.judge import judge as engine_judge  # noqa: E402
+from tamis.schema import Item, ItemResult  # noqa: E402
 from tamis.media.images import decode_image  # noqa: E402
-from tamis.policy import Policy, default_body  # noqa: E402
+from tamis.engine.policy import Policy, default_body  # noqa: E402
 
 SPAMMY = {"spam", "scam"}
 
@@ -44,13 +45,13 @@ def judge(images: list[tuple[str, bytes]]) -> tuple[list[ItemResult], list[ItemR
     start = time.perf_counter()
     for name, data in images:
         item = Item(name, image=decode_image(data, field="image"))
-        as_images.append(pipeline.judge("bench", policy, [item]).results[0])
+        as_images.append(engine_judge("bench", policy, [item])[0].results[0])
     per_image = (time.perf_counter() - start) / len(images)
     for name, data in images:
         read = reader.analyze([Item(name, image=decode_image(data, field="image"))])[0].read  # type: ignore[attr-defined]
         text = read.text if read else ""
         texts.append(text)
-        as_texts.append(pipeline.judge("bench", policy, [Item(name, text=text or " ")]).results[0])
+        as_texts.append(engine_judge("bench", policy, [Item(name, text=text or " ")])[0].results[0])
     return as_images, as_texts, texts, per_image
 
 

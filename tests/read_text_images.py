@@ -12,6 +12,7 @@ Used by tests/test_read_text.py and bench/read_text.py.
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 from collections.abc import Callable
@@ -204,6 +205,7 @@ def meme(lines: tuple[str, str], seed: int) -> Image.Image:
     return im
 
 
+@functools.cache
 def benign() -> list[tuple[str, bytes]]:
     """56 images whose text is not a message: (name, JPEG bytes)."""
     makers: list[tuple[str, list, Callable]] = [  # type: ignore[type-arg]
@@ -242,6 +244,7 @@ def message(lines: tuple[str, str], seed: int) -> Image.Image:
     return im
 
 
+@functools.cache
 def phishing() -> list[tuple[str, bytes]]:
     """Images whose text is phishing or spam, each with a link, a number, a handle or a call to action."""
     return [(f"phish-{i:02d}", jpeg(message(lines, i))) for i, lines in enumerate(PHISHING)]

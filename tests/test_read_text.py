@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 
 from read_text_images import benign, jpeg, phishing, product_box
-from tamis import image_text, pipeline
+from tamis.analyzers import image_text
+from tamis.engine.judge import judge as engine_judge
 from tamis.analyzers.message_cues import cue, has_phone_number
-from tamis.items import Item, ItemResult
+from tamis.schema import Item, ItemResult
 from tamis.media.images import decode_image
-from tamis.policy import Policy, default_body
+from tamis.engine.policy import Policy, default_body
 
 SPAMMY = {"spam", "scam"}
 
@@ -26,7 +27,7 @@ def default_policy() -> Policy:
 
 def judged(images: list[tuple[str, bytes]]) -> list[ItemResult]:
     items = [Item(name, image=decode_image(data, field="image")) for name, data in images]
-    return pipeline.judge("p", default_policy(), items).results
+    return engine_judge("p", default_policy(), items)[0].results
 
 
 def read_texts(images: list[tuple[str, bytes]]) -> list[str]:
@@ -68,13 +69,13 @@ def test_benign_read_text_makes_no_spam_or_scam_verdict() -> None:
     images = benign()
     assert len(images) >= 50
     results = judged(images)
-    texts = read_texts(images)
+    texts = read_texts(images)  # from image-text's cache: the images were just read
     assert sum(bool(t) for t in texts) >= 0.8 * len(images), "the set must exercise reading"
     wrong = [(r.data_id, t, [(c.name, c.score) for c in r.categories if c.flagged])
              for r, t in zip(results, texts) if spam_verdict(r)]
     assert wrong == []
     # The same text posted as a message is spam or scam for the text model: the set exercises the rule.
-    as_text = pipeline.judge("p", default_policy(), [Item(f"t{i}", text=t) for i, t in enumerate(texts) if t]).results
+    as_text = engine_judge("p", default_policy(), [Item(f"t{i}", text=t) for i, t in enumerate(texts) if t])[0].results
     assert any(spam_verdict(r) for r in as_text)
 
 
@@ -91,6 +92,51 @@ def test_phishing_in_images_is_judged_as_its_text() -> None:
     results = judged(images)
     texts = read_texts(images)
     assert all(cue(t) for t in texts), texts
-    as_text = pipeline.judge("p", default_policy(), [Item(f"t{i}", text=t) for i, t in enumerate(texts)]).results
+    as_text = engine_judge("p", default_policy(), [Item(f"t{i}", text=t) for i, t in enumerate(texts)])[0].results
     assert [spam_verdict(r) for r in results] == [spam_verdict(r) for r in as_text]
     assert sum(spam_verdict(r) for r in results) >= 0.75 * len(images)
+
+
+class Counting:
+    """The real OCR engine, counting its reads."""
+
+    def __init__(self, engine: object) -> None:
+        self.engine, self.reads = engine, 0
+        self.name, self.version = engine.name, engine.version  # type: ignore[attr-defined]
+
+    def read(self, image):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return self.engine.read(image)  # type: ignore[attr-defined]
+
+
+def test_the_same_image_is_read_once() -> None:
+    reader = image_text.ImageText()
+    reader.engine = counting = Counting(reader.engine)  # type: ignore[assignment]
+    (_, meme), (_, other) = benign()[-2:]
+    first = reader.analyze([Item("a", image=decode_image(meme, field="image"))])[0]
+    reads = counting.reads
+    assert reads >= 1 and first.read is not None  # type: ignore[attr-defined]
+    # The same bytes again, decoded anew (another upload of the same meme): no read, the same text.
+    again = reader.analyze([Item("b", image=decode_image(meme, field="image"))])[0]
+    assert counting.reads == reads and again.read.text == first.read.text  # type: ignore[attr-defined]
+    reader.analyze([Item("c", image=decode_image(other, field="image"))])
+    assert counting.reads > reads  # another image is read
+
+
+def test_the_read_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tamis import config
+
+    monkeypatch.setenv("TAMIS_OCR_CACHE_SIZE", "2")
+    config.get_settings.cache_clear()
+    try:
+        reader = image_text.ImageText()
+    finally:
+        monkeypatch.undo()
+        config.get_settings.cache_clear()
+    reader.engine = counting = Counting(reader.engine)  # type: ignore[assignment]
+    images = [decode_image(data, field="image") for _, data in benign()[-3:]]
+    for image in images:
+        reader.analyze([Item("x", image=image)])
+    reads = counting.reads
+    reader.analyze([Item("x", image=images[0])])  # the least recently used, dropped for the third
+    assert counting.reads > reads and len(reader._seen) == 2

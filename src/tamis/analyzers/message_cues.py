@@ -3,7 +3,7 @@ link, a QR code, a phone number, a handle (or e-mail address) or an explicit cal
 
 Text models read short fragments (component labels, lot numbers, a barcode's digits, part numbers,
 signage) as spam or scam codes: "LOT 240611" scores spam 0.89 on its own. Those fragments are no
-message, so tamis.image_text keeps spam and scam from read text only when `cue` finds one of these.
+message, so tamis.analyzers.image_text keeps spam and scam from read text only when `cue` finds one of these.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from tamis.config import get_settings
-from tamis.media.onnx import load_session, run_exclusive
+from tamis.media.onnx import load_session, run_exclusive, session_threads
 from tamis.schema import DecodedImage
 
 # Longest side the gate looks at (the working copy is at most 512 px already).
@@ -161,7 +161,7 @@ class Engine(Protocol):
 
 
 def _threads() -> int:
-    return get_settings().onnx_threads
+    return session_threads()
 
 
 def _rapidocr_models() -> Path:
@@ -179,7 +179,7 @@ class RapidOcr:
         from rapidocr import RapidOCR
 
         models = _rapidocr_models()
-        threads = _threads() or -1
+        threads = _threads()
         self.version = package_version("rapidocr")
         self._engine = RapidOCR(params={
             "Global.log_level": "error",
@@ -227,7 +227,7 @@ class Tesseract:
     def read(self, image: Image.Image) -> list[Line]:
         buf = io.BytesIO()
         image.convert("RGB").save(buf, "PNG", compress_level=1)
-        env = {**os.environ, "OMP_THREAD_LIMIT": str(_threads() or 1)}
+        env = {**os.environ, "OMP_THREAD_LIMIT": str(_threads())}
         out = subprocess.run(
             [self.binary, "stdin", "stdout", "-l", "eng", "--psm", "11", "tsv"],
             input=buf.getvalue(), capture_output=True, timeout=TESSERACT_TIMEOUT_S, env=env, check=False,
