@@ -9,9 +9,11 @@ Prints, per engine and per reading size (the ≤512 px working copy vs a re-deco
 the time to read one image and the character error rate (CER: edit distance / reference length,
 case-folded, whitespace collapsed), and tesseract / rapidocr ratios; then the gate's cost and its
 recall on text images vs its false positives on text-less photos, at 512 and 320 px; then
-`read_image` (gate + read) on text-less photos, the overhead a photo without text pays.
+`read_image` (gate + read) on text-less photos, the overhead a photo without text pays; then reading
+only the gate's text regions against reading the whole image (time and CER), and the cache of reads
+(a second post of the same image against the first).
 
-    TAMIS_ONNX_THREADS=2 python bench/ocr.py [--fonts 4] [--repeat 1]
+    TAMIS_ONNX_THREADS=2 python bench/ocr.py [--fonts 4] [--repeat 1] [--only regions]
 """
 
 from __future__ import annotations
@@ -119,6 +121,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fonts", type=int, default=4, help="number of fonts (the last is Pillow's default)")
     parser.add_argument("--repeat", type=int, default=1, help="timed reads per image (the median is kept)")
+    parser.add_argument("--only", choices=("all", "regions"), default="all",
+                        help="regions: only the regions-vs-whole and cache measures")
     args = parser.parse_args()
 
     font_list = fonts(args.fonts)
@@ -136,6 +140,9 @@ def main() -> None:
           f" plain and photo backgrounds; {CANVAS[0]}x{CANVAS[1]} JPEG), {len(negatives)} text-less photos;"
           f" onnx threads {os.environ['TAMIS_ONNX_THREADS']}")
 
+    if args.only == "regions":
+        regions_and_cache(cases)
+        return
     engines = [ocr.get_engine("rapidocr")]
     if ocr.tesseract_binary():
         engines.append(ocr.get_engine("tesseract"))
@@ -204,6 +211,40 @@ def main() -> None:
           f" (text-less / full: x{statistics.mean(times) * 1000 / full:.2f})")
 
     pipeline_overhead(PHOTOS)
+    regions_and_cache(cases)
+
+
+def regions_and_cache(cases: list[tuple]) -> None:  # type: ignore[type-arg]
+    """read_image (gate, then only its text regions) vs the gate then a read of the whole image; and
+    image-text's cache: the same bytes analysed again."""
+    from tamis.analyzers.image_text import ImageText
+    from tamis.schema import Item
+
+    engine, gate = ocr.get_engine("rapidocr"), ocr.get_gate()
+    read_image_whole = lambda d: ocr.read_image(d, engine) if gate.has_text(d.image) else None  # noqa: E731
+    read_image_whole(cases[0][0])  # warm up
+    rows = {}
+    for label, reader in (("whole image", read_image_whole), ("text regions", lambda d: ocr.read_image(d, engine, gate))):
+        times, pairs = [], []
+        for d, ref, *_ in cases:
+            start = time.perf_counter()
+            read = reader(d)
+            times.append(time.perf_counter() - start)
+            pairs.append((ref, read.text if read else ""))
+        rows[label] = (1000 * statistics.mean(times), cer(pairs))
+        print(f"read after the gate, {label:<12}: {rows[label][0]:.0f} ms/image, CER {rows[label][1]:.3f}")
+    print(f"text regions / whole image: time x{rows['text regions'][0] / rows['whole image'][0]:.2f},"
+          f" CER {rows['whole image'][1]:.3f} -> {rows['text regions'][1]:.3f}")
+
+    analyzer = ImageText()
+    first, second = [], []
+    for d, *_ in cases:
+        for took in (first, second):
+            start = time.perf_counter()
+            analyzer.analyze([Item("x", image=decode_image(d.data, field="bench"))])
+            took.append(time.perf_counter() - start)
+    print(f"image-text cache: first post {1000 * statistics.mean(first):.0f} ms/image, same bytes again"
+          f" {1000 * statistics.mean(second):.1f} ms/image (decode included: x{statistics.mean(second) / statistics.mean(first):.3f})")
 
 
 def pipeline_overhead(paths: list[Path], repeat: int = 3) -> None:

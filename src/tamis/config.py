@@ -87,9 +87,19 @@ class Settings(BaseSettings):
     rate_limit_items_burst: float = Field(2000.0, ge=1)
 
     # Models
-    onnx_threads: int = 0  # 0 lets onnxruntime choose
+    # Threads per onnxruntime session; 0 = half the cores this process may use (at least 1), so that
+    # two requests running models at once fill the cores without fighting over them
+    onnx_threads: int = 0
+    # Image classifiers run as int8 versions derived from the shipped float models on first use, into
+    # model_cache_dir (default: data_dir/models), e.g. TAMIS_INT8_MODELS='["nsfw-image"]'. Off by
+    # default: bench/quantized.py measures agreement and speed (image-safety's int8 changes verdicts)
+    int8_models: list[Literal["nsfw-image", "image-safety"]] = Field(default_factory=list)
+    model_cache_dir: Path | None = None
     # OCR: auto = tesseract where Debian's tesseract-ocr is installed, else rapidocr (pip-only)
     ocr_engine: Literal["auto", "rapidocr", "tesseract", "off"] = "auto"
+    # Text read from images, kept per process by the image bytes' SHA-256 (the same meme posted a
+    # thousand times is read once): this many images, least recently used dropped first; 0 = off
+    ocr_cache_size: int = Field(1024, ge=0)
 
     # QR codes: when the 512 px working copy has none, look again at up to 2048 px for small codes in
     # big images (reads codes down to ~3% of the width instead of ~10%; costs ~50-200 ms per big

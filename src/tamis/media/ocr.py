@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from tamis.config import get_settings
-from tamis.media.onnx import load_session, run_exclusive
+from tamis.media.onnx import load_session, run_exclusive, session_threads
 from tamis.schema import DecodedImage
 
 # Longest side the gate looks at (the working copy is at most 512 px already).
@@ -43,6 +43,11 @@ MIN_LINE_SCORE = 0.6
 # Text worth reading has at least this many letters or digits (a lone "8" on a mug is not).
 MIN_CHARS = 2
 TESSERACT_TIMEOUT_S = 30.0
+# Reading only where the gate found text: each box widened by this fraction of its height plus
+# REGION_MIN_PAD px; regions that cover more than REGION_MAX_SHARE of the image are read as a whole.
+REGION_MARGIN = 0.6
+REGION_MIN_PAD = 12
+REGION_MAX_SHARE = 0.6
 
 Box = tuple[int, int, int, int]  # x, y, w, h
 Quad = tuple[tuple[float, float], ...]  # four corners, clockwise from the top-left
@@ -156,7 +161,7 @@ class Engine(Protocol):
 
 
 def _threads() -> int:
-    return get_settings().onnx_threads
+    return session_threads()
 
 
 def _rapidocr_models() -> Path:
@@ -174,7 +179,7 @@ class RapidOcr:
         from rapidocr import RapidOCR
 
         models = _rapidocr_models()
-        threads = _threads() or -1
+        threads = _threads()
         self.version = package_version("rapidocr")
         self._engine = RapidOCR(params={
             "Global.log_level": "error",
@@ -184,6 +189,10 @@ class RapidOcr:
             "Det.model_path": str(models / "PP-OCRv6_det_small.onnx"),
             "Rec.model_path": str(models / "PP-OCRv6_rec_small.onnx"),
             "Cls.model_path": str(models / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"),
+            # The detector looks at what it is given, never upscaled (rapidocr's default grows the short
+            # side to 736 px: a strip of text cut out of an image would be read at 10x its size).
+            "Det.limit_type": "max",
+            "Det.limit_side_len": OCR_SIZE,
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         })
@@ -218,7 +227,7 @@ class Tesseract:
     def read(self, image: Image.Image) -> list[Line]:
         buf = io.BytesIO()
         image.convert("RGB").save(buf, "PNG", compress_level=1)
-        env = {**os.environ, "OMP_THREAD_LIMIT": str(_threads() or 1)}
+        env = {**os.environ, "OMP_THREAD_LIMIT": str(_threads())}
         out = subprocess.run(
             [self.binary, "stdin", "stdout", "-l", "eng", "--psm", "11", "tsv"],
             input=buf.getvalue(), capture_output=True, timeout=TESSERACT_TIMEOUT_S, env=env, check=False,
@@ -299,8 +308,9 @@ class Gate:
         self.boxes_from = DBPostProcess(thresh=0.3, box_thresh=0.5, max_candidates=1000, unclip_ratio=1.6,
                                         use_dilation=True, score_mode="fast")
 
-    def lines(self, image: Image.Image, size: int = GATE_SIZE) -> list[tuple[float, float, int]]:
-        """(width, height, image height) in gate pixels of each text box the detector finds in the (≤ size px) image."""
+    def detect(self, image: Image.Image, size: int = GATE_SIZE) -> list[Quad]:
+        """The text boxes the detector finds in the image looked at with its longest side ≤ size px,
+        as quads in `image`'s pixels."""
 
         small = image.convert("RGB")
         scale = min(1.0, size / max(small.size))
@@ -310,12 +320,25 @@ class Gate:
         batch = np.ascontiguousarray(((pixels / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None])
         prob = run_exclusive(self.session, {self.input: batch})[0]
         boxes, _ = self.boxes_from(prob, (h, w))
-        quads = np.asarray(boxes, dtype=np.float64).reshape(-1, 4, 2)
-        return [(float(np.linalg.norm(q[1] - q[0])), float(np.linalg.norm(q[3] - q[0])), h) for q in quads]
+        sx, sy = image.size[0] / w, image.size[1] / h
+        return [tuple((float(x) * sx, float(y) * sy) for x, y in q) for q in np.asarray(boxes).reshape(-1, 4, 2)]
+
+    def lines(self, image: Image.Image, size: int = GATE_SIZE) -> list[tuple[float, float, int]]:
+        """(width, height, image height) in image pixels of each text box the detector finds."""
+        return [(_dist(q[1], q[0]), _dist(q[3], q[0]), image.size[1]) for q in self.detect(image, size)]
 
     def has_text(self, image: Image.Image, size: int = GATE_SIZE) -> bool:
-        return any(bw >= GATE_MIN_ASPECT * bh and bh <= GATE_MAX_HEIGHT * height
-                   for bw, bh, height in self.lines(image, size))
+        return is_text(self.detect(image, size), image.size[1])
+
+
+def _dist(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return float(np.hypot(a[0] - b[0], a[1] - b[1]))
+
+
+def is_text(quads: list[Quad], height: int) -> bool:
+    """Is one of the detector's boxes a line of text (long, not a third of the image high)?"""
+    return any(_dist(q[1], q[0]) >= GATE_MIN_ASPECT * _dist(q[3], q[0]) and _dist(q[3], q[0]) <= GATE_MAX_HEIGHT * height
+               for q in quads)
 
 
 def get_gate() -> Gate:
@@ -358,10 +381,60 @@ def ocr_copy(decoded: DecodedImage, size: int = OCR_SIZE) -> Image.Image:
 
 
 def read_image(decoded: DecodedImage, engine: Engine, gate: Gate | None = None) -> ReadText | None:
-    """The text in an image (boxes in original pixels), or None when it has none worth reading."""
-    if gate is not None and not gate.has_text(decoded.image):
-        return None
-    image = ocr_copy(decoded)
-    lines = [ln for ln in engine.read(image) if ln.score >= MIN_LINE_SCORE and ln.text.strip()]
+    """The text in an image (boxes in original pixels), or None when it has none worth reading.
+
+    With a gate, the detector looks at the small working copy first: no line of text, no reading;
+    else only the regions around the boxes it found are read in the larger copy (not the whole image).
+    """
+    regions: list[Box] | None = None
+    image = None
+    if gate is not None:
+        quads = gate.detect(decoded.image)
+        if not is_text(quads, decoded.image.size[1]):
+            return None
+        image = ocr_copy(decoded)
+        regions = text_regions(quads, decoded.image.size, image.size)
+    image = image or ocr_copy(decoded)
+    lines = [ln for ln in _read_regions(engine, image, regions) if ln.score >= MIN_LINE_SCORE and ln.text.strip()]
     read = ReadText(lines, engine.name).scaled(decoded.width / image.size[0], decoded.height / image.size[1])
     return read if read.worth_reading() else None
+
+
+def text_regions(quads: list[Quad], found_in: tuple[int, int], read_in: tuple[int, int]) -> list[Box] | None:
+    """The parts of the image to read: the detector's boxes (found in an image of size `found_in`)
+    scaled to the image read (`read_in`), widened by REGION_MARGIN of their height (the detector at low
+    resolution misses a letter's edge, or a small word next to a big one) and merged where they touch.
+    None when they cover most of the image: one read of the whole costs less than many crops."""
+    sx, sy = read_in[0] / found_in[0], read_in[1] / found_in[1]
+    boxes = []
+    for q in quads:
+        x, y, w, h = _bounds([(px * sx, py * sy) for px, py in q])
+        pad = int(REGION_MARGIN * h) + REGION_MIN_PAD
+        boxes.append([max(0, x - pad), max(0, y - pad), min(read_in[0], x + w + pad), min(read_in[1], y + h + pad)])
+    merged: list[list[int]] = []
+    for box in sorted(boxes, key=lambda b: (b[1], b[0])):
+        for other in merged:
+            if box[0] <= other[2] and other[0] <= box[2] and box[1] <= other[3] and other[1] <= box[3]:
+                other[:] = [min(box[0], other[0]), min(box[1], other[1]), max(box[2], other[2]), max(box[3], other[3])]
+                break
+        else:
+            merged.append(box)
+    area = sum((b[2] - b[0]) * (b[3] - b[1]) for b in merged)
+    if not merged or area > REGION_MAX_SHARE * read_in[0] * read_in[1]:
+        return None
+    return [(b[0], b[1], b[2] - b[0], b[3] - b[1]) for b in merged]
+
+
+def _read_regions(engine: Engine, image: Image.Image, regions: list[Box] | None) -> list[Line]:
+    """The lines in each region (in `image`'s pixels), or in the whole image when regions is None."""
+    if regions is None:
+        return engine.read(image)
+    lines = []
+    for x, y, w, h in regions:
+        for ln in engine.read(image.crop((x, y, x + w, y + h))):
+            lines.append(Line(ln.text, _shift(ln.quad, x, y), ln.score, [Word(wd.text, _shift(wd.quad, x, y)) for wd in ln.words]))
+    return lines
+
+
+def _shift(quad: Quad, dx: float, dy: float) -> Quad:
+    return tuple((px + dx, py + dy) for px, py in quad)

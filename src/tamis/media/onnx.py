@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -11,11 +12,25 @@ import onnxruntime as ort
 from tamis.config import get_settings
 
 
-def load_session(path: str) -> ort.InferenceSession:
-    options = ort.SessionOptions()
+def session_threads() -> int:
+    """Threads per session: the setting, or half the cores this process may use (at least one).
+
+    Each session has its own pool; two requests in two models at once would each take every core
+    with onnxruntime's default and fight over them (bench/api_throughput.py measures both)."""
     threads = get_settings().onnx_threads
     if threads:
-        options.intra_op_num_threads = threads
+        return threads
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // 2)
+
+
+def load_session(path: str) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = session_threads()
+    options.inter_op_num_threads = 1
+    # Idle pool threads sleep instead of spinning: sessions share the cores with each other and with
+    # the request threads, and a spinning pool burns a core that another session needs.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     available = ort.get_available_providers()
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
     return ort.InferenceSession(path, sess_options=options, providers=providers)
