@@ -162,8 +162,24 @@ def _sampled_frames(
                 continue
             next_slot = math.floor((t_ms + 0.5) * fps / 1000) + 1
         _check_size(frame.width, frame.height)
-        # Native resolution, as the reference; pdqhash needs C order (to_ndarray gives it).
-        yield t_ms, np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+        # Native resolution and upright, as the reference (FFmpeg rotates by the display matrix).
+        yield t_ms, upright(frame.to_ndarray(format="rgb24"), quarter_turns(frame))
+
+
+def quarter_turns(frame: av.VideoFrame) -> int:
+    """Counter-clockwise quarter turns that make the frame upright, from the display matrix a phone
+    writes (FFmpeg attaches it to each decoded frame): 0 to 3. Only right angles are applied, as
+    FFmpeg's own autorotation does; flips are left alone."""
+    try:
+        degrees = frame.rotation
+    except (AttributeError, ValueError):  # no display matrix, or not a rotation
+        return 0
+    return round((degrees or 0) / 90) % 4
+
+
+def upright(rgb: np.ndarray, turns: int) -> np.ndarray:
+    """The H x W x 3 picture turned `turns` quarter turns counter-clockwise, C-contiguous (as pdqhash needs)."""
+    return np.ascontiguousarray(np.rot90(rgb, turns) if turns else rgb)
 
 
 def _t_ms(frame: av.VideoFrame, index: int, stream: av.VideoStream, origin: int) -> int:
