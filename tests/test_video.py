@@ -137,6 +137,78 @@ def test_the_reference_sample_video_is_sampled() -> None:
     assert frames[0].t_ms == 0 and all(b.t_ms > a.t_ms for a, b in zip(frames, frames[1:]))
 
 
+def steady_gop_video(seconds: int = 12, keyint: int = 30, fps: int = 30) -> bytes:
+    """A pan (every frame differs) with a keyframe every `keyint` frames and none at scene cuts: how phones write."""
+    big = photo("astronaut.jpg").resize((640, 240))
+
+    def panned(t: float) -> Image.Image:
+        x = int(t / seconds * (big.width - SIZE[0]))
+        return big.crop((x, 0, x + SIZE[0], SIZE[1]))
+
+    return encode([(seconds, panned)], fps=fps, x264=f"keyint={keyint}:min-keyint={keyint}:scenecut=0")
+
+
+def test_only_what_the_samples_need_is_decoded_and_times_stay_exact() -> None:
+    data = steady_gop_video(keyint=30)  # a keyframe every second, on the slots
+    keyed, frames = sample(data)
+    everything, all_frames = sample(data, sample_only=False)
+    assert [f.t_ms for f in frames] == [f.t_ms for f in all_frames] == [i * 1000 for i in range(12)]
+    assert everything.sent == everything.packets == 360
+    assert keyed.sent == 12 and keyed.decoded == 12  # the keyframes, nothing else
+    assert keyed.last_t_ms == everything.last_t_ms == 11967  # the stream's real end, decoded or not
+    assert [f.pdq for f in frames] == [f.pdq for f in all_frames]  # the very same pictures
+
+    data = steady_gop_video(keyint=60)  # a keyframe every 2 s: each group is decoded up to its 1 s slot
+    sparse, frames = sample(data)
+    _, all_frames = sample(data, sample_only=False)
+    assert [f.t_ms for f in frames] == [f.t_ms for f in all_frames]  # the same frames (a B-frame's slot: the next one)
+    assert [round(f.t_ms / 1000 - 0.05) for f in frames] == list(range(12))
+    assert sparse.sent < sparse.packets * 0.6
+
+
+def test_the_end_of_a_group_after_its_last_slot_is_not_decoded_but_a_cut_with_a_keyframe_is_seen() -> None:
+    # two_scenes: x264 puts a keyframe on the cut at 4.5 s; the frames from 4.1 s to 4.4 s are not needed.
+    sampler, frames = sample(two_scenes(cut_s=4.5))
+    assert sampler.sent < sampler.packets
+    assert [f.t_ms for f in frames if f.scene_change] == [4500]
+
+
+def rotated_video(turn: int) -> tuple[bytes, Image.Image]:
+    """A portrait picture stored turned, as a phone's camera writes it, with the display matrix that
+    stands it up (`turn` degrees counter-clockwise, as FFmpeg and PyAV count)."""
+    upright = fitted(photo("rocket.jpg"), (240, 320))
+    stored = upright.rotate(-turn, expand=True)
+    return encode([(2, stored)], size=stored.size, display_rotation=turn), upright
+
+
+@pytest.mark.parametrize("turn", [90, -90, 180])
+def test_phone_rotation_is_applied_so_frames_are_upright(turn: int) -> None:
+    import numpy as np
+
+    from tamis.media.near_duplicates import distance
+
+    data, upright = rotated_video(turn)
+    assert probe_video(data, field="file").width == (240 if turn == 180 else 320)  # stored on its side
+    _, frames = sample(data)
+    frame = frames[0]
+    assert frame.image.image.size == (frame.image.width, frame.image.height) == upright.size == (240, 320)
+    got = np.asarray(frame.image.image, dtype=np.int16)
+    error = float(np.abs(got - np.asarray(upright, dtype=np.int16)).mean())
+    upside_down = float(np.abs(got - np.asarray(upright.rotate(180), dtype=np.int16)).mean())
+    assert error < 10 < upside_down, (error, upside_down)
+    # The frame's hash (bank matching, vPDQ) is the upright picture's too.
+    assert distance(frame.pdq.hex, pdq.pdq_hash(upright).hex) <= 31 < distance(frame.pdq.hex, pdq.pdq_hash(upright.rotate(180)).hex)
+
+
+def test_vpdq_hashes_rotated_videos_upright() -> None:
+    from tamis.hashing.vpdq import vpdq_hash
+    from tamis.media.near_duplicates import distance
+
+    data, upright = rotated_video(90)
+    first = vpdq_hash(data)[0]
+    assert distance(first.pdq, pdq.pdq_hash(upright).hex) <= 31
+
+
 # --- the job, with the real analyzers and bank matcher --------------------------------------------
 
 
@@ -180,7 +252,7 @@ def test_a_clean_video_passes_with_one_decision(client, auth, project: str) -> N
     assert {a["name"] for a in result["analyzers"]} >= {"nsfw-image", "image-safety", "hash-match"}
     done = job(job_id)
     assert done.result == {"decision": doc["id"], "verdict": "pass", "decision_url": f"/v1/decisions/{doc['id']}",
-                           "frames": 11, "scene_changes": 1}
+                           "frames": 11, "scene_changes": 1, "analyzed_frames": 2}  # two stills: analyzed once each
     with transaction() as session:
         assert session.get(JobMedia, job_id) is None  # the upload is gone
         assert session.scalar(select(func.count()).select_from(DecisionItem).where(
