@@ -331,3 +331,79 @@ def test_a_truncated_video_fails_its_job_at_once_and_the_runner_goes_on(client, 
         assert session.get(JobMedia, broken) is None
         assert session.scalar(select(func.count()).select_from(DecisionItem).where(
             DecisionItem.project_id == project, DecisionItem.data_id == "broken")) == 0
+
+
+def test_a_long_still_shot_is_analyzed_a_few_times_and_its_range_covers_all_of_it(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
+    from tamis.analyzers import get_analyzer
+    from tamis.schema import Item
+
+    nsfw = get_analyzer("nsfw-image")
+    stills = {name: sample(encode([(1, photo(name))]))[1][0] for name in ("astronaut.jpg", "chelsea.jpg")}
+    score = {name: nsfw.analyze([Item(name, image=f.image)])[0].scores["sexual"] for name, f in stills.items()}
+    assert score["astronaut.jpg"] > 10 * score["chelsea.jpg"]
+    # A policy that flags the one picture and not the other, on any CPU: a threshold between their scores.
+    threshold = (score["astronaut.jpg"] * score["chelsea.jpg"]) ** 0.5
+    response = client.put("/v1/policies/strict", headers=auth,
+                          json={"analyzers": ["nsfw-image"], "categories": {"sexual": {"review": threshold}}})
+    assert response.status_code in (200, 201), response.text
+    # chelsea 0-3 s, the flagged picture still for 37 s (3-40 s), chelsea again until 45 s
+    job_id = queue_video(project, encode([(3, photo("chelsea.jpg")), (37, photo("astronaut.jpg")), (5, photo("chelsea.jpg"))]),
+                         policy="strict")
+    run_due(session_factory())
+    (result,) = decision(job_id)["results"]
+    assert result["verdict"] == "review"
+    (flagged,) = [e for e in result["evidence"] if e["type"] == "frame"]
+    assert (flagged["category"], flagged["t_ms"]) == ("sexual", 3000)
+    assert 39000 <= flagged["end_ms"] < 40000  # the last sample of the shot: every second of it is covered
+    done = job(job_id).result
+    # 45 samples; the analyzers ran on the first frame of each shot and once per 15 s of the still shot.
+    assert done["frames"] == 45 and 3 <= done["analyzed_frames"] <= 6, done
+    assert any(f"analyzers ran on {done['analyzed_frames']} of them" in r for r in result["reasons"])
+
+
+def test_near_duplicates_repeat_a_still_but_not_a_small_inset_nor_a_new_shot() -> None:
+    import io
+
+    from tamis.media.near_duplicates import MAX_REPEAT_MS, NearDuplicates
+
+    still = fitted(photo("coffee.jpg"), SIZE)
+    buffer = io.BytesIO()
+    still.save(buffer, "JPEG", quality=70)
+    recompressed = Image.open(buffer).convert("RGB")
+    inset = still.copy()
+    inset.paste(fitted(photo("astronaut.jpg"), (40, 30)), (270, 200))  # 1/64 of the frame, in a corner
+    other = fitted(photo("rocket.jpg"), SIZE)
+    duplicates = NearDuplicates()
+
+    def repeat(t_ms: int, image: Image.Image) -> bool:
+        return duplicates.repeat(t_ms, image, pdq.pdq_hash(image))
+
+    assert not repeat(0, still)  # the first frame is analyzed
+    assert repeat(1000, still) and repeat(2000, recompressed)
+    assert not repeat(3000, inset)  # something appeared: analyzed, and the new anchor
+    assert repeat(4000, inset)
+    assert not repeat(4000 + MAX_REPEAT_MS, inset)  # still the same, but long enough: analyzed again
+    assert not repeat(20000, other)
+    assert duplicates.repeats == 3
+
+
+def test_decoding_ahead_hands_over_the_decoder_error_and_stops_when_left() -> None:
+    import itertools
+    import threading
+
+    from tamis.services.videos import decoded_ahead
+
+    def broken():  # type: ignore[no-untyped-def]
+        yield "frame 1"
+        yield "frame 2"
+        raise VideoDecodeError("video is corrupt or truncated: at 2 s")
+
+    got = []
+    with decoded_ahead(broken(), depth=1) as frames, pytest.raises(VideoDecodeError, match="at 2 s"):
+        for frame in frames:
+            got.append(frame)
+    assert got == ["frame 1", "frame 2"]
+
+    with decoded_ahead(itertools.count(), depth=4) as frames:  # endless: the consumer leaves after 3
+        assert [next(frames) for _ in range(3)] == [0, 1, 2]
+    assert not [t for t in threading.enumerate() if t.name == "video-decode"]
