@@ -171,10 +171,9 @@ def quarter_turns(frame: av.VideoFrame) -> int:
     writes (FFmpeg attaches it to each decoded frame): 0 to 3. Only right angles are applied, as
     FFmpeg's own autorotation does; flips are left alone."""
     try:
-        degrees = frame.rotation
-    except (AttributeError, ValueError):  # no display matrix, or not a rotation
+        return round((frame.rotation or 0) / 90) % 4
+    except (AttributeError, TypeError, ValueError, OverflowError):  # a damaged matrix (NaN, ...) is no rotation
         return 0
-    return round((degrees or 0) / 90) % 4
 
 
 def upright(rgb: np.ndarray, turns: int) -> np.ndarray:
