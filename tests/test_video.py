@@ -407,3 +407,18 @@ def test_decoding_ahead_hands_over_the_decoder_error_and_stops_when_left() -> No
     with decoded_ahead(itertools.count(), depth=4) as frames:  # endless: the consumer leaves after 3
         assert [next(frames) for _ in range(3)] == [0, 1, 2]
     assert not [t for t in threading.enumerate() if t.name == "video-decode"]
+
+
+def test_vpdq_decodes_only_the_sampled_frames_and_hashes_the_very_same_ones() -> None:
+    import math
+
+    from tamis.hashing.vpdq import vpdq_hash
+
+    data = steady_gop_video(keyint=60)  # a pan with a keyframe every 2 s and B-frames
+    every = vpdq_hash(data, fps=None, dedupe=False)
+    due, next_slot = [], 0
+    for frame in every:  # the reference's choice over every frame: the first at or after each 1 s slot
+        if frame.t_ms + 0.5 >= next_slot * 1000:
+            due.append(frame)
+            next_slot = math.floor((frame.t_ms + 0.5) / 1000) + 1
+    assert vpdq_hash(data, fps=1.0, dedupe=False) == due and len(due) == 12

@@ -25,7 +25,7 @@ from __future__ import annotations
 import io
 import math
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import av
@@ -36,7 +36,7 @@ from PIL import Image
 from tamis.config import Settings, get_settings
 from tamis.errors import bad_input, too_large, unsupported_media
 from tamis.hashing.pdq import PdqHash, _bits_to_hex
-from tamis.hashing.vpdq import ACCEPTED_CONTAINERS, quarter_turns, upright
+from tamis.hashing.vpdq import ACCEPTED_CONTAINERS, packet_t_ms, quarter_turns, upright, wanted_packets
 from tamis.schema import DecodedImage
 from tamis.media.images import WORKING_SIZE
 
@@ -237,11 +237,11 @@ class FrameSampler:
         origin = stream.start_time
         if origin is None:
             origin = min((p.pts for p in packets if p.pts is not None), default=None)
-        times = [_packet_t_ms(p, stream, origin) for p in packets]
+        times = [packet_t_ms(p, stream, origin) for p in packets]
         self.packets = sum(1 for p in packets if p.size)
         self.last_t_ms = max((t for t in times if t is not None), default=0)
         self._check_length(self.last_t_ms)
-        wanted = _wanted(packets, times, interval_ms, KEYFRAME_LATENESS * interval_ms) if self.sample_only else None
+        wanted = wanted_packets(packets, times, interval_ms, KEYFRAME_LATENESS * interval_ms) if self.sample_only else None
         sent = [p for i, p in enumerate(packets) if wanted is None or wanted[i]]
         self.sent = sum(1 for p in sent if p.size)
         for frame in _decoded(sent, self):
@@ -312,36 +312,6 @@ def _demuxed(container: av.container.InputContainer, stream: av.VideoStream) -> 
         return list(container.demux(stream))
     except av.FFmpegError as exc:  # the container itself broke off
         raise VideoDecodeError(f"video container is corrupt or truncated: {exc}") from None
-
-
-def _packet_t_ms(packet: av.Packet, stream: av.VideoStream, origin: int | None) -> int | None:
-    if packet.pts is None or stream.time_base is None or origin is None:
-        return None
-    return max(0, round((packet.pts - origin) * stream.time_base * 1000))
-
-
-def _wanted(packets: Sequence[av.Packet], times: Sequence[int | None], interval_ms: float, lateness_ms: float) -> list[bool]:
-    """Which packets the decoder needs for the samples at multiples of interval_ms: every keyframe,
-    and in each group of pictures the packets up to the first one (in decoding order) showing at or
-    after the last slot the group serves, plus those shown before that one (B-frames). A slot at
-    most lateness_ms before the next keyframe is served by the keyframe. Without timestamps or
-    keyframe flags, everything is needed."""
-    wanted = [True] * len(packets)
-    keys = [i for i, p in enumerate(packets) if p.is_keyframe and times[i] is not None]
-    if not keys or any(t is None for p, t in zip(packets, times) if p.size):
-        return wanted
-    for start, end in zip(keys, [*keys[1:], len(packets)]):
-        if end < len(packets):  # the last slot before the next keyframe, less the lateness it may serve
-            last_slot_ms = math.floor((times[end] - lateness_ms - 0.5) / interval_ms) * interval_ms  # type: ignore[operator]
-        else:  # the last group: the last slot before its last frame
-            last = max(t for t in times[start:end] if t is not None)
-            last_slot_ms = math.floor((last + 0.5) / interval_ms) * interval_ms
-        anchor = next((i for i in range(start, end) if times[i] + 0.5 >= last_slot_ms), None)  # type: ignore[operator]
-        if anchor is None:
-            continue  # the slot lies past the group's last frame: decode all of it
-        for i in range(anchor + 1, end):
-            wanted[i] = not packets[i].size or times[i] < times[anchor]  # type: ignore[operator]
-    return wanted
 
 
 def _decoded(packets: Iterable[av.Packet], sampler: FrameSampler) -> Iterator[av.VideoFrame]:
