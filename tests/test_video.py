@@ -387,7 +387,7 @@ def test_near_duplicates_repeat_a_still_but_not_a_small_inset_nor_a_new_shot() -
     assert duplicates.repeats == 3
 
 
-def test_decoding_ahead_hands_over_the_decoder_error_and_stops_when_left() -> None:
+def test_decoding_ahead_gives_what_is_ready_hands_over_the_decoder_error_and_stops_when_left() -> None:
     import itertools
     import threading
 
@@ -399,13 +399,17 @@ def test_decoding_ahead_hands_over_the_decoder_error_and_stops_when_left() -> No
         raise VideoDecodeError("video is corrupt or truncated: at 2 s")
 
     got = []
-    with decoded_ahead(broken(), depth=1) as frames, pytest.raises(VideoDecodeError, match="at 2 s"):
-        for frame in frames:
-            got.append(frame)
+    with decoded_ahead(broken(), batch=1, depth=1) as batches, pytest.raises(VideoDecodeError, match="at 2 s"):
+        for batch in batches:
+            got += batch
     assert got == ["frame 1", "frame 2"]
 
-    with decoded_ahead(itertools.count(), depth=4) as frames:  # endless: the consumer leaves after 3
-        assert [next(frames) for _ in range(3)] == [0, 1, 2]
+    with decoded_ahead(iter(range(10)), batch=4) as batches:
+        sizes = [len(b) for b in batches]
+    assert sum(sizes) == 10 and max(sizes) <= 4
+
+    with decoded_ahead(itertools.count(), batch=2, depth=4) as batches:  # endless: the consumer leaves
+        assert 1 <= len(next(batches)) <= 2
     assert not [t for t in threading.enumerate() if t.name == "video-decode"]
 
 

@@ -46,6 +46,8 @@ KIND = "moderate_video"
 BATCH = 16
 # Frames decoded ahead of the analyzers: the next batch is ready when the current one is done.
 AHEAD = 2 * BATCH
+# The job's progress and lease are written at most this often (batches can be a frame or two).
+RENEW_EVERY_S = 1.0
 
 
 def enqueue_video(session: Session, project: str, data: bytes, *, data_id: str, policy: str, filename: str,
@@ -56,24 +58,14 @@ def enqueue_video(session: Session, project: str, data: bytes, *, data_id: str, 
     return job
 
 
-def _batches(frames: Iterable[SampledFrame], size: int) -> Iterator[list[SampledFrame]]:
-    batch: list[SampledFrame] = []
-    for frame in frames:
-        batch.append(frame)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 _END = object()
 
 
 @contextmanager
-def decoded_ahead(frames: Iterable[SampledFrame], depth: int = AHEAD) -> Iterator[Iterator[SampledFrame]]:
-    """`frames`, produced by a thread up to `depth` ahead of the consumer; the producer's exception
-    is raised in the consumer, and leaving the block early stops the producer."""
+def decoded_ahead(frames: Iterable[SampledFrame], batch: int = BATCH, depth: int = AHEAD) -> Iterator[Iterator[list[SampledFrame]]]:
+    """`frames` in batches of what is ready (1 to `batch` frames: the analyzers never wait for a full
+    batch while the decoder works), produced by a thread up to `depth` ahead of the consumer. The
+    producer's exception is raised in the consumer; leaving the block early stops the producer."""
     ready: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -96,11 +88,24 @@ def decoded_ahead(frames: Iterable[SampledFrame], depth: int = AHEAD) -> Iterato
             return
         put(_END)
 
-    def consume() -> Iterator[SampledFrame]:
-        while (item := ready.get()) is not _END:
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
+    def consume() -> Iterator[list[SampledFrame]]:
+        while True:
+            ready_now: list[SampledFrame] = []
+            item = ready.get()  # wait for one frame, then take what else is ready
+            while item is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                ready_now.append(item)  # type: ignore[arg-type]
+                if len(ready_now) == batch:
+                    break
+                try:
+                    item = ready.get_nowait()
+                except queue.Empty:
+                    break
+            if ready_now:
+                yield ready_now
+            if item is _END:
+                return
 
     producer = threading.Thread(target=produce, name="video-decode", daemon=True)
     producer.start()
@@ -213,11 +218,14 @@ def moderate_video(sessions: sessionmaker[Session], job_id: str, payload: dict[s
     judge = VideoJudge(str(project), policies, data, payload["data_id"])
     duration_ms = 1000 * float((payload.get("video") or {}).get("duration_s") or 0)
     try:
-        with decoded_ahead(sampler) as frames:
-            for batch in _batches(frames, BATCH):
+        renewed = time.monotonic()
+        with decoded_ahead(sampler) as batches:
+            for batch in batches:
                 judge.judge_batch(batch)
-                progress = batch[-1].t_ms / duration_ms if duration_ms else 0.5
-                renew(sessions, job_id, attempt, min(0.99, progress))
+                if time.monotonic() - renewed >= RENEW_EVERY_S:
+                    progress = batch[-1].t_ms / duration_ms if duration_ms else 0.5
+                    renew(sessions, job_id, attempt, min(0.99, progress))
+                    renewed = time.monotonic()
     except VideoDecodeError as exc:
         raise JobFailed(str(exc)) from None
     except av.FFmpegError as exc:  # the decoder gave up in a way the sampler did not foresee
