@@ -426,3 +426,23 @@ def test_vpdq_decodes_only_the_sampled_frames_and_hashes_the_very_same_ones() ->
             due.append(frame)
             next_slot = math.floor((frame.t_ms + 0.5) / 1000) + 1
     assert vpdq_hash(data, fps=1.0, dedupe=False) == due and len(due) == 12
+
+
+def test_frames_are_hashed_at_full_size_only_when_a_bank_can_match_them(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
+    from tamis.store import queries
+
+    def needs_full_size() -> bool:
+        with transaction() as session:
+            return queries.has_picture_bank_entries(session, project)
+
+    assert not needs_full_size()
+    response = client.post("/v1/banks", headers=auth, json={"name": "files", "category": "extremism", "action": "block"})
+    assert response.status_code == 201, response.text
+    response = client.post("/v1/banks/files/entries", headers=auth, json=[{"signal": "md5", "value": "0" * 32}])
+    assert response.status_code == 200, response.text
+    assert not needs_full_size()  # a file digest does not look at frames
+    make_bank(client, auth, {"signal": "pdq", "value": pdq.pdq_hash(photo("coffee.jpg")).hex})
+    assert needs_full_size()
+    # Without: the 512 px working copy's hash, enough to find near-duplicate frames.
+    _, cheap = sample(two_scenes(), full_size_hash=False)
+    assert all(f.pdq == pdq.pdq_hash(f.image.image) for f in cheap)

@@ -38,6 +38,7 @@ from tamis.media.near_duplicates import NearDuplicates
 from tamis.media.video import FrameSampler, SampledFrame, VideoDecodeError
 from tamis.schema import AnalyzerRun, DecisionDoc, Item, Signal
 from tamis.services.moderation import active_policies, record
+from tamis.store import queries
 from tamis.store.db import session_factory
 from tamis.store.models import Job, JobMedia
 
@@ -210,11 +211,13 @@ def _load(sessions: sessionmaker[Session], job_id: str, project: str, policy_id:
 def moderate_video(sessions: sessionmaker[Session], job_id: str, payload: dict[str, Any]) -> dict[str, Any]:
     with sessions() as session:
         project = session.scalar(select(Job.project_id).where(Job.id == job_id))
+        # The reference's full-size frame hashes only where a PDQ or vPDQ entry may match them.
+        full_size_hash = queries.has_picture_bank_entries(session, str(project))
     attempt = current_attempt(sessions, job_id)
     data, policies = _load(sessions, job_id, str(project), payload["policy"])
     settings = get_settings()
     sampler = FrameSampler(data, fps=settings.video_fps, scene_threshold=settings.video_scene_threshold,
-                           max_frames=settings.video_max_frames, settings=settings)
+                           max_frames=settings.video_max_frames, settings=settings, full_size_hash=full_size_hash)
     judge = VideoJudge(str(project), policies, data, payload["data_id"])
     duration_ms = 1000 * float((payload.get("video") or {}).get("duration_s") or 0)
     try:
