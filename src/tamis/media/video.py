@@ -346,11 +346,12 @@ def _t_ms(frame: av.VideoFrame, index: int, stream: av.VideoStream, origin: int)
 
 
 def _pdq(frame: av.VideoFrame) -> PdqHash:
+    turns = quarter_turns(frame)  # of the decoded frame: a reformatted copy need not carry its display matrix
     scale = min(1.0, PDQ_MAX_SIDE / max(frame.width, frame.height))
     if scale < 1.0:
         frame = frame.reformat(width=round(frame.width * scale), height=round(frame.height * scale), interpolation="AREA")
     # Not hashing.pdq.pdq_hash: it shrinks to 512 px, as the references do for still images.
-    bits, quality = pdqhash.compute(upright(frame.to_ndarray(format="rgb24"), quarter_turns(frame)))
+    bits, quality = pdqhash.compute(upright(frame.to_ndarray(format="rgb24"), turns))
     return PdqHash(_bits_to_hex(bits), int(quality))
 
 
