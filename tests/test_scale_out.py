@@ -94,11 +94,11 @@ def test_processes_started_together_on_a_new_database_all_come_up() -> None:
 
 
 def videos() -> list[bytes]:
-    """Three 30 s videos (3 shots, ~32 frames sampled, progress written after 16 and 32): each is
-    half-way for half its frames."""
+    """Three 30 s videos whose picture changes every second (so no sampled frame repeats the one
+    before and each is analyzed: ~32 frames, progress written as they go): each is half-way for
+    about half its run."""
     shots = [photo(n) for n in ("chelsea.jpg", "coffee.jpg", "rocket.jpg")]
-    return [encode([(10, shots[i]), (10, shots[(i + 1) % 3]), (10, shots[(i + 2) % 3])], size=(160, 120), fps=2)
-            for i in range(3)]
+    return [encode([(1, shots[(i + s) % 3]) for s in range(30)], size=(160, 120), fps=2) for i in range(3)]
 
 
 def traffic(clips: list[bytes]) -> list[Request]:

@@ -137,6 +137,78 @@ def test_the_reference_sample_video_is_sampled() -> None:
     assert frames[0].t_ms == 0 and all(b.t_ms > a.t_ms for a, b in zip(frames, frames[1:]))
 
 
+def steady_gop_video(seconds: int = 12, keyint: int = 30, fps: int = 30) -> bytes:
+    """A pan (every frame differs) with a keyframe every `keyint` frames and none at scene cuts: how phones write."""
+    big = photo("astronaut.jpg").resize((640, 240))
+
+    def panned(t: float) -> Image.Image:
+        x = int(t / seconds * (big.width - SIZE[0]))
+        return big.crop((x, 0, x + SIZE[0], SIZE[1]))
+
+    return encode([(seconds, panned)], fps=fps, x264=f"keyint={keyint}:min-keyint={keyint}:scenecut=0")
+
+
+def test_only_what_the_samples_need_is_decoded_and_times_stay_exact() -> None:
+    data = steady_gop_video(keyint=30)  # a keyframe every second, on the slots
+    keyed, frames = sample(data)
+    everything, all_frames = sample(data, sample_only=False)
+    assert [f.t_ms for f in frames] == [f.t_ms for f in all_frames] == [i * 1000 for i in range(12)]
+    assert everything.sent == everything.packets == 360
+    assert keyed.sent == 12 and keyed.decoded == 12  # the keyframes, nothing else
+    assert keyed.last_t_ms == everything.last_t_ms == 11967  # the stream's real end, decoded or not
+    assert [f.pdq for f in frames] == [f.pdq for f in all_frames]  # the very same pictures
+
+    data = steady_gop_video(keyint=60)  # a keyframe every 2 s: each group is decoded up to its 1 s slot
+    sparse, frames = sample(data)
+    _, all_frames = sample(data, sample_only=False)
+    assert [f.t_ms for f in frames] == [f.t_ms for f in all_frames]  # the same frames (a B-frame's slot: the next one)
+    assert [round(f.t_ms / 1000 - 0.05) for f in frames] == list(range(12))
+    assert sparse.sent < sparse.packets * 0.6
+
+
+def test_the_end_of_a_group_after_its_last_slot_is_not_decoded_but_a_cut_with_a_keyframe_is_seen() -> None:
+    # two_scenes: x264 puts a keyframe on the cut at 4.5 s; the frames from 4.1 s to 4.4 s are not needed.
+    sampler, frames = sample(two_scenes(cut_s=4.5))
+    assert sampler.sent < sampler.packets
+    assert [f.t_ms for f in frames if f.scene_change] == [4500]
+
+
+def rotated_video(turn: int) -> tuple[bytes, Image.Image]:
+    """A portrait picture stored turned, as a phone's camera writes it, with the display matrix that
+    stands it up (`turn` degrees counter-clockwise, as FFmpeg and PyAV count)."""
+    upright = fitted(photo("rocket.jpg"), (240, 320))
+    stored = upright.rotate(-turn, expand=True)
+    return encode([(2, stored)], size=stored.size, display_rotation=turn), upright
+
+
+@pytest.mark.parametrize("turn", [90, -90, 180])
+def test_phone_rotation_is_applied_so_frames_are_upright(turn: int) -> None:
+    import numpy as np
+
+    from tamis.media.near_duplicates import distance
+
+    data, upright = rotated_video(turn)
+    assert probe_video(data, field="file").width == (240 if turn == 180 else 320)  # stored on its side
+    _, frames = sample(data)
+    frame = frames[0]
+    assert frame.image.image.size == (frame.image.width, frame.image.height) == upright.size == (240, 320)
+    got = np.asarray(frame.image.image, dtype=np.int16)
+    error = float(np.abs(got - np.asarray(upright, dtype=np.int16)).mean())
+    upside_down = float(np.abs(got - np.asarray(upright.rotate(180), dtype=np.int16)).mean())
+    assert error < 10 < upside_down, (error, upside_down)
+    # The frame's hash (bank matching, vPDQ) is the upright picture's too.
+    assert distance(frame.pdq.hex, pdq.pdq_hash(upright).hex) <= 31 < distance(frame.pdq.hex, pdq.pdq_hash(upright.rotate(180)).hex)
+
+
+def test_vpdq_hashes_rotated_videos_upright() -> None:
+    from tamis.hashing.vpdq import vpdq_hash
+    from tamis.media.near_duplicates import distance
+
+    data, upright = rotated_video(90)
+    first = vpdq_hash(data)[0]
+    assert distance(first.pdq, pdq.pdq_hash(upright).hex) <= 31
+
+
 # --- the job, with the real analyzers and bank matcher --------------------------------------------
 
 
@@ -180,7 +252,7 @@ def test_a_clean_video_passes_with_one_decision(client, auth, project: str) -> N
     assert {a["name"] for a in result["analyzers"]} >= {"nsfw-image", "image-safety", "hash-match"}
     done = job(job_id)
     assert done.result == {"decision": doc["id"], "verdict": "pass", "decision_url": f"/v1/decisions/{doc['id']}",
-                           "frames": 11, "scene_changes": 1}
+                           "frames": 11, "scene_changes": 1, "analyzed_frames": 2}  # two stills: analyzed once each
     with transaction() as session:
         assert session.get(JobMedia, job_id) is None  # the upload is gone
         assert session.scalar(select(func.count()).select_from(DecisionItem).where(
@@ -259,3 +331,118 @@ def test_a_truncated_video_fails_its_job_at_once_and_the_runner_goes_on(client, 
         assert session.get(JobMedia, broken) is None
         assert session.scalar(select(func.count()).select_from(DecisionItem).where(
             DecisionItem.project_id == project, DecisionItem.data_id == "broken")) == 0
+
+
+def test_a_long_still_shot_is_analyzed_a_few_times_and_its_range_covers_all_of_it(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
+    from tamis.analyzers import get_analyzer
+    from tamis.schema import Item
+
+    nsfw = get_analyzer("nsfw-image")
+    stills = {name: sample(encode([(1, photo(name))]))[1][0] for name in ("astronaut.jpg", "chelsea.jpg")}
+    score = {name: nsfw.analyze([Item(name, image=f.image)])[0].scores["sexual"] for name, f in stills.items()}
+    assert score["astronaut.jpg"] > 10 * score["chelsea.jpg"]
+    # A policy that flags the one picture and not the other, on any CPU: a threshold between their scores.
+    threshold = (score["astronaut.jpg"] * score["chelsea.jpg"]) ** 0.5
+    response = client.put("/v1/policies/strict", headers=auth,
+                          json={"analyzers": ["nsfw-image"], "categories": {"sexual": {"review": threshold}}})
+    assert response.status_code in (200, 201), response.text
+    # chelsea 0-3 s, the flagged picture still for 37 s (3-40 s), chelsea again until 45 s
+    job_id = queue_video(project, encode([(3, photo("chelsea.jpg")), (37, photo("astronaut.jpg")), (5, photo("chelsea.jpg"))]),
+                         policy="strict")
+    run_due(session_factory())
+    (result,) = decision(job_id)["results"]
+    assert result["verdict"] == "review"
+    (flagged,) = [e for e in result["evidence"] if e["type"] == "frame"]
+    assert (flagged["category"], flagged["t_ms"]) == ("sexual", 3000)
+    assert 39000 <= flagged["end_ms"] < 40000  # the last sample of the shot: every second of it is covered
+    done = job(job_id).result
+    # 45 samples; the analyzers ran on the first frame of each shot and once per 15 s of the still shot.
+    assert done["frames"] == 45 and 3 <= done["analyzed_frames"] <= 6, done
+    assert any(f"analyzers ran on {done['analyzed_frames']} of them" in r for r in result["reasons"])
+
+
+def test_near_duplicates_repeat_a_still_but_not_a_small_inset_nor_a_new_shot() -> None:
+    import io
+
+    from tamis.media.near_duplicates import MAX_REPEAT_MS, NearDuplicates
+
+    still = fitted(photo("coffee.jpg"), SIZE)
+    buffer = io.BytesIO()
+    still.save(buffer, "JPEG", quality=70)
+    recompressed = Image.open(buffer).convert("RGB")
+    inset = still.copy()
+    inset.paste(fitted(photo("astronaut.jpg"), (40, 30)), (270, 200))  # 1/64 of the frame, in a corner
+    other = fitted(photo("rocket.jpg"), SIZE)
+    duplicates = NearDuplicates()
+
+    def repeat(t_ms: int, image: Image.Image) -> bool:
+        return duplicates.repeat(t_ms, image, pdq.pdq_hash(image))
+
+    assert not repeat(0, still)  # the first frame is analyzed
+    assert repeat(1000, still) and repeat(2000, recompressed)
+    assert not repeat(3000, inset)  # something appeared: analyzed, and the new anchor
+    assert repeat(4000, inset)
+    assert not repeat(4000 + MAX_REPEAT_MS, inset)  # still the same, but long enough: analyzed again
+    assert not repeat(20000, other)
+    assert duplicates.repeats == 3
+
+
+def test_decoding_ahead_gives_what_is_ready_hands_over_the_decoder_error_and_stops_when_left() -> None:
+    import itertools
+    import threading
+
+    from tamis.services.videos import decoded_ahead
+
+    def broken():  # type: ignore[no-untyped-def]
+        yield "frame 1"
+        yield "frame 2"
+        raise VideoDecodeError("video is corrupt or truncated: at 2 s")
+
+    got = []
+    with decoded_ahead(broken(), batch=1, depth=1) as batches, pytest.raises(VideoDecodeError, match="at 2 s"):
+        for batch in batches:
+            got += batch
+    assert got == ["frame 1", "frame 2"]
+
+    with decoded_ahead(iter(range(10)), batch=4) as batches:
+        sizes = [len(b) for b in batches]
+    assert sum(sizes) == 10 and max(sizes) <= 4
+
+    with decoded_ahead(itertools.count(), batch=2, depth=4) as batches:  # endless: the consumer leaves
+        assert 1 <= len(next(batches)) <= 2
+    assert not [t for t in threading.enumerate() if t.name == "video-decode"]
+
+
+def test_vpdq_decodes_only_the_sampled_frames_and_hashes_the_very_same_ones() -> None:
+    import math
+
+    from tamis.hashing.vpdq import vpdq_hash
+
+    data = steady_gop_video(keyint=60)  # a pan with a keyframe every 2 s and B-frames
+    every = vpdq_hash(data, fps=None, dedupe=False)
+    due, next_slot = [], 0
+    for frame in every:  # the reference's choice over every frame: the first at or after each 1 s slot
+        if frame.t_ms + 0.5 >= next_slot * 1000:
+            due.append(frame)
+            next_slot = math.floor((frame.t_ms + 0.5) / 1000) + 1
+    assert vpdq_hash(data, fps=1.0, dedupe=False) == due and len(due) == 12
+
+
+def test_frames_are_hashed_at_full_size_only_when_a_bank_can_match_them(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
+    from tamis.store import queries
+
+    def needs_full_size() -> bool:
+        with transaction() as session:
+            return queries.has_picture_bank_entries(session, project)
+
+    assert not needs_full_size()
+    response = client.post("/v1/banks", headers=auth, json={"name": "files", "category": "extremism", "action": "block"})
+    assert response.status_code == 201, response.text
+    response = client.post("/v1/banks/files/entries", headers=auth, json=[{"signal": "md5", "value": "0" * 32}])
+    assert response.status_code == 200, response.text
+    assert not needs_full_size()  # a file digest does not look at frames
+    make_bank(client, auth, {"signal": "pdq", "value": pdq.pdq_hash(photo("coffee.jpg")).hex})
+    assert needs_full_size()
+    # Without: the 512 px working copy's hash, enough to find near-duplicate frames.
+    _, cheap = sample(two_scenes(), full_size_hash=False)
+    assert all(f.pdq == pdq.pdq_hash(f.image.image) for f in cheap)

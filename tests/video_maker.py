@@ -31,14 +31,22 @@ def fitted(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 def encode(shots: Sequence[tuple[float, Picture]], *, size: tuple[int, int] = (320, 240), fps: int = 10,
-           fmt: str = "mp4", codec: str = "libx264", options: dict[str, str] | None = None) -> bytes:
-    """Shots of (seconds, picture) one after the other, encoded with `codec` in container `fmt`."""
+           fmt: str = "mp4", codec: str = "libx264", options: dict[str, str] | None = None,
+           x264: str | None = None, display_rotation: int = 0) -> bytes:
+    """Shots of (seconds, picture) one after the other, encoded with `codec` in container `fmt`.
+
+    x264: libx264 parameters (e.g. "keyint=30:scenecut=0"); display_rotation: the display matrix's
+    counter-clockwise turn in degrees, as a phone writes it (the pictures are given as stored)."""
     handle, path = tempfile.mkstemp(suffix=f".{fmt}")
     os.close(handle)
     try:
         with av.open(path, "w", format=fmt, options=options or {}) as container:
             stream = container.add_stream(codec, rate=fps)
             stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+            if x264:
+                stream.options = {"x264-params": x264}
+            if display_rotation:
+                stream.set_display_rotation(display_rotation)
             for seconds, picture in shots:
                 still = None if callable(picture) else fitted(picture, size)
                 for i in range(round(seconds * fps)):

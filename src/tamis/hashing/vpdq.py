@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,10 +148,18 @@ def _check_size(width: int, height: int) -> None:
 def _sampled_frames(
     container: av.container.InputContainer, stream: av.VideoStream, fps: float | None, max_duration_s: float
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """(t_ms, H x W x 3 C-contiguous uint8) of each frame due at `fps`."""
+    """(t_ms, H x W x 3 C-contiguous uint8) of each frame due at `fps`. Only the packets those frames
+    need are decoded (wanted_packets): the very frames a full decode would give, at a fraction of it."""
+    packets = _packets(container, stream)
     origin = stream.start_time
+    if origin is None:
+        origin = min((p.pts for p in packets if p.pts is not None), default=None)
+    if fps is not None:
+        times = [packet_t_ms(p, stream, origin) for p in packets]
+        wanted = wanted_packets(packets, times, 1000 / fps, 0.0)
+        packets = [p for p, keep in zip(packets, wanted) if keep]
     next_slot = 0  # index of the next 1/fps slot to fill
-    for index, frame in enumerate(_decoded(container, stream)):
+    for index, frame in enumerate(_decoded(packets)):
         if origin is None:
             origin = frame.pts if frame.pts is not None else 0
         t_ms = _t_ms(frame, index, stream, origin)
@@ -162,8 +170,23 @@ def _sampled_frames(
                 continue
             next_slot = math.floor((t_ms + 0.5) * fps / 1000) + 1
         _check_size(frame.width, frame.height)
-        # Native resolution, as the reference; pdqhash needs C order (to_ndarray gives it).
-        yield t_ms, np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+        # Native resolution and upright, as the reference (FFmpeg rotates by the display matrix).
+        yield t_ms, upright(frame.to_ndarray(format="rgb24"), quarter_turns(frame))
+
+
+def quarter_turns(frame: av.VideoFrame) -> int:
+    """Counter-clockwise quarter turns that make the frame upright, from the display matrix a phone
+    writes (FFmpeg attaches it to each decoded frame): 0 to 3. Only right angles are applied, as
+    FFmpeg's own autorotation does; flips are left alone."""
+    try:
+        return round((frame.rotation or 0) / 90) % 4
+    except (AttributeError, TypeError, ValueError, OverflowError):  # a damaged matrix (NaN, ...) is no rotation
+        return 0
+
+
+def upright(rgb: np.ndarray, turns: int) -> np.ndarray:
+    """The H x W x 3 picture turned `turns` quarter turns counter-clockwise, C-contiguous (as pdqhash needs)."""
+    return np.ascontiguousarray(np.rot90(rgb, turns) if turns else rgb)
 
 
 def _t_ms(frame: av.VideoFrame, index: int, stream: av.VideoStream, origin: int) -> int:
@@ -173,21 +196,57 @@ def _t_ms(frame: av.VideoFrame, index: int, stream: av.VideoStream, origin: int)
     return max(0, round((frame.pts - origin) * stream.time_base * 1000))
 
 
-def _decoded(container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[av.VideoFrame]:
-    """Decoded frames; skips packets the decoder rejects, stops where the container breaks off."""
-    packets = container.demux(stream)
-    while True:
-        try:
-            packet = next(packets)
-        except StopIteration:
-            return
-        except av.FFmpegError:  # truncated or broken container: keep what we have
-            return
+def _packets(container: av.container.InputContainer, stream: av.VideoStream) -> list[av.Packet]:
+    """The stream's packets, read before decoding (to know where the keyframes are); a container
+    that breaks off keeps the packets read so far."""
+    packets: list[av.Packet] = []
+    try:
+        for packet in container.demux(stream):
+            packets.append(packet)
+    except av.FFmpegError:  # truncated or broken container: keep what we have
+        pass
+    return packets
+
+
+def _decoded(packets: Iterable[av.Packet]) -> Iterator[av.VideoFrame]:
+    """Decoded frames; skips packets the decoder rejects."""
+    for packet in packets:
         try:
             frames = packet.decode()
         except av.FFmpegError:  # a corrupt frame: skip it
             continue
         yield from frames
+
+
+def packet_t_ms(packet: av.Packet, stream: av.VideoStream, origin: int | None) -> int | None:
+    if packet.pts is None or stream.time_base is None or origin is None:
+        return None
+    return max(0, round((packet.pts - origin) * stream.time_base * 1000))
+
+
+def wanted_packets(packets: Sequence[av.Packet], times: Sequence[int | None], interval_ms: float, lateness_ms: float) -> list[bool]:
+    """Which packets the decoder needs for the samples at multiples of interval_ms: every keyframe,
+    and in each group of pictures the packets up to the first one (in decoding order) showing at or
+    after the last slot the group serves, plus those shown before that one (B-frames). A slot at
+    most lateness_ms before the next keyframe is served by the keyframe. Without timestamps or
+    keyframe flags, everything is needed."""
+    wanted = [True] * len(packets)
+    keys = [i for i, p in enumerate(packets) if p.is_keyframe and times[i] is not None]
+    if not keys or any(t is None for p, t in zip(packets, times) if p.size):
+        return wanted
+    for start, end in zip(keys, [*keys[1:], len(packets)]):
+        if end < len(packets):  # the last slot before the next keyframe, less the lateness it may serve
+            last_slot_ms = math.floor((times[end] - lateness_ms - 0.5) / interval_ms) * interval_ms  # type: ignore[operator]
+        else:  # the last group: the last slot before its last frame
+            last = max(t for t in times[start:end] if t is not None)
+            last_slot_ms = math.floor((last + 0.5) / interval_ms) * interval_ms
+        anchor = next((i for i in range(start, end) if times[i] + 0.5 >= last_slot_ms), None)  # type: ignore[operator]
+        if anchor is None:
+            continue  # the slot lies past the group's last frame: decode all of it
+        for i in range(anchor + 1, end):
+            wanted[i] = not packets[i].size or times[i] < times[anchor]  # type: ignore[operator]
+    return wanted
+
 
 
 # ---------------------------------------------------------------- matching

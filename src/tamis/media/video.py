@@ -6,9 +6,13 @@ Two steps, at two times:
   and one decodable frame are checked, and every failure is a ProblemError naming the field
   (413 past a limit, 415 not a video, 422 a video container that is damaged), so nothing bad is
   ever stored or queued.
-- `FrameSampler` runs in the job: it decodes the stream once, front to back, and keeps a frame
-  every 1/fps seconds and at each scene change, as a DecodedImage working copy (at most 512 px,
-  like still images) so frames go through the same analyzers and hash matcher as images.
+- `FrameSampler` runs in the job: it reads the packets once, then decodes only what the samples
+  need -- every keyframe, and in each group of pictures (a keyframe up to the next one) the
+  packets up to the frame that serves its last 1/fps slot -- and keeps a frame every 1/fps
+  seconds and at each scene change seen on the decoded frames, as an upright DecodedImage
+  working copy (at most 512 px, like still images) so frames go through the same analyzers and
+  hash matcher as images. Times are the decoded frames' own timestamps: exact, never rounded
+  to a slot.
 
 Damage found while decoding (the probe only reads the start): a container that ends well before
 its declared duration (truncated), or more than BAD_PACKET_SHARE of packets the decoder rejects,
@@ -21,17 +25,18 @@ from __future__ import annotations
 import io
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import av
 import numpy as np
 import pdqhash
+from PIL import Image
 
 from tamis.config import Settings, get_settings
 from tamis.errors import bad_input, too_large, unsupported_media
-from tamis.hashing.pdq import PdqHash, _bits_to_hex
-from tamis.hashing.vpdq import ACCEPTED_CONTAINERS
+from tamis.hashing.pdq import PdqHash, _bits_to_hex, pdq_hash
+from tamis.hashing.vpdq import ACCEPTED_CONTAINERS, packet_t_ms, quarter_turns, upright, wanted_packets
 from tamis.schema import DecodedImage
 from tamis.media.images import WORKING_SIZE
 
@@ -48,6 +53,11 @@ SCENE_MIN_GAP_S = 0.25
 # hashing the 512 px working copy moves hashes by a median 6 to 24 bits (bench/video.py), too
 # close to the usual match distance of 31.
 PDQ_MAX_SIDE = 1920
+
+# A slot is served by the next keyframe when that keyframe comes at most this share of the sampling
+# interval after it: the end of the group of pictures before it is then not decoded at all (phones
+# write a keyframe every second or two, so their videos decode keyframes only).
+KEYFRAME_LATENESS = 0.25
 
 # Leading bytes of the containers we accept: a file that starts like one of them but does not
 # open is a damaged video (422), anything else is not a video (415).
@@ -172,6 +182,10 @@ class FrameSampler:
     skip_nonref: let the decoder drop non-reference frames (B-frames): about half the decoding
     work for H.264 (bench/video.py); a sample then lands on the nearest reference frame, and a
     flash shorter than the distance between reference frames can be missed by scene detection.
+    sample_only: send the decoder only the packets the samples need (see the module docstring):
+    scene detection then sees the decoded frames only, and catches a cut between samples where
+    the encoder put a keyframe on it (x264 and most software encoders do; phones write keyframes
+    on a fixed period). False decodes every (reference) frame, as before.
     """
 
     data: bytes
@@ -180,14 +194,20 @@ class FrameSampler:
     max_frames: int
     settings: Settings = field(default_factory=get_settings)
     skip_nonref: bool = True
+    sample_only: bool = True
     scene_detection: bool = True
     hash_frames: bool = True
+    # False: frames are PDQ-hashed on their 512 px working copy (a quarter of the cost at 720p, more at
+    # 1080p), enough to find near-duplicate frames when no bank needs the reference's full-size hashes.
+    full_size_hash: bool = True
     info: VideoInfo | None = None
     notes: list[str] = field(default_factory=list)
     sampled: int = 0
     scene_changes: int = 0
     decoded: int = 0
-    last_t_ms: int = 0
+    packets: int = 0  # in the stream
+    sent: int = 0  # of them, given to the decoder
+    last_t_ms: int = 0  # the last frame's time (decoded or not)
     rate: float = 0.0  # the sampling rate used (fps, or lower to fit max_frames)
     scene_s: float = 0.0  # time spent on scene detection (bench/video.py reports it)
 
@@ -200,7 +220,8 @@ class FrameSampler:
             stream.thread_type = "AUTO"  # frame and slice threads: decoding is most of the cost
             if self.skip_nonref:
                 stream.codec_context.skip_frame = "NONREF"
-            yield from self._sample(container, stream)
+            packets = _demuxed(container, stream)
+            yield from self._sample(packets, stream)
 
     def _rate(self) -> float:
         duration = self.info.duration_s if self.info else None
@@ -210,21 +231,29 @@ class FrameSampler:
             return rate
         return self.fps
 
-    def _sample(self, container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[SampledFrame]:
+    def _sample(self, packets: list[av.Packet], stream: av.VideoStream) -> Iterator[SampledFrame]:
         self.rate = rate = self._rate()
         interval_ms = 1000.0 / rate
         next_slot_ms, last_sample_ms = 0.0, -math.inf
         previous: np.ndarray | None = None
         previous_mafd = 0.0
         origin = stream.start_time
-        for frame in _decoded(container, stream, self):
+        if origin is None:
+            origin = min((p.pts for p in packets if p.pts is not None), default=None)
+        times = [packet_t_ms(p, stream, origin) for p in packets]
+        self.packets = sum(1 for p in packets if p.size)
+        self.last_t_ms = max((t for t in times if t is not None), default=0)
+        self._check_length(self.last_t_ms)
+        wanted = wanted_packets(packets, times, interval_ms, KEYFRAME_LATENESS * interval_ms) if self.sample_only else None
+        sent = [p for i, p in enumerate(packets) if wanted is None or wanted[i]]
+        self.sent = sum(1 for p in sent if p.size)
+        for frame in _decoded(sent, self):
             if origin is None:
                 origin = frame.pts if frame.pts is not None else 0
             t_ms = _t_ms(frame, self.decoded, stream, origin)
             self.decoded += 1
             self.last_t_ms = max(self.last_t_ms, t_ms)
-            if t_ms > self.settings.max_video_seconds * 1000:
-                raise VideoDecodeError(f"video lasts more than {self.settings.max_video_seconds:g} s, the limit")
+            self._check_length(t_ms)
             scene = False
             if self.scene_detection:
                 started = time.perf_counter()
@@ -247,8 +276,16 @@ class FrameSampler:
             self.sampled += 1
             self.scene_changes += scene
             last_sample_ms = t_ms
-            yield SampledFrame(t_ms, self._working_copy(frame), scene, _pdq(frame) if self.hash_frames else None)
+            copy = self._working_copy(frame)
+            frame_hash = None
+            if self.hash_frames:
+                frame_hash = _pdq(frame) if self.full_size_hash else pdq_hash(copy.image)
+            yield SampledFrame(t_ms, copy, scene, frame_hash)
         self._check_complete()
+
+    def _check_length(self, t_ms: int) -> None:
+        if t_ms > self.settings.max_video_seconds * 1000:
+            raise VideoDecodeError(f"video lasts more than {self.settings.max_video_seconds:g} s, the limit")
 
     def _working_copy(self, frame: av.VideoFrame) -> DecodedImage:
         width, height = frame.width, frame.height
@@ -256,38 +293,49 @@ class FrameSampler:
             raise VideoDecodeError(f"a frame is {width}x{height}, over the limit of {self.settings.max_video_pixels} pixels")
         scale = min(1.0, WORKING_SIZE / max(width, height))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        # swscale resizes and converts in one pass, far cheaper than Pillow on the full frame.
-        image = frame.reformat(width=size[0], height=size[1], format="rgb24", interpolation="AREA").to_image()
+        # swscale resizes and converts in one pass, far cheaper than Pillow on the full frame;
+        # the quarter turns of a phone video's display matrix are applied to the small copy.
+        rgb = frame.reformat(width=size[0], height=size[1], format="rgb24", interpolation="AREA").to_ndarray()
+        turns = quarter_turns(frame)
+        image = Image.fromarray(upright(rgb, turns))
+        if turns % 2:
+            width, height = height, width
         return DecodedImage(image=image, data=b"", format="video-frame", width=width, height=height)
 
     def _check_complete(self) -> None:
         if self.decoded == 0:
             raise VideoDecodeError("no frame of the video decodes: it is corrupt or truncated")
         duration = self.info.duration_s if self.info else None
-        end_s = self.last_t_ms / 1000
+        end_s = self.last_t_ms / 1000  # the last packet's time: the stream really goes on that long
         if duration is not None and end_s < duration - TRUNCATION_SLACK_S - 0.05 * duration:
             raise VideoDecodeError(f"video is truncated or corrupt: decoding stopped at {end_s:.1f} s "
                                    f"of its {duration:.1f} s")
 
 
-def _decoded(container: av.container.InputContainer, stream: av.VideoStream, sampler: FrameSampler) -> Iterator[av.VideoFrame]:
-    """Decoded frames; a packet the decoder rejects is skipped and counted, too many fail the video."""
-    packets = bad = 0
+def _demuxed(container: av.container.InputContainer, stream: av.VideoStream) -> list[av.Packet]:
+    """The stream's packets, read before decoding (cheap: no decoding) so that the sampler knows
+    where the keyframes are; the last one is the empty packet that flushes the decoder."""
     try:
-        for packet in container.demux(stream):
-            packets += 1
-            try:
-                frames = packet.decode()
-            except av.FFmpegError:
-                bad += 1
-                if packets >= 20 and bad > BAD_PACKET_SHARE * packets:
-                    raise VideoDecodeError(f"video is corrupt or truncated: {bad} of the first {packets} packets do not decode") from None
-                continue
-            yield from frames
+        return list(container.demux(stream))
     except av.FFmpegError as exc:  # the container itself broke off
         raise VideoDecodeError(f"video container is corrupt or truncated: {exc}") from None
+
+
+def _decoded(packets: Iterable[av.Packet], sampler: FrameSampler) -> Iterator[av.VideoFrame]:
+    """Decoded frames; a packet the decoder rejects is skipped and counted, too many fail the video."""
+    count = bad = 0
+    for packet in packets:
+        count += 1
+        try:
+            frames = packet.decode()
+        except av.FFmpegError:
+            bad += 1
+            if count >= 20 and bad > BAD_PACKET_SHARE * count:
+                raise VideoDecodeError(f"video is corrupt or truncated: {bad} of the first {count} packets do not decode") from None
+            continue
+        yield from frames
     if bad:
-        sampler.notes.append(f"{bad} of {packets} packets did not decode and were skipped")
+        sampler.notes.append(f"{bad} of {count} packets did not decode and were skipped")
 
 
 def _t_ms(frame: av.VideoFrame, index: int, stream: av.VideoStream, origin: int) -> int:
@@ -298,11 +346,12 @@ def _t_ms(frame: av.VideoFrame, index: int, stream: av.VideoStream, origin: int)
 
 
 def _pdq(frame: av.VideoFrame) -> PdqHash:
+    turns = quarter_turns(frame)  # of the decoded frame: a reformatted copy need not carry its display matrix
     scale = min(1.0, PDQ_MAX_SIDE / max(frame.width, frame.height))
     if scale < 1.0:
         frame = frame.reformat(width=round(frame.width * scale), height=round(frame.height * scale), interpolation="AREA")
     # Not hashing.pdq.pdq_hash: it shrinks to 512 px, as the references do for still images.
-    bits, quality = pdqhash.compute(np.ascontiguousarray(frame.to_ndarray(format="rgb24")))
+    bits, quality = pdqhash.compute(upright(frame.to_ndarray(format="rgb24"), turns))
     return PdqHash(_bits_to_hex(bits), int(quality))
 
 

@@ -2,8 +2,10 @@
 banks, one decision for the video (and one under its shadow policy, if any), its webhooks.
 
 The upload waits in `job_media` (in the database, so any worker on any machine can run the job).
-Frames are judged in batches; after each batch the job's progress is written and its lease
-renewed. The decision, its webhook deliveries, the job's end and the upload's removal commit in
+A thread decodes the sampled frames while the analyzers run on the previous ones (decoding and
+inference overlap). Frames are judged in batches; a frame that repeats the last analyzed one
+(media.near_duplicates) takes its signals without running the analyzers again, its bank matching
+is its own. After each batch the job's progress is written and its lease renewed. The decision, its webhook deliveries, the job's end and the upload's removal commit in
 one transaction that first checks the job is still this runner's (queue.complete): a runner that
 died or lost its lease records nothing, and the job's next run starts over, so a video gets
 exactly one decision. A video that turns out damaged fails the job at once (JobFailed).
@@ -11,8 +13,11 @@ exactly one decision. A video that turns out damaged fails the job at once (JobF
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import av
@@ -29,15 +34,21 @@ from tamis.engine.video_signals import JudgedFrame, flagged_ranges, video_signal
 from tamis.hashing import digests, pdq
 from tamis.hashing.vpdq import FrameHash
 from tamis.jobs.queue import JobFailed, complete, current_attempt, enqueue, handler, renew
+from tamis.media.near_duplicates import NearDuplicates
 from tamis.media.video import FrameSampler, SampledFrame, VideoDecodeError
 from tamis.schema import AnalyzerRun, DecisionDoc, Item, Signal
 from tamis.services.moderation import active_policies, record
+from tamis.store import queries
 from tamis.store.db import session_factory
 from tamis.store.models import Job, JobMedia
 
 KIND = "moderate_video"
 # Frames per analyzer batch: big enough for the models' batching, small enough for fresh progress.
 BATCH = 16
+# Frames decoded ahead of the analyzers: the next batch is ready when the current one is done.
+AHEAD = 2 * BATCH
+# The job's progress and lease are written at most this often (batches can be a frame or two).
+RENEW_EVERY_S = 1.0
 
 
 def enqueue_video(session: Session, project: str, data: bytes, *, data_id: str, policy: str, filename: str,
@@ -48,15 +59,62 @@ def enqueue_video(session: Session, project: str, data: bytes, *, data_id: str, 
     return job
 
 
-def _batches(frames: Iterable[SampledFrame], size: int) -> Iterator[list[SampledFrame]]:
-    batch: list[SampledFrame] = []
-    for frame in frames:
-        batch.append(frame)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+_END = object()
+
+
+@contextmanager
+def decoded_ahead(frames: Iterable[SampledFrame], batch: int = BATCH, depth: int = AHEAD) -> Iterator[Iterator[list[SampledFrame]]]:
+    """`frames` in batches of what is ready (1 to `batch` frames: the analyzers never wait for a full
+    batch while the decoder works), produced by a thread up to `depth` ahead of the consumer. The
+    producer's exception is raised in the consumer; leaving the block early stops the producer."""
+    ready: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                if not put(frame):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+            return
+        put(_END)
+
+    def consume() -> Iterator[list[SampledFrame]]:
+        while True:
+            ready_now: list[SampledFrame] = []
+            item = ready.get()  # wait for one frame, then take what else is ready
+            while item is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                ready_now.append(item)  # type: ignore[arg-type]
+                if len(ready_now) == batch:
+                    break
+                try:
+                    item = ready.get_nowait()
+                except queue.Empty:
+                    break
+            if ready_now:
+                yield ready_now
+            if item is _END:
+                return
+
+    producer = threading.Thread(target=produce, name="video-decode", daemon=True)
+    producer.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        producer.join()
 
 
 class VideoJudge:
@@ -69,19 +127,33 @@ class VideoJudge:
         self.frames: list[list[JudgedFrame]] = [[] for _ in self.policies]
         self.frame_hashes: list[FrameHash] = []
         self.ms: list[dict[tuple[str, str], float]] = [{} for _ in self.policies]
+        self.duplicates = NearDuplicates()
+        self.analyzed = 0  # frames the analyzers ran on (the others repeat one of them)
+        self._anchor: list[list[Signal]] = [[] for _ in self.policies]  # per policy, the last analyzed frame's signals
 
     def judge_batch(self, batch: list[SampledFrame]) -> None:
-        items = [Item(f"{self.data_id}@{f.t_ms}", image=f.image) for f in batch]
+        # Per frame, its index among the frames analyzed in this batch (-1: the anchor of an earlier batch).
+        fresh: list[SampledFrame] = []
+        sources = []
+        for frame in batch:
+            if not self.duplicates.repeat(frame.t_ms, frame.image.image, frame.pdq):
+                fresh.append(frame)
+            sources.append(len(fresh) - 1)
+        self.analyzed += len(fresh)
+        items = [Item(f"{self.data_id}@{f.t_ms}", image=f.image) for f in fresh]
         bank_signals = self._bank_signals(batch)
         cache: engine.Cache = {}  # the policies share each analyzer's run on this batch
-        for frames, ms, policy in zip(self.frames, self.ms, self.policies):
-            signals, runs = engine.analyze(policy, items, cache)
+        for p, (frames, ms, policy) in enumerate(zip(self.frames, self.ms, self.policies)):
+            signals, runs = engine.analyze(policy, items, cache) if items else ([], [])
             for item_runs in runs:
                 for run in item_runs:
                     ms[(run.name, run.version)] = ms.get((run.name, run.version), 0.0) + run.ms
-            for frame, frame_signals, (bank, bank_ms) in zip(batch, signals, bank_signals):
+            for frame, source, (bank, bank_ms) in zip(batch, sources, bank_signals):
+                frame_signals = signals[source] if source >= 0 else self._anchor[p]
                 frames.append(JudgedFrame(frame.t_ms, [*frame_signals, bank]))
                 ms[(NAME, VERSION)] = ms.get((NAME, VERSION), 0.0) + bank_ms
+            if signals:
+                self._anchor[p] = signals[-1]
 
     def _bank_signals(self, batch: list[SampledFrame]) -> list[tuple[Signal, float]]:
         """Each frame's PDQ against the project's banks, as a `hash-match` signal and its ms."""
@@ -111,6 +183,7 @@ class VideoJudge:
         whole = self.whole_video()
         duration = sampler.info.duration_s if sampler.info and sampler.info.duration_s else sampler.last_t_ms / 1000
         how = [f"{sampler.sampled} frames judged over {duration:.1f} s ({sampler.scene_changes} at scene changes)",
+               f"analyzers ran on {self.analyzed} of them; the others repeat the frame analyzed before them",
                *sampler.notes]
         docs = []
         for policy, frames, ms in zip(self.policies, self.frames, self.ms):
@@ -138,18 +211,24 @@ def _load(sessions: sessionmaker[Session], job_id: str, project: str, policy_id:
 def moderate_video(sessions: sessionmaker[Session], job_id: str, payload: dict[str, Any]) -> dict[str, Any]:
     with sessions() as session:
         project = session.scalar(select(Job.project_id).where(Job.id == job_id))
+        # The reference's full-size frame hashes only where a PDQ or vPDQ entry may match them.
+        full_size_hash = queries.has_picture_bank_entries(session, str(project))
     attempt = current_attempt(sessions, job_id)
     data, policies = _load(sessions, job_id, str(project), payload["policy"])
     settings = get_settings()
     sampler = FrameSampler(data, fps=settings.video_fps, scene_threshold=settings.video_scene_threshold,
-                           max_frames=settings.video_max_frames, settings=settings)
+                           max_frames=settings.video_max_frames, settings=settings, full_size_hash=full_size_hash)
     judge = VideoJudge(str(project), policies, data, payload["data_id"])
     duration_ms = 1000 * float((payload.get("video") or {}).get("duration_s") or 0)
     try:
-        for batch in _batches(sampler, BATCH):
-            judge.judge_batch(batch)
-            progress = batch[-1].t_ms / duration_ms if duration_ms else 0.5
-            renew(sessions, job_id, attempt, min(0.99, progress))
+        renewed = time.monotonic()
+        with decoded_ahead(sampler) as batches:
+            for batch in batches:
+                judge.judge_batch(batch)
+                if time.monotonic() - renewed >= RENEW_EVERY_S:
+                    progress = batch[-1].t_ms / duration_ms if duration_ms else 0.5
+                    renew(sessions, job_id, attempt, min(0.99, progress))
+                    renewed = time.monotonic()
     except VideoDecodeError as exc:
         raise JobFailed(str(exc)) from None
     except av.FFmpegError as exc:  # the decoder gave up in a way the sampler did not foresee
@@ -157,7 +236,7 @@ def moderate_video(sessions: sessionmaker[Session], job_id: str, payload: dict[s
     doc, *shadow = judge.decisions(sampler, 1000 / (sampler.rate or settings.video_fps))
     verdict = doc.results[0].verdict
     result = {"decision": doc.id, "verdict": verdict, "decision_url": f"/v1/decisions/{doc.id}",
-              "frames": sampler.sampled, "scene_changes": sampler.scene_changes}
+              "frames": sampler.sampled, "scene_changes": sampler.scene_changes, "analyzed_frames": judge.analyzed}
     with sessions.begin() as session:
         complete(session, job_id, attempt, result)  # first: LeaseLost rolls everything back
         record(session, doc, shadow=False, source="video", hashes=[judge.digests])

@@ -17,6 +17,7 @@ from tamis.media.thumbnails import CONTENT_TYPE as THUMBNAIL_TYPE
 from tamis.media.thumbnails import Thumbnail
 from tamis.store.models import (
     ApiKey,
+    BankEntry,
     Base,
     Decision,
     DecisionItem,
@@ -288,3 +289,11 @@ def get_thumbnail(session: Session, project: str, decision_id: str, data_id: str
         .order_by(ItemMedia.id)
         .limit(1)
     ).first()
+
+
+def has_picture_bank_entries(session: Session, project_id: str) -> bool:
+    """Whether the project's banks hold any PDQ or vPDQ entry (a video's frame hashes have something to match)."""
+    return session.scalar(
+        select(BankEntry.id).where(BankEntry.project_id == project_id, BankEntry.signal.in_(("pdq", "vpdq")),
+                                   BankEntry.deleted_at.is_(None)).limit(1)
+    ) is not None
