@@ -426,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     res["folds"] = folds(rows, args.folds)
     res["recipe"] = {"name": f"fixed weights {args.model}" if args.model else args.recipe, "C": recipe.C, "dense_scale": recipe.dense_scale,
                      "ngram_scale": recipe.ngram_scale, "max_iter": recipe.max_iter, "heads": list(heads),
-                     "background": recipe.background,
+                     "background": recipe.background, "pos_share": recipe.pos_share,
                      "set_weights": {"/".join(map(str, k)): v for k, v in recipe.noisy.items()}}
     if args.write_policy:
         from tamis.engine.policy import default_body

@@ -1,0 +1,69 @@
+"""The default policy's text thresholds are the ones the shipped weights earned out of source.
+
+`src/tamis/textmodel/weights/crossval.json` holds the leave-source-out figures of the recipe the shipped
+weights were trained with (`python -m tamis.textmodel.training.crossval ... --write-policy`): for every
+category, the thresholds its out-of-source predictions support and the pooled precision at every grid
+threshold. A text category blocks by default only where that precision is at least 0.9 (issue 11);
+the others review. `sexual` is also the image models' category: its block threshold is theirs, and the
+text model's `sexual` score is capped below it when text is not precise enough to block (the analyzer's
+REVIEW_ONLY_HEADS)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tamis.items import Item
+from tamis.analyzers.text_model import REVIEW_ONLY_HEADS, RETIRED_HEADS, TextModelAnalyzer
+from tamis.policy import default_body
+from tamis.textmodel.model import DEFAULT_PATH, TextModel
+
+CROSSVAL = json.loads((DEFAULT_PATH.parent / "crossval.json").read_text())
+DERIVED = CROSSVAL["derived_thresholds"]
+SHARED_WITH_IMAGES = {"sexual"}
+BLOCK_PRECISION = 0.9
+
+
+def precision_at(category: str, threshold: float) -> float:
+    return DERIVED[category]["precision_at"][f"{threshold:g}"]
+
+
+def test_the_crossval_file_describes_the_shipped_weights() -> None:
+    meta = TextModel.load().meta
+    assert CROSSVAL["recipe"]["name"] == meta.get("recipe", "current")
+    served = {c for c in TextModel.load().categories if c != "any"} - RETIRED_HEADS
+    assert set(DERIVED) == served
+
+
+@pytest.mark.parametrize("category", sorted(DERIVED))
+def test_a_text_category_blocks_by_default_only_where_out_of_source_precision_reaches_0_9(category: str) -> None:
+    rule = default_body().categories.get(category)
+    block = rule.block if rule else None
+    if category in SHARED_WITH_IMAGES:
+        if DERIVED[category]["block"] is None:
+            assert category in REVIEW_ONLY_HEADS  # the text score never reaches the images' block threshold
+        return
+    if DERIVED[category]["block"] is None:
+        assert block is None, f"{category} blocks at {block}, but no threshold reaches precision 0.9 out of source"
+    else:
+        assert block == DERIVED[category]["block"]
+        assert precision_at(category, block) >= BLOCK_PRECISION
+
+
+@pytest.mark.parametrize("category", sorted(set(DERIVED) - SHARED_WITH_IMAGES))
+def test_review_thresholds_are_the_out_of_source_ones(category: str) -> None:
+    rule = default_body().categories.get(category)
+    assert rule is not None and rule.review == DERIVED[category]["review"]
+
+
+def test_a_review_only_category_cannot_reach_the_block_threshold() -> None:
+    """The text model's score of a REVIEW_ONLY head is capped below the default block threshold."""
+    analyzer = TextModelAnalyzer()
+    texts = ["Send me nudes now or I will post your photos everywhere, you filthy slut.",
+             "I want to lick every inch of your naked body tonight."]
+    policy = default_body().categories
+    for category in REVIEW_ONLY_HEADS:
+        block = policy[category].block
+        for signal in analyzer.analyze([Item(str(i), text=t) for i, t in enumerate(texts)]):
+            assert signal.scores.get(category, 0.0) < block
