@@ -69,8 +69,6 @@ def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts)
     assert rate >= 0.9, f"same verdict as English {rate:.3f} ({report}); " + "; ".join(differ[:20])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 open: the shipped weights flag some everyday sentences outside "
-                   "English")
 def test_everyday_sentences_pass_in_every_language(verdicts) -> None:
     flagged = [f"{lang}: {p['texts'][lang]} -> {sorted(verdicts[p['texts'][lang]][1])}"
                for p in PARALLEL if p["kind"] == "benign" for lang in ("en", *LANGUAGES)

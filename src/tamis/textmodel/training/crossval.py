@@ -164,9 +164,14 @@ def clean_mask(row: Row, cats: tuple[str, ...]) -> np.ndarray | None:
 def summarise(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...], thresholds: dict) -> dict:
     """Per set and per language figures of out-of-source predictions (rows with no prediction skipped), over
     the categories the service reports (SERVED)."""
+    from tamis.analyzers.text_model import REVIEW_ONLY_CAP, REVIEW_ONLY_HEADS
+
     cats = tuple(c for c in heads if c in SERVED)
     col = {h: j for j, h in enumerate(heads)}
-    C = preds[:, [col[c] for c in cats]]
+    C = preds[:, [col[c] for c in cats]].copy()
+    for j, c in enumerate(cats):  # the service caps these (analyzers/text_model.py): they review, never block
+        if c in REVIEW_ONLY_HEADS:
+            C[:, j] = np.minimum(C[:, j], REVIEW_ONLY_CAP)
     review = np.array([thresholds[c]["review"] if thresholds[c]["review"] is not None else np.inf for c in cats])
     block = np.array([thresholds[c]["block"] if thresholds[c]["block"] is not None else np.inf for c in cats])
     masks = [clean_mask(r, cats) for r in rows]
@@ -310,19 +315,36 @@ SHARED_WITH_IMAGES = {"sexual"}
 
 
 def policy_with(derived: dict, base: dict) -> dict:
-    """`base` (a policy body) with the text categories' thresholds replaced by derived ones; a category with
-    no block threshold reviews only, one with no review threshold is not acted on."""
+    """`base` (a policy body) with the text categories' thresholds replaced by derived ones. A category with
+    no block threshold reviews only. One with no review threshold either (out of source no threshold kept
+    every set's clean rows within the budget, or its only source was held out, as for scam) keeps the base's
+    review threshold, without a block: a person still sees it, nothing is blocked on it."""
     body = json.loads(json.dumps(base))
     for c, d in derived.items():
         if c in SHARED_WITH_IMAGES or c not in body["categories"]:
             continue
         rule = {}
-        if d["review"] is not None:
-            rule["review"] = d["review"]
+        review = d["review"] if d["review"] is not None else body["categories"][c].get("review")
+        if review is not None:
+            rule["review"] = review
         if d["block"] is not None:
             rule["block"] = d["block"]
         body["categories"][c] = rule
     return body
+
+
+def policy_json(body: dict) -> str:
+    """A policy body as src/tamis/policies/default.json is written: a category's thresholds on one line."""
+    lines = ["{"]
+    for i, (key, value) in enumerate(body.items()):
+        end = "," if i < len(body) - 1 else ""
+        if key == "categories":
+            cats = [f'    {json.dumps(c)}: {json.dumps({k: v for k, v in t.items() if v is not None})}'
+                    for c, t in value.items()]
+            lines.append('  "categories": {\n' + ",\n".join(cats) + "\n  }" + end)
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{end}")
+    return "\n".join(lines) + "\n}\n"
 
 
 def _pct(v) -> str:
@@ -432,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         from tamis.engine.policy import default_body
 
         base = json.loads(Path(args.policy).read_text()) if args.policy else default_body().model_dump(mode="json")
-        Path(args.write_policy).write_text(json.dumps(policy_with(res["derived_thresholds"], base), indent=2) + "\n")
+        Path(args.write_policy).write_text(policy_json(policy_with(res["derived_thresholds"], base)))
     (out / "crossval.json").write_text(json.dumps(res, indent=1))
     (out / "crossval.md").write_text(markdown(res))
     print(markdown(res))
