@@ -66,10 +66,11 @@ def test_review_thresholds_are_the_out_of_source_ones(category: str) -> None:
 def test_a_review_only_category_cannot_reach_the_block_threshold() -> None:
     """The text model's score of a REVIEW_ONLY head is capped below the default block threshold."""
     analyzer = TextModelAnalyzer()
-    texts = ["Send me nudes now or I will post your photos everywhere, you filthy slut.",
-             "I want to lick every inch of your naked body tonight."]
+    text = "Take off your clothes and show me your tits, you horny whore."
     policy = default_body().categories
+    assert REVIEW_ONLY_HEADS
     for category in REVIEW_ONLY_HEADS:
         block = policy[category].block
-        for signal in analyzer.analyze([Item(str(i), text=t) for i, t in enumerate(texts)]):
-            assert signal.scores.get(category, 0.0) < block
+        assert analyzer.model.predict_dict(text)[category] >= block  # uncapped, the head would block it
+        signal = analyzer.analyze([Item("t", text=text)])[0]
+        assert policy[category].review <= signal.scores[category] < block

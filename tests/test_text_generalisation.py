@@ -8,7 +8,8 @@ Hand-written fixtures (not training sentences; a test checks):
 * `fixtures/text_context_probes.jsonl`: heated political opinion, religious practice and news about
   attacks, in en/de/fr. None of it is violent extremism, harassment or a threat: each must pass.
 Known misses of the shipped weights run as strict xfails (issue 11 is open): when weights fix them, the
-marks must come off.
+marks must come off. Everyday sentences pass in every language since the default policy's text thresholds
+come from out-of-source predictions (a plain test now).
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ def test_fixtures_are_complete() -> None:
                                                         for lang in ("en", "de", "fr")}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 open: the shipped weights give the English verdict in 30.5 % of "
-                   "the translations (English threats block, their translations are reviewed or pass)")
+@pytest.mark.xfail(strict=True, reason="issue 11 open: under the default policy's out-of-source thresholds 7 of the "
+                   "22 English originals pass and translations get the English verdict 30.5 % of the time (before "
+                   "those thresholds: 1 of 22 passed, 32.3 %)")
 def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts) -> None:
     harmful = [p for p in PARALLEL if p["kind"] == "harmful"]
     english_flagged = [p["texts"]["en"] for p in harmful if verdicts[p["texts"]["en"]][0] != "pass"]

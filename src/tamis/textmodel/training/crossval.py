@@ -182,7 +182,6 @@ def summarise(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...], thresh
             by["language"][r.lang.split("-")[0].lower()].append(i)
 
     def figures(ix: list[int]) -> dict:
-        ix_a = np.array(ix)
         out: dict = {"n": len(ix)}
         anyl = [(i, rows[i].labels["any"]) for i in ix if rows[i].labels.get("any") is not None]
         if anyl:
