@@ -3,6 +3,9 @@ are held out together, what counts as a clean row, and which thresholds out-of-s
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from tamis.textmodel.training.crossval import (CATEGORIES, GROUPS, SERVED, derive_thresholds, folds, group_of,
@@ -91,3 +94,23 @@ def test_a_category_too_imprecise_to_review_is_still_reviewed_within_the_clean_b
     clean = p[300:]
     assert (clean >= d["review"]).mean() <= 0.01
     assert all(0.0 <= v <= 1.0 for v in d["precision_at"].values())
+
+
+def test_the_written_policy_blocks_only_on_derived_thresholds_and_keeps_a_review() -> None:
+    from tamis.textmodel.training.crossval import policy_json, policy_with
+
+    base = {"description": "d", "categories": {"hate": {"review": 0.5, "block": 0.9}, "scam": {"review": 0.5, "block": 0.8},
+                                               "spam": {"review": 0.5, "block": 0.8}, "sexual": {"review": 0.6, "block": 0.9}}}
+    derived = {"hate": {"review": 0.86, "block": None}, "scam": {"review": None, "block": None},
+               "spam": {"review": 0.61, "block": 0.94}, "sexual": {"review": None, "block": None}}
+    body = policy_with(derived, base)
+    assert body["categories"] == {"hate": {"review": 0.86}, "scam": {"review": 0.5},
+                                  "spam": {"review": 0.61, "block": 0.94}, "sexual": {"review": 0.6, "block": 0.9}}
+    assert json.loads(policy_json(body)) == body
+
+
+def test_the_default_policy_file_is_as_the_tool_writes_it() -> None:
+    from tamis.textmodel.training.crossval import policy_json
+
+    path = Path(__file__).parents[1] / "src" / "tamis" / "policies" / "default.json"
+    assert policy_json(json.loads(path.read_text())) == path.read_text()
