@@ -355,6 +355,8 @@ def _num(v) -> str:
 
 
 def markdown(res: dict) -> str:
+    from tamis.analyzers.text_model import REVIEW_ONLY_CAP, REVIEW_ONLY_HEADS
+
     cats = list(SERVED)
     out = [f"Mean over source groups of AUPRC(any): **{_num(res['mean_auprc_any'])}** "
            f"({res['groups_with_auprc_any']} groups with both classes). Worst set: clean blocked "
@@ -379,7 +381,8 @@ def markdown(res: dict) -> str:
                    f"| {_pct(f.get('clean_blocked'))} | {_pct(f.get('clean_flagged'))} |")
     th = res["thresholds"]
     out += ["", "Thresholds applied (the policy's): " + ", ".join(
-        f"{c} {_num(t['review'])}/{_num(t['block'])}" for c, t in th.items()) + " (review/block; – = none)."]
+        f"{c} {_num(t['review'])}/{_num(t['block'])}" for c, t in th.items()) + " (review/block; – = none); the "
+        "analyzer caps " + (", ".join(sorted(REVIEW_ONLY_HEADS)) or "no head") + f" at {REVIEW_ONLY_CAP}, below block."]
     if "derived_thresholds" in res:
         out += ["", "Thresholds the out-of-source predictions support (lowest on a grid with pooled precision >= "
                 f"{PRECISION_REVIEW} for review, >= {PRECISION_BLOCK} for block, and at most "

@@ -242,7 +242,7 @@ RECIPES = {
     "no-ngrams": Recipe(ngram_scale=0.0),
     "no-ngrams-full-background": Recipe(ngram_scale=0.0, background={}),
     "generalise": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS),
-    "generalise-ngrams": Recipe(ngram_scale=0.3, background={}, noisy=NOISY | REQUESTS),
+    "generalise-ngrams": Recipe(ngram_scale=0.3, background={}, noisy=NOISY | REQUESTS, heads=SERVED_HEADS),
     # the extremism head is not served (analyzers/text_model.RETIRED_HEADS): not fitted
     "generalise-c05": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS, C=0.5, heads=SERVED_HEADS),
     "generalise-pos25": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS, pos_share=0.25,
