@@ -3,9 +3,13 @@ are held out together, what counts as a clean row, and which thresholds out-of-s
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
-from tamis.textmodel.training.crossval import CATEGORIES, GROUPS, derive_thresholds, folds, group_of, summarise
+from tamis.textmodel.training.crossval import (CATEGORIES, GROUPS, SERVED, derive_thresholds, folds, group_of,
+                                               summarise)
 from tamis.textmodel.training.data import Row
 
 HEADS = ("any", *CATEGORIES)
@@ -39,7 +43,7 @@ def test_clean_rates_count_only_the_categories_a_row_is_clean_for() -> None:
             row(2, "b", {"extremism": 0, "spam": 0}),  # partly labelled (UN speeches): violence is unknown
             row(3, "a", {"any": 1, "harassment": 1})]
     p = scores(4, harassment=np.array([0.9, 0.1, 0.0, 0.95]), violence=np.array([0.0, 0.0, 0.99, 0.0]),
-               extremism=np.array([0.0, 0.6, 0.0, 0.0]))
+               spam=np.array([0.0, 0.6, 0.0, 0.0]))
     th = {c: {"review": 0.5, "block": 0.8} for c in CATEGORIES}
     res = summarise(rows, p, HEADS, th)
     a, b = res["sets"]["a"], res["sets"]["b"]
@@ -65,3 +69,48 @@ def test_thresholds_follow_out_of_source_precision() -> None:
     assert d["hate"]["block"] is not None and d["hate"]["block_precision"] >= 0.9
     assert d["hate"]["block_recall"] > 0.9
     assert d["spam"]["block"] is None  # no threshold reaches 0.9 precision: it does not block
+
+
+def test_a_head_the_service_does_not_report_is_not_counted() -> None:
+    """extremism is trained but not served: it must not raise AUPRC(any) nor count against clean rows."""
+    assert "extremism" not in SERVED
+    rows = [row(i, "a", {"any": 0}) for i in range(30)] + [row(30 + i, "a", {"any": 1}) for i in range(10)]
+    extremism = np.r_[np.full(30, 0.99), np.zeros(10)]  # fires on every clean row, never on a harmful one
+    hate = np.r_[np.zeros(30), np.full(10, 0.95)]
+    res = summarise(rows, scores(40, extremism=extremism, hate=hate), HEADS,
+                    {c: {"review": 0.5, "block": 0.8} for c in SERVED})
+    assert res["sets"]["a"]["clean_flagged"] == 0.0 and res["sets"]["a"]["auprc_any"] == 1.0
+
+
+def test_a_category_too_imprecise_to_review_is_still_reviewed_within_the_clean_budget() -> None:
+    rng = np.random.default_rng(1)
+    # a third of the rows above 0.5 are self-harm, the rest harmful otherwise: precision ~0.33 everywhere
+    rows = [row(i, "s", {"any": 1, "self-harm": int(i % 3 == 0)}) for i in range(300)]
+    rows += [row(300 + i, "clean", {"any": 0}) for i in range(300)]
+    p = np.r_[rng.uniform(0.5, 1.0, 300), rng.uniform(0.0, 0.6, 300)]
+    d = derive_thresholds(rows, scores(len(rows), **{"self-harm": p}), HEADS)["self-harm"]
+    assert d["block"] is None
+    assert d["review"] is not None and d["review_by"] == "clean budget only"
+    clean = p[300:]
+    assert (clean >= d["review"]).mean() <= 0.01
+    assert all(0.0 <= v <= 1.0 for v in d["precision_at"].values())
+
+
+def test_the_written_policy_blocks_only_on_derived_thresholds_and_keeps_a_review() -> None:
+    from tamis.textmodel.training.crossval import policy_json, policy_with
+
+    base = {"description": "d", "categories": {"hate": {"review": 0.5, "block": 0.9}, "scam": {"review": 0.5, "block": 0.8},
+                                               "spam": {"review": 0.5, "block": 0.8}, "sexual": {"review": 0.6, "block": 0.9}}}
+    derived = {"hate": {"review": 0.86, "block": None}, "scam": {"review": None, "block": None},
+               "spam": {"review": 0.61, "block": 0.94}, "sexual": {"review": None, "block": None}}
+    body = policy_with(derived, base)
+    assert body["categories"] == {"hate": {"review": 0.86}, "scam": {"review": 0.5},
+                                  "spam": {"review": 0.61, "block": 0.94}, "sexual": {"review": 0.6, "block": 0.9}}
+    assert json.loads(policy_json(body)) == body
+
+
+def test_the_default_policy_file_is_as_the_tool_writes_it() -> None:
+    from tamis.textmodel.training.crossval import policy_json
+
+    path = Path(__file__).parents[1] / "src" / "tamis" / "policies" / "default.json"
+    assert policy_json(json.loads(path.read_text())) == path.read_text()

@@ -8,7 +8,8 @@ Hand-written fixtures (not training sentences; a test checks):
 * `fixtures/text_context_probes.jsonl`: heated political opinion, religious practice and news about
   attacks, in en/de/fr. None of it is violent extremism, harassment or a threat: each must pass.
 Known misses of the shipped weights run as strict xfails (issue 11 is open): when weights fix them, the
-marks must come off.
+marks must come off. Everyday sentences pass in every language since the default policy's text thresholds
+come from out-of-source predictions (a plain test now).
 """
 
 from __future__ import annotations
@@ -48,13 +49,13 @@ def test_fixtures_are_complete() -> None:
                                                         for lang in ("en", "de", "fr")}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 open: the shipped weights give the English verdict in 30.5 % of "
-                   "the translations (English threats block, their translations are reviewed or pass)")
+@pytest.mark.xfail(strict=True, reason="issue 11 open: under the default policy's out-of-source thresholds 7 of the "
+                   "22 English originals pass and translations get the English verdict 30.5 % of the time (before "
+                   "those thresholds: 1 of 22 passed, 32.3 %)")
 def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts) -> None:
+    """The figures are in the failure message: `pytest --runxfail -k english_verdict` prints them."""
     harmful = [p for p in PARALLEL if p["kind"] == "harmful"]
-    english_flagged = [p["texts"]["en"] for p in harmful if verdicts[p["texts"]["en"]][0] != "pass"]
-    assert len(english_flagged) >= 0.9 * len(harmful), "English originals that pass: " + "; ".join(
-        p["texts"]["en"] for p in harmful if verdicts[p["texts"]["en"]][0] == "pass")
+    english_pass = [p["texts"]["en"] for p in harmful if verdicts[p["texts"]["en"]][0] == "pass"]
     same, per_language, differ = 0, Counter(), []
     for p in harmful:
         english = verdicts[p["texts"]["en"]][0]
@@ -65,12 +66,12 @@ def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts)
             if not ok:
                 differ.append(f"{lang} {verdicts[p['texts'][lang]][0]} vs en {english}: {p['texts'][lang]}")
     rate = same / (len(harmful) * len(LANGUAGES))
-    report = ", ".join(f"{lang} {per_language[lang]}/{len(harmful)}" for lang in LANGUAGES)
-    assert rate >= 0.9, f"same verdict as English {rate:.3f} ({report}); " + "; ".join(differ[:20])
+    report = (f"same verdict as English {rate:.3f} (" + ", ".join(f"{lang} {per_language[lang]}/{len(harmful)}"
+              for lang in LANGUAGES) + f"); English originals flagged {len(harmful) - len(english_pass)}/{len(harmful)}")
+    assert len(english_pass) <= 0.1 * len(harmful) and rate >= 0.9, report + "; English that pass: " + "; ".join(
+        english_pass) + "; differ: " + "; ".join(differ[:20])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 open: the shipped weights flag some everyday sentences outside "
-                   "English")
 def test_everyday_sentences_pass_in_every_language(verdicts) -> None:
     flagged = [f"{lang}: {p['texts'][lang]} -> {sorted(verdicts[p['texts'][lang]][1])}"
                for p in PARALLEL if p["kind"] == "benign" for lang in ("en", *LANGUAGES)

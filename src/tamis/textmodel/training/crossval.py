@@ -45,6 +45,10 @@ GROUPS = {
 }
 ALWAYS_TRAIN = {"tamis_contrast"}
 CATEGORIES = tuple(h for h in HEADS if h != "any")
+# The heads the service reports (the analyzer's RETIRED_HEADS are trained but never served): the figures
+# are the service's, so a retired head neither raises AUPRC(any) nor counts against clean rows.
+RETIRED = frozenset({"extremism"})
+SERVED = tuple(c for c in CATEGORIES if c not in RETIRED)
 MIN_CLASS = 5
 
 
@@ -58,12 +62,12 @@ def group_of(set_name: str) -> str:
 def policy_thresholds(path: str | None = None) -> dict[str, dict[str, float | None]]:
     if path:
         body = json.loads(Path(path).read_text())["categories"]
-        return {c: {"review": body.get(c, {}).get("review"), "block": body.get(c, {}).get("block")} for c in CATEGORIES}
+        return {c: {"review": body.get(c, {}).get("review"), "block": body.get(c, {}).get("block")} for c in SERVED}
     from tamis.engine.policy import default_body
 
     rules = default_body().categories
     return {c: {"review": getattr(rules.get(c), "review", None), "block": getattr(rules.get(c), "block", None)}
-            for c in CATEGORIES}
+            for c in SERVED}
 
 
 def folds(rows: list[Row], k: int) -> list[list[str]]:
@@ -96,7 +100,7 @@ def predict_out_of_source(rows: list[Row], recipe: Recipe, cache: str, k: int = 
     log(f"features: {len(trows)} training rows, {len(piece_texts)} pieces of {len(rows)} rows")
     one_blas_thread()
     t = time.time()
-    full = fit(trows, tD, tS, recipe)  # every fold starts from here: far fewer iterations each
+    full = fit(trows, tD, tS, recipe, log)  # every fold starts from here: far fewer iterations each
     log(f"all-data fit ({time.time() - t:.0f}s)")
     on_full(full, trows)
     preds = np.full((len(rows), len(recipe.heads)), np.nan)
@@ -158,10 +162,16 @@ def clean_mask(row: Row, cats: tuple[str, ...]) -> np.ndarray | None:
 
 
 def summarise(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...], thresholds: dict) -> dict:
-    """Per set and per language figures of out-of-source predictions (rows with no prediction skipped)."""
-    cats = tuple(c for c in heads if c in CATEGORIES)
+    """Per set and per language figures of out-of-source predictions (rows with no prediction skipped), over
+    the categories the service reports (SERVED)."""
+    from tamis.analyzers.text_model import REVIEW_ONLY_CAP, REVIEW_ONLY_HEADS
+
+    cats = tuple(c for c in heads if c in SERVED)
     col = {h: j for j, h in enumerate(heads)}
-    C = preds[:, [col[c] for c in cats]]
+    C = preds[:, [col[c] for c in cats]].copy()
+    for j, c in enumerate(cats):  # the service caps these (analyzers/text_model.py): they review, never block
+        if c in REVIEW_ONLY_HEADS:
+            C[:, j] = np.minimum(C[:, j], REVIEW_ONLY_CAP)
     review = np.array([thresholds[c]["review"] if thresholds[c]["review"] is not None else np.inf for c in cats])
     block = np.array([thresholds[c]["block"] if thresholds[c]["block"] is not None else np.inf for c in cats])
     masks = [clean_mask(r, cats) for r in rows]
@@ -172,7 +182,6 @@ def summarise(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...], thresh
             by["language"][r.lang.split("-")[0].lower()].append(i)
 
     def figures(ix: list[int]) -> dict:
-        ix_a = np.array(ix)
         out: dict = {"n": len(ix)}
         anyl = [(i, rows[i].labels["any"]) for i in ix if rows[i].labels.get("any") is not None]
         if anyl:
@@ -242,7 +251,7 @@ def derive_thresholds(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...]
     GRID at which the pooled precision (rows labelling the category, and clean rows as negatives) is at
     least PRECISION_* and no set's clean rows reach it more often than its CLEAN_*_BUDGET. None where no
     threshold qualifies: the category does not block (or is not reviewed) by default."""
-    cats = tuple(c for c in heads if c in CATEGORIES)
+    cats = tuple(c for c in heads if c in SERVED)
     col = {h: j for j, h in enumerate(heads)}
     masks = [clean_mask(r, cats) for r in rows]
     out = {}
@@ -278,12 +287,26 @@ def derive_thresholds(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...]
             return None
 
         rv, bl = first(PRECISION_REVIEW, CLEAN_REVIEW_BUDGET), first(PRECISION_BLOCK, CLEAN_BLOCK_BUDGET)
+        review_by = "precision"
+        if rv is None:
+            # no threshold is precise enough to review: review where the clean rows stay within their budget,
+            # so that the category is still seen by a person (self-harm must not go unseen)
+            rv, review_by = first(0.0, CLEAN_REVIEW_BUDGET), "clean budget only"
+        if bl is not None and rv is not None and bl[0] < rv[0]:
+            bl = None if precision_at(p, y, rv[0]) < PRECISION_BLOCK else (rv[0], *bl[1:])
         out[c] = {"rows": len(y), "positives": int(y.sum()),
                   "review": None if rv is None else rv[0], "review_precision": None if rv is None else rv[1],
-                  "review_recall": None if rv is None else rv[2],
-                  "block": None if bl is None else max(bl[0], rv[0] if rv else 0),
-                  "block_precision": None if bl is None else bl[1], "block_recall": None if bl is None else bl[2]}
+                  "review_recall": None if rv is None else rv[2], "review_by": review_by if rv else None,
+                  "block": None if bl is None else bl[0],
+                  "block_precision": None if bl is None else bl[1], "block_recall": None if bl is None else bl[2],
+                  # pooled precision at every grid threshold that >= 5 rows reach: what a test holds the policy to
+                  "precision_at": {f"{t:g}": precision_at(p, y, t) for t in GRID if (p >= t).sum() >= 5}}
     return out
+
+
+def precision_at(p: np.ndarray, y: np.ndarray, t: float) -> float:
+    hit = p >= t
+    return round(float(y[hit].mean()), 4) if hit.any() else 0.0
 
 
 # Categories that image analyzers score too: their thresholds stay (they are the images' as well).
@@ -291,19 +314,36 @@ SHARED_WITH_IMAGES = {"sexual"}
 
 
 def policy_with(derived: dict, base: dict) -> dict:
-    """`base` (a policy body) with the text categories' thresholds replaced by derived ones; a category with
-    no block threshold reviews only, one with no review threshold is not acted on."""
+    """`base` (a policy body) with the text categories' thresholds replaced by derived ones. A category with
+    no block threshold reviews only. One with no review threshold either (out of source no threshold kept
+    every set's clean rows within the budget, or its only source was held out, as for scam) keeps the base's
+    review threshold, without a block: a person still sees it, nothing is blocked on it."""
     body = json.loads(json.dumps(base))
     for c, d in derived.items():
         if c in SHARED_WITH_IMAGES or c not in body["categories"]:
             continue
         rule = {}
-        if d["review"] is not None:
-            rule["review"] = d["review"]
+        review = d["review"] if d["review"] is not None else body["categories"][c].get("review")
+        if review is not None:
+            rule["review"] = review
         if d["block"] is not None:
             rule["block"] = d["block"]
         body["categories"][c] = rule
     return body
+
+
+def policy_json(body: dict) -> str:
+    """A policy body as src/tamis/policies/default.json is written: a category's thresholds on one line."""
+    lines = ["{"]
+    for i, (key, value) in enumerate(body.items()):
+        end = "," if i < len(body) - 1 else ""
+        if key == "categories":
+            cats = [f'    {json.dumps(c)}: {json.dumps({k: v for k, v in t.items() if v is not None})}'
+                    for c, t in value.items()]
+            lines.append('  "categories": {\n' + ",\n".join(cats) + "\n  }" + end)
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{end}")
+    return "\n".join(lines) + "\n}\n"
 
 
 def _pct(v) -> str:
@@ -315,7 +355,9 @@ def _num(v) -> str:
 
 
 def markdown(res: dict) -> str:
-    cats = list(CATEGORIES)
+    from tamis.analyzers.text_model import REVIEW_ONLY_CAP, REVIEW_ONLY_HEADS
+
+    cats = list(SERVED)
     out = [f"Mean over source groups of AUPRC(any): **{_num(res['mean_auprc_any'])}** "
            f"({res['groups_with_auprc_any']} groups with both classes). Worst set: clean blocked "
            f"{_pct(res['worst_clean_blocked'])} %, clean reviewed-or-blocked {_pct(res['worst_clean_flagged'])} % "
@@ -339,15 +381,19 @@ def markdown(res: dict) -> str:
                    f"| {_pct(f.get('clean_blocked'))} | {_pct(f.get('clean_flagged'))} |")
     th = res["thresholds"]
     out += ["", "Thresholds applied (the policy's): " + ", ".join(
-        f"{c} {_num(t['review'])}/{_num(t['block'])}" for c, t in th.items()) + " (review/block; – = none)."]
+        f"{c} {_num(t['review'])}/{_num(t['block'])}" for c, t in th.items()) + " (review/block; – = none); the "
+        "analyzer caps " + (", ".join(sorted(REVIEW_ONLY_HEADS)) or "no head") + f" at {REVIEW_ONLY_CAP}, below block."]
     if "derived_thresholds" in res:
         out += ["", "Thresholds the out-of-source predictions support (lowest on a grid with pooled precision >= "
                 f"{PRECISION_REVIEW} for review, >= {PRECISION_BLOCK} for block, and at most "
-                f"{100 * CLEAN_REVIEW_BUDGET:g} % / {100 * CLEAN_BLOCK_BUDGET:g} % of any set's clean rows reaching it):", "",
+                f"{100 * CLEAN_REVIEW_BUDGET:g} % / {100 * CLEAN_BLOCK_BUDGET:g} % of any set's clean rows reaching it; where no "
+                "review threshold is that precise, the lowest within the clean budget alone, so the category is still "
+                "seen by a person; a category with no block threshold reviews only):", "",
                 "| category | rows (positives) | review | precision / recall there | block | precision / recall there |",
                 "|---|---|---|---|---|---|"]
         for c, d in res["derived_thresholds"].items():
-            out.append(f"| {c} | {d['rows']} ({d['positives']}) | {_num(d['review'])} "
+            budget_only = " (clean budget only)" if d.get("review_by") == "clean budget only" else ""
+            out.append(f"| {c} | {d['rows']} ({d['positives']}) | {_num(d['review'])}{budget_only} "
                        f"| {_num(d['review_precision'])} / {_num(d['review_recall'])} "
                        f"| {'does not block' if d['block'] is None else _num(d['block'])} "
                        f"| {_num(d['block_precision'])} / {_num(d['block_recall'])} |")
@@ -404,13 +450,13 @@ def main(argv: list[str] | None = None) -> int:
     res["folds"] = folds(rows, args.folds)
     res["recipe"] = {"name": f"fixed weights {args.model}" if args.model else args.recipe, "C": recipe.C, "dense_scale": recipe.dense_scale,
                      "ngram_scale": recipe.ngram_scale, "max_iter": recipe.max_iter, "heads": list(heads),
-                     "background": recipe.background,
+                     "background": recipe.background, "pos_share": recipe.pos_share,
                      "set_weights": {"/".join(map(str, k)): v for k, v in recipe.noisy.items()}}
     if args.write_policy:
         from tamis.engine.policy import default_body
 
         base = json.loads(Path(args.policy).read_text()) if args.policy else default_body().model_dump(mode="json")
-        Path(args.write_policy).write_text(json.dumps(policy_with(res["derived_thresholds"], base), indent=2) + "\n")
+        Path(args.write_policy).write_text(policy_json(policy_with(res["derived_thresholds"], base)))
     (out / "crossval.json").write_text(json.dumps(res, indent=1))
     (out / "crossval.md").write_text(markdown(res))
     print(markdown(res))

