@@ -48,6 +48,7 @@ def test_fixtures_are_complete() -> None:
                                                         for lang in ("en", "de", "fr")}
 
 
+@pytest.mark.models
 @pytest.mark.xfail(strict=True, reason="issue 11 open: the shipped weights give the English verdict in 30.5 % of "
                    "the translations (English threats block, their translations are reviewed or pass)")
 def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts) -> None:
@@ -69,6 +70,7 @@ def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts)
     assert rate >= 0.9, f"same verdict as English {rate:.3f} ({report}); " + "; ".join(differ[:20])
 
 
+@pytest.mark.models
 @pytest.mark.xfail(strict=True, reason="issue 11 open: the shipped weights flag some everyday sentences outside "
                    "English")
 def test_everyday_sentences_pass_in_every_language(verdicts) -> None:
@@ -84,6 +86,7 @@ def _context_params():
         yield pytest.param(p, id=f"{p['kind']}-{p['lang']}-{p['text'][:30]}", marks=marks)
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("probe", list(_context_params()))
 def test_politics_faith_and_news_pass(verdicts, probe: dict) -> None:
     verdict, flagged = verdicts[probe["text"]]
@@ -91,6 +94,7 @@ def test_politics_faith_and_news_pass(verdicts, probe: dict) -> None:
     assert verdict == "pass", sorted(flagged)
 
 
+@pytest.mark.models
 def test_text_is_not_assessed_for_extremism(verdicts) -> None:
     """The extremism head is retired from serving (analyzers/text_model.RETIRED_HEADS): no text result
     carries the category, so the policy can neither flag nor show it for text."""
