@@ -82,8 +82,8 @@ FAST_OPTIONS := --ignore=tests/test_fuzz_api.py --ignore=tests/test_properties.p
                 -p no:schemathesis -p no:hypothesispytest
 
 test-fast: $(TEST_STAMP)
-	$(VENV_PY) -m pytest -m "$(FAST_MARKERS)" $(FAST_OPTIONS) $(PYTEST_ARGS)
 	$(VENV)/bin/lint-imports
+	$(VENV_PY) -m pytest -m "$(FAST_MARKERS)" $(FAST_OPTIONS) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(VENV_PY) bench/api_throughput.py
