@@ -172,6 +172,7 @@ def test_purge_deletes_only_media_past_retention(client, project: str, auth: dic
     assert client.get(thumb_url(new, "new"), headers=auth).status_code == 200
 
 
+@pytest.mark.models
 def test_purge_works_in_batches(client, project: str, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     from tamis.services import retention
 
