@@ -4,7 +4,7 @@
 #               # (creates ./tamis-data and, the first time, an API key, and prints them)
 #   make start  # the same in the background: returns once the server is ready (make stop ends it)
 #   make test   # install into .venv if needed, then run the test suite
-#   make test-fast  # the fast lane (under a minute): no slow, browser, postgres or models tests; lint-imports
+#   make test-fast  # lint-imports, then the fast lane (under a minute): no slow, browser, postgres, models tests
 #
 # Needs only python3 (>= 3.11, with its venv module), make and access to PyPI.
 # Overrides: make run HOST=0.0.0.0 PORT=8000 · make test PYTEST_ARGS='-k webhooks -x'
@@ -30,7 +30,7 @@ help:
 	@echo "make run     serve on http://$(HOST):$(PORT) (HOST=... PORT=... to change)"
 	@echo "make start   serve in the background, return once ready; make stop ends it"
 	@echo "make test    run the test suite (PYTEST_ARGS=... passed to pytest)"
-	@echo "make test-fast  the fast lane: no slow, browser, postgres or models tests; then lint-imports"
+	@echo "make test-fast  lint-imports, then the fast lane: no slow, browser, postgres or models tests"
 	@echo "make bench   run bench/api_throughput.py"
 	@echo "make bench-hash  run bench/hash_index.py"
 	@echo "make venv    create/refresh $(VENV) (pip install -e '.[dev]')"
