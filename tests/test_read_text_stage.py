@@ -106,8 +106,16 @@ def test_only_images_with_read_text_get_the_text_signals_in_one_batch() -> None:
 
 def test_analyzers_that_do_not_read_text_are_not_run_on_it() -> None:
     image_only, text = FakeImage(), FakeText()
-    [found] = stage([READ], [image_only, text])
-    assert image_only.seen == [] and [s.analyzer for s in found[1:]] == ["fake-text"]
+    asked: list[str] = []
+
+    def recording(analyzer, items):  # type: ignore[no-untyped-def]
+        asked.append(analyzer.name)
+        return runner(analyzer, items)
+
+    items, signals = [Item("img0")], [[ReadSignal(NAME, "1", read=READ)]]
+    add_read_text_signals(items, [image_only, text], signals, [[]], {}, recording)  # type: ignore[list-item]
+    assert asked == ["fake-text"] and image_only.seen == []
+    assert [s.analyzer for s in signals[0][1:]] == ["fake-text"]
 
 
 def test_the_mask_blanks_allowed_spans_before_any_analyzer_reads() -> None:
