@@ -4,6 +4,7 @@ and a fresh project with its key for each test (tests never share a project, so 
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 import tempfile
@@ -144,14 +145,34 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: the test is about SQLite's behaviour (file locks)")
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: `-m "not postgres"` must see the marker added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests of one backend are deselected (not skipped) on the other: CI runs both, and covers them."""
+    """Tests of one backend are deselected (not skipped) on the other: CI runs both, and covers them.
+
+    A `postgresql_only` test needs a PostgreSQL server, so it is also `postgres`: the marker
+    `make test-fast` leaves out (with TAMIS_DATABASE_URL set, the fast lane still runs on PostgreSQL).
+    """
+    for item in items:
+        if item.get_closest_marker("postgresql_only") is not None:
+            item.add_marker(pytest.mark.postgres)
     postgres = os.environ.get("TAMIS_DATABASE_URL", "").startswith(("postgresql", "postgres:"))
     other = "sqlite_only" if postgres else "postgresql_only"
     chosen = [item for item in items if item.get_closest_marker(other) is None]
     if len(chosen) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
         items[:] = chosen
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A session that runs no `models` test (`make test-fast`) skips the app's model warm-up.
+
+    The warm-up (tamis.api.app.warm_up, started with every app) loads the default policy's models so
+    that a server's first answers are fast; in the fast lane it would only cost ~15 s of CPU. The app is
+    otherwise the real one, and a model a test does use still loads on first use (that test then needs
+    the `models` marker: `make test-fast` would show it slow).
+    """
+    if not any(item.get_closest_marker("models") for item in session.items):
+        setattr(importlib.import_module("tamis.api.app"), "warm_up", lambda: None)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -12,6 +12,8 @@ from tamis.analyzers import available, check_conformance, get_analyzer
 from tamis.schema import Item, SpanEvidence
 from tamis.media import decode_image
 
+pytestmark = pytest.mark.models
+
 BENIGN = sorted((Path(__file__).parent / "fixtures" / "benign").glob("*.jpg"))
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import zxingcpp
 from PIL import Image
 
@@ -45,6 +46,7 @@ def qr_photo(text: str) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
+@pytest.mark.models
 def test_phishing_url_in_text_is_a_scam_signal_with_url_evidence(client, auth: dict[str, str]) -> None:
     links_policy(client, auth)
     result = moderate(client, auth, {"text": PHISH})
@@ -56,6 +58,7 @@ def test_phishing_url_in_text_is_a_scam_signal_with_url_evidence(client, auth: d
     assert PHISH[evidence["start"] : evidence["end"]] == "http://paypal.com.secure-login.xyz/verify"
 
 
+@pytest.mark.models
 def test_shortener_alone_is_not_flagged_scam(client, auth: dict[str, str]) -> None:
     links_policy(client, auth)
     result = moderate(client, auth, {"text": "new video! https://youtu.be/dQw4w9WgXcQ and bit.ly/3xYz12Q"})
@@ -66,6 +69,7 @@ def test_shortener_alone_is_not_flagged_scam(client, auth: dict[str, str]) -> No
     assert {e["domain"] for e in result["evidence"]} == {"youtu.be", "bit.ly"}
 
 
+@pytest.mark.models
 def test_qr_code_with_a_blocked_domain_gets_the_lists_action(client, auth: dict[str, str]) -> None:
     lists = [{"name": "phish-feed", "domains": ["prize-claim.top"], "category": "scam", "action": "block"}]
     links_policy(client, auth, domain_lists=lists)
@@ -79,6 +83,7 @@ def test_qr_code_with_a_blocked_domain_gets_the_lists_action(client, auth: dict[
     assert any("phish-feed" in r or "scam" in r for r in result["reasons"])
 
 
+@pytest.mark.models
 def test_allow_listed_domain_is_never_flagged(client, auth: dict[str, str]) -> None:
     # the operator's own domain happens to look like phishing to the URL model
     lists = [{"name": "ours", "domains": ["secure-login.xyz"], "allow": True}]
@@ -89,6 +94,7 @@ def test_allow_listed_domain_is_never_flagged(client, auth: dict[str, str]) -> N
     assert [e["list"] for e in result["evidence"] if e["type"] == "url"] == ["ours"]
 
 
+@pytest.mark.models
 def test_domain_lists_apply_without_the_links_analyzer(client, auth: dict[str, str]) -> None:
     lists = [{"name": "bad", "domains": ["evil.example"], "action": "review"}]
     assert put(client, auth, {"analyzers": ["nsfw-image"], "domain_lists": lists}, "lists-only").status_code == 201
@@ -99,6 +105,7 @@ def test_domain_lists_apply_without_the_links_analyzer(client, auth: dict[str, s
     assert clean["verdict"] == "pass" and clean["categories"] == []  # no URL model in lists-only mode
 
 
+@pytest.mark.models
 def test_default_policy_runs_links(client, auth: dict[str, str]) -> None:
     result = moderate(client, auth, {"text": PHISH}, policy="default")
     assert "links" in [a["name"] for a in result["analyzers"]]

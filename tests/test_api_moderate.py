@@ -77,6 +77,7 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> config.Settings:
 # --- text ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_text_item_result_shape(client, project: str, auth: dict[str, str]) -> None:
     response = moderate(client, auth, {"data_id": "post-9", "text": INSULT})
     assert response.status_code == 200, response.text
@@ -113,6 +114,7 @@ def test_text_item_result_shape(client, project: str, auth: dict[str, str]) -> N
     assert isinstance(result["analyzers"][0]["ms"], float) and result["analyzers"][0]["ms"] >= 0
 
 
+@pytest.mark.models
 def test_clean_text_passes_and_unscored_categories_are_absent(client, auth: dict[str, str]) -> None:
     response = moderate(client, auth, {"data_id": "c1", "text": CLEAN}, {"data_id": "c2", "text": "I am a proud Muslim"})
     assert response.status_code == 200, response.text
@@ -142,6 +144,7 @@ def _check_image_result(result: dict[str, Any]) -> None:
     assert "harassment" not in categories  # no text in the item, none in the image: not assessed
 
 
+@pytest.mark.models
 def test_image_upload_multipart(client, auth: dict[str, str]) -> None:
     response = client.post("/v1/moderate", files={"file": ("photo.png", png_bytes(), "image/png")}, headers=auth)
     assert response.status_code == 200, response.text
@@ -151,6 +154,7 @@ def test_image_upload_multipart(client, auth: dict[str, str]) -> None:
     _check_image_result(result)
 
 
+@pytest.mark.models
 def test_image_upload_multipart_with_data_id_and_text(client, auth: dict[str, str]) -> None:
     response = client.post(
         "/v1/moderate",
@@ -165,6 +169,7 @@ def test_image_upload_multipart_with_data_id_and_text(client, auth: dict[str, st
     assert result["verdict"] == "block"
 
 
+@pytest.mark.models
 def test_image_base64_in_json(client, auth: dict[str, str]) -> None:
     encoded = base64.b64encode(png_bytes(color=(10, 200, 30))).decode()
     response = moderate(client, auth, {"data_id": "img-1", "image_base64": encoded})
@@ -220,6 +225,7 @@ def test_image_url_to_loopback_is_refused(client, auth: dict[str, str], loopback
 # --- batches ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_batch_of_100_keeps_order(client, auth: dict[str, str]) -> None:
     profane_at = {3, 42, 99}
     items = [{"data_id": f"item-{i}", "text": INSULT if i in profane_at else f"{CLEAN} number {i}"} for i in range(100)]
@@ -238,6 +244,7 @@ def test_batch_of_101_is_refused(client, auth: dict[str, str]) -> None:
     assert decision_count(client, auth) == 0
 
 
+@pytest.mark.models
 def test_item_with_text_and_image(client, auth: dict[str, str]) -> None:
     encoded = base64.b64encode(png_bytes()).decode()
     response = moderate(
@@ -291,12 +298,14 @@ def test_bad_json_input(client, auth: dict[str, str], body: Any, status: int, fi
     assert decision_count(client, auth) == 0
 
 
+@pytest.mark.models
 def test_data_id_at_the_limit_is_accepted(client, auth: dict[str, str]) -> None:
     response = moderate(client, auth, {"data_id": "x" * 256, "text": CLEAN})
     assert response.status_code == 200, response.text
     assert response.json()["results"][0]["data_id"] == "x" * 256
 
 
+@pytest.mark.models
 def test_text_over_the_limit(client, auth: dict[str, str], settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(settings, "max_text_chars", 50)
     assert moderate(client, auth, {"data_id": "ok", "text": "a" * 50}).status_code == 200
@@ -326,6 +335,7 @@ def test_bad_upload(client, auth: dict[str, str], name: str, make, status: int) 
     assert decision_count(client, auth) == 0
 
 
+@pytest.mark.models
 def test_truncated_jpeg_is_the_truncation_not_the_format(client, auth: dict[str, str]) -> None:
     whole = jpeg_bytes()
     assert client.post("/v1/moderate", files={"file": ("w.jpg", whole, "image/jpeg")}, headers=auth).status_code == 200
@@ -342,6 +352,7 @@ def test_decompression_bomb_in_json(client, auth: dict[str, str]) -> None:
     assert decision_count(client, auth) == 0
 
 
+@pytest.mark.models
 def test_oversized_image_bytes(client, auth: dict[str, str], settings, monkeypatch: pytest.MonkeyPatch) -> None:
     data = png_bytes((64, 64), noise=True)  # ~12 kB: noise does not compress
     monkeypatch.setattr(settings, "max_image_bytes", len(data) - 1)
@@ -374,6 +385,7 @@ def test_wrong_content_type(client, auth: dict[str, str], content_type: str | No
     assert decision_count(client, auth) == 0
 
 
+@pytest.mark.models
 def test_json_content_type_with_charset_is_accepted(client, auth: dict[str, str]) -> None:
     response = client.post(
         "/v1/moderate",
@@ -383,6 +395,7 @@ def test_json_content_type_with_charset_is_accepted(client, auth: dict[str, str]
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.models
 def test_multipart_bad_fields(client, auth: dict[str, str]) -> None:
     png = png_bytes()
     cases = [
@@ -443,6 +456,7 @@ def test_unknown_policy(client, auth: dict[str, str]) -> None:
     assert decision_count(client, auth) == 0
 
 
+@pytest.mark.models
 def test_no_bad_input_gives_500(client, auth: dict[str, str]) -> None:
     """A grab-bag of odd but well-formed requests: each is either judged or refused with a 4xx."""
     odd: list[Any] = [
@@ -479,6 +493,7 @@ def test_missing_or_bad_authorization(client) -> None:  # type: ignore[no-untype
     assert_problem(client.get("/v1/decisions"), 401, "Authorization")
 
 
+@pytest.mark.models
 def test_revoked_key(client, project: str) -> None:  # type: ignore[no-untyped-def]
     with transaction() as session:
         api_key, plaintext = queries.create_key(session, project, "to-revoke")
@@ -492,6 +507,7 @@ def test_revoked_key(client, project: str) -> None:  # type: ignore[no-untyped-d
     assert_problem(client.get("/v1/decisions", headers=headers), 401, "Authorization")
 
 
+@pytest.mark.models
 def test_other_projects_decisions_are_invisible(client, auth: dict[str, str]) -> None:
     doc = moderate(client, auth, {"data_id": "mine", "text": CLEAN}).json()
     with transaction() as session:
@@ -506,6 +522,7 @@ def test_other_projects_decisions_are_invisible(client, auth: dict[str, str]) ->
 # --- the record ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_get_decision_returns_what_was_answered(client, auth: dict[str, str]) -> None:
     encoded = base64.b64encode(png_bytes()).decode()
     answered = moderate(
@@ -517,6 +534,7 @@ def test_get_decision_returns_what_was_answered(client, auth: dict[str, str]) ->
     assert_problem(client.get("/v1/decisions/dec_doesnotexist", headers=auth), 404, None)
 
 
+@pytest.mark.models
 def test_list_decisions_filters(client, auth: dict[str, str]) -> None:
     profane = moderate(client, auth, {"data_id": "post-a", "text": INSULT}).json()
     clean = moderate(client, auth, {"data_id": "post-b", "text": CLEAN}).json()
@@ -547,6 +565,7 @@ def test_list_decisions_filters(client, auth: dict[str, str]) -> None:
     assert_problem(client.get("/v1/decisions", params={"limit": 501}, headers=auth), 422, "limit")
 
 
+@pytest.mark.models
 def test_list_decisions_paging(client, auth: dict[str, str]) -> None:
     ids = [moderate(client, auth, {"data_id": f"p{i}", "text": CLEAN}).json()["id"] for i in range(5)]
     newest_first = sorted(ids, reverse=True)

@@ -55,6 +55,7 @@ def check_shape(doc: dict[str, Any], n: int) -> None:
                 assert 0.0 <= score <= 1.0 and isinstance(flagged, bool) and applied, name
 
 
+@pytest.mark.models
 def test_string_input(client, auth: dict[str, str]) -> None:
     doc = moderations(client, auth, PROFANE)
     check_shape(doc, 1)
@@ -71,6 +72,7 @@ def test_string_input(client, auth: dict[str, str]) -> None:
         assert result["category_applied_input_types"][name] == []
 
 
+@pytest.mark.models
 def test_clean_string_is_not_flagged(client, auth: dict[str, str]) -> None:
     (result,) = moderations(client, auth, CLEAN, model="omni-moderation-latest")["results"]
     assert result["flagged"] is False
@@ -78,6 +80,7 @@ def test_clean_string_is_not_flagged(client, auth: dict[str, str]) -> None:
     assert result["category_scores"]["harassment"] < 0.5
 
 
+@pytest.mark.models
 def test_list_of_strings_keeps_order(client, auth: dict[str, str]) -> None:
     texts = [CLEAN, PROFANE, "What a lovely day", "shut up you stupid bitch"]
     doc = moderations(client, auth, texts)
@@ -87,6 +90,7 @@ def test_list_of_strings_keeps_order(client, auth: dict[str, str]) -> None:
     assert scores[1] > scores[0] and scores[3] > scores[2]
 
 
+@pytest.mark.models
 def test_list_of_parts_is_one_input(client, auth: dict[str, str]) -> None:
     parts = [{"type": "text", "text": PROFANE}, {"type": "image_url", "image_url": {"url": png_data_url()}}]
     doc = moderations(client, auth, parts)
@@ -107,6 +111,7 @@ def test_list_of_parts_is_one_input(client, auth: dict[str, str]) -> None:
     assert result["category_applied_input_types"]["sexual"] == ["image"]
 
 
+@pytest.mark.models
 def test_a_decision_is_recorded(client, project: str, auth: dict[str, str]) -> None:
     doc = moderations(client, auth, [CLEAN, PROFANE])
     listed = client.get("/v1/decisions", headers=auth).json()["decisions"]
@@ -147,6 +152,7 @@ def test_bad_input(client, auth: dict[str, str], body: Any, status: int, field: 
     assert client.get("/v1/decisions", headers=auth).json()["decisions"] == []
 
 
+@pytest.mark.models
 def test_too_many_inputs(client, auth: dict[str, str]) -> None:
     response = client.post("/v1/moderations", json={"input": ["hello"] * 101}, headers=auth)
     assert response.status_code == 413
@@ -184,6 +190,7 @@ def server_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
         sock.close()
 
 
+@pytest.mark.models
 def test_openai_sdk(server_url: str, client, key: str, auth: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
     from openai import AuthenticationError, DefaultHttpxClient, OpenAI
 

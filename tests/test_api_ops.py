@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tamis import __version__
 
 SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)$")
@@ -27,6 +29,7 @@ def test_healthz(client) -> None:  # type: ignore[no-untyped-def]
     assert doc["models"] in ("loaded", "loading")  # loading in the background while the app starts
 
 
+@pytest.mark.models
 def test_metrics_count_requests_and_items(client, auth: dict[str, str]) -> None:
     before = client.get("/metrics")
     assert before.status_code == 200

@@ -112,6 +112,7 @@ def test_invalid_policy_id_and_json(client, auth: dict[str, str]) -> None:
     assert client.get("/v1/policies/default", headers=auth).json()["versions"] == []
 
 
+@pytest.mark.models
 def test_block_list_matches_disguised_text(client, auth: dict[str, str]) -> None:
     body = {"block_lists": [{"name": "brand", "category": "spam", "action": "block", "terms": ["buy cheap pills"]}]}
     assert put(client, auth, body).status_code == 201
@@ -136,6 +137,7 @@ def test_block_list_matches_disguised_text(client, auth: dict[str, str]) -> None
     assert [e for e in clean["evidence"] if e["type"] == "list"] == []
 
 
+@pytest.mark.models
 def test_allow_list_suppresses_an_overlapping_block_match(client, auth: dict[str, str]) -> None:
     body = {
         "block_lists": [{"name": "drugs", "category": "illicit", "action": "block", "terms": ["pills"]}],
@@ -156,6 +158,7 @@ def test_allow_list_suppresses_an_overlapping_block_match(client, auth: dict[str
     assert [(e["start"], e["end"]) for e in both["evidence"] if e["type"] == "list"] == [(text.rindex("pills"), len(text))]
 
 
+@pytest.mark.models
 def test_review_action_list(client, auth: dict[str, str]) -> None:
     body = {"block_lists": [{"name": "watch", "action": "review", "regex": [r"\bfree\s+money\b"]}]}
     assert put(client, auth, body).status_code == 201
@@ -166,6 +169,7 @@ def test_review_action_list(client, auth: dict[str, str]) -> None:
     assert miss["verdict"] == "pass"
 
 
+@pytest.mark.models
 def test_review_only_thresholds_turn_block_into_review(client, auth: dict[str, str]) -> None:
     before = judge(client, auth, PROFANE)
     assert before["results"][0]["verdict"] == "block" and before["policy"]["version"] == 0
@@ -177,6 +181,7 @@ def test_review_only_thresholds_turn_block_into_review(client, auth: dict[str, s
     assert {c["name"]: c for c in after["results"][0]["categories"]}["harassment"]["flagged"] is True
 
 
+@pytest.mark.models
 def test_policy_without_text_analyzer_does_not_assess_text(client, auth: dict[str, str]) -> None:
     assert put(client, auth, {"analyzers": ["nsfw-image"]}).status_code == 201
     result = judge(client, auth, PROFANE)["results"][0]
@@ -184,6 +189,7 @@ def test_policy_without_text_analyzer_does_not_assess_text(client, auth: dict[st
     assert result["categories"] == [] and result["analyzers"] == []
 
 
+@pytest.mark.models
 def test_shadow_policy_is_recorded_not_enforced(client, auth: dict[str, str]) -> None:
     lenient = {name: {"review": 0.5} for name in ("harassment", "hate")}
     shadow = put(client, auth, {"shadow": True, "categories": lenient})
@@ -225,6 +231,7 @@ def test_shadow_policy_is_recorded_not_enforced(client, auth: dict[str, str]) ->
     assert len(client.get("/v1/decisions", params={"shadow": "true"}, headers=auth).json()["decisions"]) == 1
 
 
+@pytest.mark.models
 def test_decisions_record_policy_and_analyzer_versions(client, project: str, auth: dict[str, str]) -> None:
     assert put(client, auth, {"categories": {"profanity": {"review": 0.5}}}).status_code == 201
     assert put(client, auth, {"categories": {"profanity": {"review": 0.6}}}).status_code == 201

@@ -57,6 +57,7 @@ def settings() -> config.Settings:
 # --- accepted -------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_upload_is_queued_then_judged_and_the_job_shows_the_decision(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
     response = submit(client, auth, two_scenes(), data_id="reel-1")
     assert response.status_code == 202, response.text
@@ -77,6 +78,7 @@ def test_upload_is_queued_then_judged_and_the_job_shows_the_decision(client, aut
     assert stored(project) == (1, 0)  # the upload is deleted once judged
 
 
+@pytest.mark.slow
 def test_video_by_url(client, auth, project: str, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     video = two_scenes()
 
@@ -111,6 +113,7 @@ def test_video_by_url(client, auth, project: str, settings, monkeypatch) -> None
     assert stored(project) == (1, 1)
 
 
+@pytest.mark.models
 def test_the_decision_is_announced_by_webhook(client, auth, project: str, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     hook = client.post("/v1/webhooks", headers=auth, json={"url": "http://127.0.0.1:9/hooks", "verdicts": ["pass", "review", "block"]})
     assert hook.status_code == 201, hook.text
@@ -145,6 +148,7 @@ def test_bad_uploads_are_refused_naming_the_field(client, auth, project: str, se
     assert stored(project) == (0, 0)
 
 
+@pytest.mark.models
 def test_a_corrupt_video_fails_its_job_with_the_reason_and_other_jobs_run(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
     mkv = encode([(4.5, photo("chelsea.jpg")), (5.5, photo("coffee.jpg"))], fmt="matroska")
     broken = submit(client, auth, mkv[: len(mkv) // 2], data_id="cut").json()["job"]["id"]
@@ -157,6 +161,7 @@ def test_a_corrupt_video_fails_its_job_with_the_reason_and_other_jobs_run(client
     assert stored(project) == (2, 0)
 
 
+@pytest.mark.models
 def test_jobs_are_project_scoped(client, auth, key: str) -> None:  # type: ignore[no-untyped-def]
     from tamis.store import queries
 
@@ -198,6 +203,7 @@ def wait_for(predicate, timeout_s: float, what: str) -> None:  # type: ignore[no
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_a_job_whose_worker_is_killed_is_completed_by_another_with_one_decision(client, auth, project: str, workers) -> None:  # type: ignore[no-untyped-def]
     # 48 s at 1 frame/s: three batches of 16 frames, so the job is seen half-way.
     video = encode([(16, photo("chelsea.jpg")), (16, photo("coffee.jpg")), (16, photo("rocket.jpg"))], size=(160, 120), fps=5)

@@ -584,6 +584,7 @@ def assert_clean_error(result: Result, *needles: str) -> None:
         assert needle in result.stderr, (needle, result.stderr)
 
 
+@pytest.mark.slow
 def test_cli_bank_commands(project: str, tmp_path: Path) -> None:
     p = ["--project", project]
     ok("bank", "create", "gifct", "--category", "extremism", "--distance", "20", *p)
@@ -631,6 +632,7 @@ def test_cli_bank_commands(project: str, tmp_path: Path) -> None:
     assert_clean_error(tamis("bank", "show", "gifct", *p), "bank 'gifct' does not exist")
 
 
+@pytest.mark.slow
 def test_cli_import_errors_name_the_lines_and_import_nothing(project: str, tmp_path: Path) -> None:
     p = ["--project", project]
     ok("bank", "create", "hotline", *p)
@@ -653,6 +655,7 @@ def test_cli_import_errors_name_the_lines_and_import_nothing(project: str, tmp_p
     assert_clean_error(tamis("bank", "export", "hotline", "--format", "plain", *p), "give the signal")
 
 
+@pytest.mark.slow
 def test_cli_validation_errors(project: str) -> None:
     p = ["--project", project]
     assert_clean_error(tamis("bank", "create", "Bad Name", *p), "name:")

@@ -16,6 +16,7 @@ from slow_server import slow_server
 LOOPBACK = ["127.0.0.1/32"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("field", ["items[0].image_url", "video_url"])
 def test_a_server_dripping_headers_is_cut_at_the_fetch_deadline(field: str) -> None:
     """Old code: the per-read timeout restarts with every byte, so the fetch lasted as long as the drip."""
@@ -62,6 +63,7 @@ def png_base64() -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
+@pytest.mark.models
 def test_four_slow_urls_of_one_project_do_not_stop_another_projects_images(client, auth, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import threading
 
@@ -95,6 +97,7 @@ def test_four_slow_urls_of_one_project_do_not_stop_another_projects_images(clien
     assert answers == [422] * 4  # each slow URL timed out, none a 500
 
 
+@pytest.mark.slow
 def test_a_slow_video_url_is_cut_at_the_fetch_deadline(client, auth, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(settings, "fetch_timeout_s", 1.0)
     with slow_server(interval=0.2, for_s=8.0) as server:
@@ -107,6 +110,7 @@ def test_a_slow_video_url_is_cut_at_the_fetch_deadline(client, auth, settings, m
     assert elapsed < 3.0, elapsed
 
 
+@pytest.mark.slow
 def test_a_request_waiting_past_its_budget_for_its_projects_turn_gets_503(client, auth, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import threading
 
@@ -150,6 +154,7 @@ def test_a_request_over_the_character_budget_is_413_before_any_analysis(client, 
     assert time.monotonic() - started < 5.0  # refused up front: minutes of analysis on the old code
 
 
+@pytest.mark.models
 def test_a_project_waits_for_its_own_analysis_turns_and_others_do_not(client, auth, project, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from conftest import assert_problem
     from tamis.api.fairness import project_slots
@@ -225,6 +230,7 @@ def _closed_within(sock, seconds: float) -> tuple[bool, bytes]:  # type: ignore[
     return False, received
 
 
+@pytest.mark.slow
 def test_a_half_sent_header_is_cut_at_the_header_timeout(served: int) -> None:
     import socket
 
@@ -236,6 +242,7 @@ def test_a_half_sent_header_is_cut_at_the_header_timeout(served: int) -> None:
     assert time.monotonic() - started < 4.0
 
 
+@pytest.mark.slow
 def test_whole_requests_and_keep_alive_still_work(served: int) -> None:
     import http.client
 
@@ -249,6 +256,7 @@ def test_whole_requests_and_keep_alive_still_work(served: int) -> None:
     connection.close()
 
 
+@pytest.mark.slow
 def test_a_trickling_body_is_answered_408(served: int, auth) -> None:  # type: ignore[no-untyped-def]
     import socket
 
@@ -262,6 +270,7 @@ def test_a_trickling_body_is_answered_408(served: int, auth) -> None:  # type: i
     assert time.monotonic() - started < 4.0
 
 
+@pytest.mark.models
 def test_only_a_few_requests_of_a_project_may_wait_for_media_threads(client, auth, project, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Waiting for a media thread holds a server worker thread: a project may not park many there."""
     import threading
@@ -292,6 +301,7 @@ def test_only_a_few_requests_of_a_project_may_wait_for_media_threads(client, aut
     assert sorted(waiting) == [200] * WAITING_PER_SHARE  # their turn came within the budget
 
 
+@pytest.mark.slow
 def test_a_slow_name_server_is_cut_at_the_fetch_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 

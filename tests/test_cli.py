@@ -71,6 +71,7 @@ def key_id_for(plaintext: str) -> str:
 # --- keys ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_keys_create_authenticates_list_and_revoke(client, project) -> None:  # type: ignore[no-untyped-def]
     plaintext, result = create_key(project, name="ci bot")
     assert plaintext.startswith("tamis_") and len(plaintext) > 40
@@ -114,6 +115,7 @@ def test_keys_create_authenticates_list_and_revoke(client, project) -> None:  # 
 # --- moderate ------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_moderate_text_prints_the_result_shape(project) -> None:  # type: ignore[no-untyped-def]
     result = ok("moderate", PROFANE, "--project", project)
     doc = json.loads(result.stdout)
@@ -141,6 +143,7 @@ def test_moderate_text_prints_the_result_shape(project) -> None:  # type: ignore
         assert session.get(Decision, unrecorded["id"]) is None
 
 
+@pytest.mark.models
 def test_moderate_image_prints_image_categories(project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "sky.png"
     image = Image.new("RGB", (96, 64))
@@ -158,6 +161,7 @@ def test_moderate_image_prints_image_categories(project, tmp_path: Path) -> None
         assert 0.0 <= category["score"] < 0.5 and category["flagged"] is False
 
 
+@pytest.mark.models
 def test_moderate_text_file_and_bad_files(project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     note = tmp_path / "note.txt"
     note.write_text(PROFANE)
@@ -183,6 +187,7 @@ def test_moderate_text_file_and_bad_files(project, tmp_path: Path) -> None:  # t
 # --- policy --------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_policy_set_and_show(project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     before = json.loads(ok("policy", "show", "--project", project).stdout)
     assert before["enforced"]["version"] == 0 and "shadow" not in before
@@ -255,6 +260,7 @@ def _set(delivery_id: str, **values: Any) -> None:
             setattr(row, name, value)
 
 
+@pytest.mark.models
 def test_webhooks_add_list_replay(project, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     url = "http://127.0.0.1:9/hooks/tamis"  # nothing is sent in this test: the port is discard's
     added = ok("webhooks", "add", url, "--project", project, "--verdicts", "review,block")
@@ -344,6 +350,7 @@ def test_help_lists_the_commands() -> None:
 # --- tamis serve, for real ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["module", "console-script"])
 def test_serve_for_real(project, tmp_path: Path, how: str) -> None:  # type: ignore[no-untyped-def]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAMIS_")}

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tamis import __version__
@@ -25,11 +26,13 @@ def tamis(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_version(tmp_path: Path) -> None:
     done = tamis("--version", cwd=tmp_path)
     assert done.returncode == 0 and done.stdout.strip() == f"tamis {__version__}"
 
 
+@pytest.mark.slow
 def test_a_missing_data_directory_is_refused_unless_asked_to_create_it(tmp_path: Path) -> None:
     assert tamis("keys", "create", "--help", cwd=tmp_path).returncode == 0  # help needs no data directory
     refused = tamis("keys", "create", cwd=tmp_path)
@@ -50,6 +53,7 @@ def test_a_missing_data_directory_is_refused_unless_asked_to_create_it(tmp_path:
     assert tamis("hash", str(PHOTO), cwd=tmp_path, TAMIS_DATA_DIR=str(elsewhere)).returncode == 0  # no database
 
 
+@pytest.mark.slow
 def test_verbose_names_the_database_with_its_password_hidden(tmp_path: Path) -> None:
     url = "postgresql://tamis:s3cret-pw@127.0.0.1:1/nowhere"
     done = tamis("--verbose", "hash", str(PHOTO), cwd=tmp_path, TAMIS_DATABASE_URL=url)  # hash opens no database

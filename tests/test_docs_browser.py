@@ -7,10 +7,14 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from serving import serve, stop
 from test_scan import CHROMIUM_ARGS, _chromium
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_authorize_in_the_docs_then_try_a_v1_call(project: str, key: str, tmp_path: Path) -> None:
     executable = _chromium()
     from playwright.sync_api import sync_playwright

@@ -85,6 +85,7 @@ def test_reliability_and_ece_by_hand() -> None:
     assert M.expected_calibration_error([1, 0], [1.0, 0.0]) == 0.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(5))
 def test_matches_sklearn_on_random_data(seed: int) -> None:
     metrics = pytest.importorskip("sklearn.metrics")
@@ -247,6 +248,7 @@ def _consistent(m: dict[str, Any]) -> None:
         assert m[key] is None or 0.0 <= m[key] <= 1.0
 
 
+@pytest.mark.models
 def test_eval_command_end_to_end(tmp_path: Path, project: str) -> None:
     out = tmp_path / "out"
     result = tamis("eval", str(TINY), "--out", str(out), "--project", project)
@@ -288,6 +290,7 @@ def test_eval_command_end_to_end(tmp_path: Path, project: str) -> None:
         assert session.scalars(select(Decision).where(Decision.project_id == project)).first() is None
 
 
+@pytest.mark.models
 def test_eval_command_scores_image_rows(tmp_path: Path, project: str) -> None:
     rows = tmp_path / "images.jsonl"
     image = os.path.relpath(FIXTURES / "benign" / "rocket.jpg", tmp_path)

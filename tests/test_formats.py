@@ -88,6 +88,7 @@ def skin_drawing() -> Image.Image:
 # --- each format --------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_each_format_decodes_and_is_analyzed(client, auth: dict[str, str], fmt: str) -> None:
     original = fixture()
@@ -113,6 +114,7 @@ def test_formats_are_the_listed_ones() -> None:
     assert set(FORMATS) <= set(allowed_formats())
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "HEIF", "AVIF"])
 def test_exif_rotation_is_applied(client, auth: dict[str, str], fmt: str) -> None:
     """A phone photo stored sideways with orientation 6 (rotate 90° clockwise to view) is judged
@@ -135,6 +137,7 @@ def test_exif_rotation_is_applied(client, auth: dict[str, str], fmt: str) -> Non
 # --- bad inputs ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_truncated_heic_is_422_naming_the_field(client, auth: dict[str, str]) -> None:
     data = encode(fixture(), "HEIF")
     for cut in (len(data) // 2, 64):
@@ -194,6 +197,7 @@ def cat_frames_with_one_drawing(at: int, count: int = 12) -> list[Image.Image]:
     return frames
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
 def test_animation_scores_are_the_max_over_frames_with_frame_times(client, auth: dict[str, str], fmt: str) -> None:
     data = animation(fmt, cat_frames_with_one_drawing(at=4))
@@ -232,6 +236,7 @@ def test_animation_scores_are_the_max_over_frames_with_frame_times(client, auth:
     assert sorted(frames) == sorted(expected_frames)
 
 
+@pytest.mark.models
 def test_animation_of_benign_frames_passes_without_frame_evidence(client, auth: dict[str, str]) -> None:
     cat, coffee = fixture().resize((200, 200)), fixture("coffee.jpg").resize((200, 200))
     data = animation("GIF", [cat, coffee] * 5)
@@ -242,6 +247,7 @@ def test_animation_of_benign_frames_passes_without_frame_evidence(client, auth: 
     assert not [e for e in result["evidence"] if e["type"] == "frame"]
 
 
+@pytest.mark.slow
 def test_a_drawing_in_the_last_frame_is_not_missed() -> None:
     """The sampled instants reach the end of the animation: the last frame is always seen when the
     animation has no more frames than MAX_FRAMES."""

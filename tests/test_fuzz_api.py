@@ -38,7 +38,7 @@ from tamis.api import create_app
 from tamis.api.hashes import MatchRequest
 from tamis.api.openai_compat import ModerationRequest
 
-pytestmark = pytest.mark.fuzz
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
 # Examples per operation and steps per stateful run. TAMIS_FUZZ_EXAMPLES raises them for a long local run.
 EXAMPLES = int(os.environ.get("TAMIS_FUZZ_EXAMPLES", "25"))
@@ -191,6 +191,7 @@ def checks_for(case: schemathesis.Case) -> list[Any]:
     return checks + [status_code_conformance] if CHECK_STATUS_CODES and _declares_errors(case) else checks
 
 
+@pytest.mark.models
 @schema.parametrize()
 @FUZZ_SETTINGS
 def test_every_operation_with_a_valid_key_never_answers_5xx(case: schemathesis.Case, app, offline, fuzz_auth) -> None:  # type: ignore[no-untyped-def]

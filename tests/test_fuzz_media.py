@@ -23,7 +23,7 @@ from malformed_media import Sample, corpus, seeds
 from tamis.store.db import transaction
 from tamis.store.models import Decision, Job
 
-pytestmark = pytest.mark.fuzz
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
 CORPUS_SEED = int(os.environ.get("TAMIS_FUZZ_SEED", "10"))
 # Every Nth image is judged under the default policy (every analyzer, OCR included); the others under a
@@ -98,6 +98,7 @@ def _file(sample: Sample) -> dict[str, tuple[str, bytes]]:
     return {"file": (sample.name.replace("/", "_"), sample.data)}
 
 
+@pytest.mark.models
 def test_images_through_moderate(client: TestClient, samples: list[Sample], corpus_project) -> None:  # type: ignore[no-untyped-def]
     project, auth = corpus_project
     images = [s for s in samples if s.kind == "image"]

@@ -23,15 +23,18 @@ def _flip(code: np.ndarray, bits: list[int]) -> np.ndarray:
     return out
 
 
+@pytest.mark.slow
 def test_conformance() -> None:
     check_index_conformance(PdqIndex, PdqIndex.load)
 
 
+@pytest.mark.slow
 def test_conformance_with_many_merges() -> None:
     """A tiny delta: most changes go through merges, tombstones and compaction."""
     check_index_conformance(lambda: PdqIndex(delta_max=64), PdqIndex.load, seed=1)
 
 
+@pytest.mark.slow
 def test_conformance_without_partner_filter(monkeypatch: pytest.MonkeyPatch) -> None:
     """The layout used past FILTER_MAX hashes (plain multi-index hashing) is exact too."""
     monkeypatch.setattr(index_module, "FILTER_MAX", 0)

@@ -59,6 +59,7 @@ def bank_evidence(result: dict) -> list[dict]:
     return [e for e in result["evidence"] if e["type"] == "bank_match"]
 
 
+@pytest.mark.models
 def test_near_duplicate_matches_pdq_bank_and_blocks(client, auth) -> None:  # type: ignore[no-untyped-def]
     make_bank(client, auth)
     add(client, auth, "terror", {"signal": "pdq", "value": pdq_of(CAT), "label": "video-still-17"})
@@ -71,6 +72,7 @@ def test_near_duplicate_matches_pdq_bank_and_blocks(client, auth) -> None:  # ty
     assert moderate_image(client, auth, COFFEE)["verdict"] == "pass"  # a different picture
 
 
+@pytest.mark.models
 def test_exact_md5_match(client, auth) -> None:  # type: ignore[no-untyped-def]
     make_bank(client, auth, "known", category="sexual/minors")
     add(client, auth, "known", {"signal": "md5", "value": md5_hex(COFFEE)})
@@ -78,6 +80,7 @@ def test_exact_md5_match(client, auth) -> None:  # type: ignore[no-untyped-def]
     assert (match["signal"], match["distance"]) == ("md5", 0)
 
 
+@pytest.mark.models
 def test_bank_distance_is_the_banks_own(client, auth) -> None:  # type: ignore[no-untyped-def]
     near = reencoded(CAT, scale=0.5, quality=30)
     distance = pdq.hamming(pdq_of(CAT), pdq_of(near))
@@ -89,6 +92,7 @@ def test_bank_distance_is_the_banks_own(client, auth) -> None:  # type: ignore[n
     assert len(bank_evidence(moderate_image(client, auth, near))) == 1
 
 
+@pytest.mark.models
 def test_negative_bank_suppresses_positive_matches(client, auth) -> None:  # type: ignore[no-untyped-def]
     make_bank(client, auth)
     make_bank(client, auth, "news-photos", negative=True, category=None)
@@ -101,6 +105,7 @@ def test_negative_bank_suppresses_positive_matches(client, auth) -> None:  # typ
     assert "extremism" not in {c["name"] for c in result["categories"]}
 
 
+@pytest.mark.models
 def test_shadow_disabled_and_rollout(client, auth) -> None:  # type: ignore[no-untyped-def]
     make_bank(client, auth, shadow=True)
     add(client, auth, "terror", {"signal": "pdq", "value": pdq_of(CAT)})
@@ -115,6 +120,7 @@ def test_shadow_disabled_and_rollout(client, auth) -> None:  # type: ignore[no-u
     assert bank_evidence(moderate_image(client, auth, CAT)) == []
 
 
+@pytest.mark.models
 def test_other_projects_banks_never_match(client, auth) -> None:  # type: ignore[no-untyped-def]
     from tamis.store import queries
 
@@ -126,6 +132,7 @@ def test_other_projects_banks_never_match(client, auth) -> None:  # type: ignore
     assert bank_evidence(moderate_image(client, auth, CAT)) == []
 
 
+@pytest.mark.models
 def test_rotations_match_only_when_the_policy_asks(client, auth) -> None:  # type: ignore[no-untyped-def]
     make_bank(client, auth)
     add(client, auth, "terror", {"signal": "pdq", "value": pdq_of(CAT)})
@@ -177,6 +184,7 @@ def test_another_process_sees_a_bank_change_at_its_very_next_match(client, auth,
     assert matched() == []
 
 
+@pytest.mark.models
 def test_retroactive_match_makes_a_new_decision_and_a_webhook(client, auth, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     hook = client.post("/v1/webhooks", headers=auth, json={"url": "http://127.0.0.1:9/hook"}).json()
     first = client.post("/v1/moderate", headers=auth, files={"file": ("a.jpg", CAT, "image/jpeg")},
@@ -246,6 +254,7 @@ def test_match_endpoint_with_hashes_and_with_a_file(client, auth) -> None:  # ty
     assert bad.status_code == 422 and bad.json()["field"].startswith("hashes[0]")
 
 
+@pytest.mark.models
 def test_every_copy_in_a_batch_matches(client, auth) -> None:  # type: ignore[no-untyped-def]
     # A bank entry used to go to one query per batch: the second copy of a banked image passed.
     import base64
@@ -265,6 +274,7 @@ def test_every_copy_in_a_batch_matches(client, auth) -> None:  # type: ignore[no
     assert [bank_evidence(r)[0]["entry"] for r in response.json()["results"]] == ["still", "mug", "still", "mug"]
 
 
+@pytest.mark.models
 def test_item_hashes_are_kept_for_retroactive_matching(client, auth) -> None:  # type: ignore[no-untyped-def]
     from tamis.store.models import ItemHash
 
@@ -282,6 +292,7 @@ def test_jobs_of_other_projects_are_404(client, auth) -> None:  # type: ignore[n
     assert client.get("/v1/jobs/job_missing", headers=auth).status_code == 404
 
 
+@pytest.mark.slow
 def test_video_matches_a_vpdq_bank_entry(client, auth) -> None:  # type: ignore[no-untyped-def]
     from tamis.hashing import vpdq
 

@@ -223,6 +223,7 @@ def test_validate_digests() -> None:
 # ---------------------------------------------------------------- vPDQ conformance
 
 
+@pytest.mark.slow
 def test_vpdq_matches_the_reference_sample_hashes() -> None:
     reference = parse_vpdq_file(SAMPLE_HASHES.read_text())
     frames = vpdq_hash(SAMPLE_VIDEO, fps=None, dedupe=False)  # the sample file hashes every frame
@@ -235,6 +236,7 @@ def test_vpdq_matches_the_reference_sample_hashes() -> None:
     assert vpdq_match(frames, reference) == VpdqMatch(100.0, 100.0)
 
 
+@pytest.mark.slow
 def test_vpdq_deduped_frames_match_the_reference_at_their_timestamps() -> None:
     reference = {r.t_ms: r for r in parse_vpdq_file(SAMPLE_HASHES.read_text())}
     frames = vpdq_hash(SAMPLE_VIDEO.read_bytes(), fps=None)
@@ -243,6 +245,7 @@ def test_vpdq_deduped_frames_match_the_reference_at_their_timestamps() -> None:
     assert all(hamming(f.pdq, reference[f.t_ms].pdq) <= 31 for f in frames)
 
 
+@pytest.mark.slow
 def test_vpdq_self_match() -> None:
     frames = vpdq_hash(SAMPLE_VIDEO)
     assert [f.t_ms for f in frames] == [0, 1000, 2000, 3000, 4000]
@@ -374,6 +377,7 @@ def test_stream_cut_short_keeps_the_frames_before_the_cut() -> None:
     assert partial == full[: len(partial)]
 
 
+@pytest.mark.slow
 def test_corrupt_frames_in_the_middle_are_skipped() -> None:
     data = bytearray(SAMPLE_VIDEO.read_bytes())
     for i in range(20_000, 22_000, 7):

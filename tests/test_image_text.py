@@ -7,11 +7,14 @@ import base64
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from tamis.analyzers import get_analyzer
 from tamis.schema import Item
 from test_ocr import covers, encoded, render
+
+pytestmark = pytest.mark.models
 
 BENIGN = sorted((Path(__file__).parent / "fixtures" / "benign").glob("*.jpg"))
 PROFANE = "you are a fucking idiot"

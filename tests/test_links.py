@@ -106,6 +106,7 @@ def test_domain_entries_and_matching() -> None:
     assert matcher.match("1.2.3.4").list == "phish"
 
 
+@pytest.mark.models
 def test_analyzer_scores() -> None:
     analyzer = Links()
     phish, shortener, clean, none, homograph = check_conformance(analyzer, [
@@ -126,6 +127,7 @@ def test_analyzer_scores() -> None:
     assert homograph.scores["scam"] >= 0.5
 
 
+@pytest.mark.slow
 def test_pathological_text_is_bounded() -> None:
     """User text must never stall a worker: the matcher gives up after its time cap, without error."""
     import time

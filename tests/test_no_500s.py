@@ -110,6 +110,7 @@ def test_metrics_label_made_up_methods_as_other(client) -> None:  # type: ignore
 # --- the database: a lock held outside tamis, and what errors may log ----------------------------
 
 
+@pytest.mark.models
 @pytest.mark.sqlite_only  # an external lock on the SQLite file
 def test_an_external_lock_on_the_sqlite_file_is_503_with_retry_after(client, auth: dict[str, str], monkeypatch,
                                                                      caplog: pytest.LogCaptureFixture) -> None:

@@ -85,12 +85,14 @@ def test_offered_when_installed_and_labels_match_the_package() -> None:
     assert list(MODEL_LABELS) == list(getattr(package, "__labels"))
 
 
+@pytest.mark.models
 def test_conformance_and_benign_photos_score_nothing(analyzer: NudeNet) -> None:
     signals = check_conformance(analyzer, [item(Image.open(FIXTURES / name), name) for name in PHOTOS])
     for signal in signals:
         assert signal.scores == {"sexual": 0.0} and signal.evidence == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PHOTOS + ["peach"])
 def test_detections_match_the_packages_own(analyzer: NudeNet, name: str) -> None:
     image = peach() if name == "peach" else decode_image((FIXTURES / name).read_bytes(), field="f").image
@@ -102,6 +104,7 @@ def test_detections_match_the_packages_own(analyzer: NudeNet, name: str) -> None
         assert np.allclose(box, d["box"], atol=2.0), (box, d["box"])
 
 
+@pytest.mark.models
 def test_faces_are_dropped_entirely(analyzer: NudeNet) -> None:
     astronaut = item(Image.open(FIXTURES / "astronaut.jpg"))
     # The model does see a face here...
@@ -113,6 +116,7 @@ def test_faces_are_dropped_entirely(analyzer: NudeNet) -> None:
     assert all("FEMALE" not in part and "MALE" not in part.upper() for part in EXPOSED_PARTS.values())
 
 
+@pytest.mark.models
 @pytest.mark.parametrize(("size", "at"), [((1200, 1000), (200, 25)), ((1000, 1400), (25, 400))], ids=["landscape", "portrait"])
 def test_boxes_are_in_the_original_pixels(analyzer: NudeNet, size: tuple[int, int], at: tuple[int, int]) -> None:
     # A big picture (analyzers see a working copy at most 512 px long) with the drawing (950 px) at `at`.
@@ -128,6 +132,7 @@ def test_boxes_are_in_the_original_pixels(analyzer: NudeNet, size: tuple[int, in
     assert at[0] <= box.x and box.x + box.w <= at[0] + 950 and at[1] <= box.y and box.y + box.h <= at[1] + 950
 
 
+@pytest.mark.models
 def test_through_the_api_with_frames(client, auth: dict[str, str]) -> None:
     response = client.put("/v1/policies/default", json={"analyzers": ["nudenet"]}, headers=auth)
     assert response.status_code == 201, response.text
@@ -145,6 +150,7 @@ def test_through_the_api_with_frames(client, auth: dict[str, str]) -> None:
     assert "FACE" not in json.dumps(response.json()).upper()
 
 
+@pytest.mark.models
 def test_missing_extra_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(nudenet_module, "installed", lambda: False)
     with pytest.raises(RuntimeError, match=r"tamis\[nudenet\]"):

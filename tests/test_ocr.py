@@ -64,6 +64,7 @@ def engines() -> list[object]:
     return ["rapidocr", tesseract]
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("name", engines())
 def test_engine_reads_rendered_text_with_word_boxes_in_original_pixels(name: str) -> None:
     image, truth = render(["shut up you clown", "see you tomorrow"])
@@ -83,6 +84,7 @@ def test_engine_reads_rendered_text_with_word_boxes_in_original_pixels(name: str
     assert words == "you tomorrow" and box[0] < x and box[0] + box[2] >= x + w - 24
 
 
+@pytest.mark.models
 def test_exif_rotated_image_boxes_are_in_upright_original_pixels() -> None:
     upright, truth = render(["never give up"], size=(1400, 700))
     stored = upright.transpose(Image.Transpose.ROTATE_90)  # what the camera wrote; orientation 6 turns it back
@@ -96,6 +98,7 @@ def test_exif_rotated_image_boxes_are_in_upright_original_pixels() -> None:
     assert covers(box, truth["give"], 72), (box, truth["give"])
 
 
+@pytest.mark.models
 def test_reading_at_1280_px_reads_text_too_small_for_the_working_copy() -> None:
     image, _ = render(["small print says you lose"], size=(2400, 1200), px=26)
     decoded = decode_image(encoded(image), field="file")
@@ -104,6 +107,7 @@ def test_reading_at_1280_px_reads_text_too_small_for_the_working_copy() -> None:
     assert max(ocr.ocr_copy(decoded).size) == ocr.OCR_SIZE
 
 
+@pytest.mark.models
 def test_gate_passes_text_and_stops_text_less_photos() -> None:
     gate = ocr.get_gate()
     photos = [decode_image(p.read_bytes(), field="file") for p in BENIGN]
@@ -127,6 +131,7 @@ def test_proportional_split_when_the_engine_gives_only_a_line_box() -> None:
     assert [w for _, w in read.boxes(2, start + 2)] == ["rst", "abcd ef"]
 
 
+@pytest.mark.models
 def test_engine_loads_once_and_reads_safely_from_threads() -> None:
     engine = ocr.get_engine("rapidocr")
     assert ocr.get_engine("rapidocr") is engine and ocr.get_gate() is ocr.get_gate()
@@ -144,6 +149,7 @@ def test_engine_loads_once_and_reads_safely_from_threads() -> None:
     assert results == ["two threads one engine"] * 3
 
 
+@pytest.mark.models
 def test_engine_setting() -> None:
     assert ocr.engine_name("off") == "off" and ocr.get_engine("off") is None
     assert ocr.engine_name("rapidocr") == "rapidocr"

@@ -26,7 +26,7 @@ from tamis.banks.service import SIGNALS, EntryError, EntryIn, clean_entry
 from tamis.normalize import normalize, term_pattern
 from tamis.engine.policy import AllowList, BlockList, PolicyBody
 
-pytestmark = pytest.mark.fuzz
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
 EXAMPLES = int(os.environ.get("TAMIS_FUZZ_EXAMPLES", "25")) * 8
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,

@@ -20,6 +20,8 @@ from tamis.schema import Item
 from tamis.media.images import decode_image
 from tamis.engine.policy import Policy, decide, default_body
 
+pytestmark = pytest.mark.models  # derives and runs the int8 image models
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 

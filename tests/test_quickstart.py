@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from serving import free_port
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = Path(__file__).parent / "fixtures" / "benign" / "coffee.jpg"

@@ -47,6 +47,7 @@ def decisions(project: str) -> int:
         return session.scalar(select(func.count()).select_from(Decision).where(Decision.project_id == project)) or 0
 
 
+@pytest.mark.slow
 def test_a_burst_over_the_request_limit_gets_429_with_retry_after(client, auth, project, limits) -> None:  # type: ignore[no-untyped-def]
     answers = [client.get("/v1/webhooks", headers=auth) for _ in range(6)]
     assert [a.status_code for a in answers[:3]] == [200, 200, 200]
@@ -69,6 +70,7 @@ def test_a_burst_over_the_request_limit_gets_429_with_retry_after(client, auth, 
     assert client.get("/v1/webhooks", headers=auth).status_code == 200
 
 
+@pytest.mark.models
 def test_items_are_limited_before_any_work(client, auth, project, limits) -> None:  # type: ignore[no-untyped-def]
     assert client.post("/v1/moderate", json=texts(5), headers=auth).status_code == 200
     refused = client.post("/v1/moderate", json=texts(3), headers=auth)
@@ -82,6 +84,7 @@ def test_items_are_limited_before_any_work(client, auth, project, limits) -> Non
     assert client.post("/v1/moderate", json=texts(5), headers=other).status_code == 200
 
 
+@pytest.mark.models
 def test_a_request_larger_than_the_burst_passes_once_then_waits(client, auth, project, limits) -> None:  # type: ignore[no-untyped-def]
     assert client.post("/v1/moderate", json=texts(8), headers=auth).status_code == 200  # 8 > burst 5
     refused = client.post("/v1/moderate", json=texts(1), headers=auth)

@@ -65,6 +65,7 @@ def test_phone_numbers_are_numbers_that_exist() -> None:
         assert not has_phone_number(serial), serial
 
 
+@pytest.mark.models
 def test_benign_read_text_makes_no_spam_or_scam_verdict() -> None:
     images = benign()
     assert len(images) >= 50
@@ -79,6 +80,7 @@ def test_benign_read_text_makes_no_spam_or_scam_verdict() -> None:
     assert any(spam_verdict(r) for r in as_text)
 
 
+@pytest.mark.models
 def test_text_on_a_product_is_still_judged_for_other_categories() -> None:
     """Only spam and scam need a message: the read text's other scores still count."""
     image = product_box(["Ceramic Mug", "LOT 240611"], 3)
@@ -87,6 +89,7 @@ def test_text_on_a_product_is_still_judged_for_other_categories() -> None:
     assert "harassment" in names and "spam" not in names and "scam" not in names  # scored, spam/scam dropped
 
 
+@pytest.mark.models
 def test_phishing_in_images_is_judged_as_its_text() -> None:
     images = phishing()
     results = judged(images)
@@ -109,6 +112,7 @@ class Counting:
         return self.engine.read(image)  # type: ignore[attr-defined]
 
 
+@pytest.mark.models
 def test_the_same_image_is_read_once() -> None:
     reader = image_text.ImageText()
     reader.engine = counting = Counting(reader.engine)  # type: ignore[assignment]
@@ -123,6 +127,7 @@ def test_the_same_image_is_read_once() -> None:
     assert counting.reads > reads  # another image is read
 
 
+@pytest.mark.models
 def test_the_read_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     from tamis import config
 

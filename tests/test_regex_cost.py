@@ -56,6 +56,7 @@ def test_ordinary_patterns_pass_and_compile(pattern: str) -> None:
     regex.compile(pattern, regex.V1)
 
 
+@pytest.mark.slow
 def test_refused_shapes_really_are_slow_or_large() -> None:
     """The rule is not arbitrary: what it refuses times out, where an accepted pattern does not."""
     text = "x" * 5000 + "!"
@@ -109,6 +110,7 @@ def test_policy_limits_name_the_field(client, auth: dict[str, str], body: dict[s
 # --- matching: a time budget per text over all of a policy's lists -------------------------------
 
 
+@pytest.mark.slow
 def test_a_texts_pass_through_the_lists_is_bounded_and_sends_it_to_review() -> None:
     """100 catastrophic regexes (built directly, as a policy stored before these checks could hold
     them) cost 100 x the per-pattern limit on the old code; the text's budget caps them all."""
@@ -126,6 +128,7 @@ def test_a_texts_pass_through_the_lists_is_bounded_and_sends_it_to_review() -> N
     assert quick.actions == {}
 
 
+@pytest.mark.slow
 def test_many_terms_on_a_long_text_are_bounded() -> None:
     from tamis.analyzers.lists import BUDGET_KEY, TEXT_BUDGET_S, CompiledList, ListMatcher
     from tamis.schema import Item
@@ -139,6 +142,7 @@ def test_many_terms_on_a_long_text_are_bounded() -> None:
     assert signal.actions == {BUDGET_KEY: "review"}
 
 
+@pytest.mark.models
 def test_a_version_stored_before_the_limits_still_loads_and_runs(client, auth: dict[str, str], project: str) -> None:
     """Limits apply to new versions; a stored one that breaks them must not turn requests into 500s."""
     from tamis.engine.policy import BlockList, PolicyBody

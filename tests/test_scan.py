@@ -65,6 +65,7 @@ def _lines(path: Path) -> list[dict]:  # type: ignore[type-arg]
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+@pytest.mark.models
 def test_scan_writes_results_and_report(scan_db: Path, folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     summary = run_scan(folder, out, store=False, batch_size=2, progress=False)
@@ -103,6 +104,7 @@ def test_scan_writes_results_and_report(scan_db: Path, folder: Path, tmp_path: P
     assert "http://" not in html and "https://" not in html  # self-contained
 
 
+@pytest.mark.models
 def test_text_over_the_limit_is_an_error(scan_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tamis.config.get_settings(), "max_text_chars", 50)
     root = tmp_path / "texts"
@@ -116,6 +118,7 @@ def test_text_over_the_limit_is_an_error(scan_db: Path, tmp_path: Path, monkeypa
     assert summary.errors == 1 and summary.verdicts["pass"] == 1
 
 
+@pytest.mark.models
 def test_scan_stores_decisions(scan_db: Path, folder: Path, tmp_path: Path) -> None:
     from tamis.store.db import transaction
     from tamis.store.models import Decision
@@ -188,6 +191,8 @@ def _chromium() -> str:
     return path
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_report_blurs_images_until_clicked(tmp_path: Path) -> None:
     executable = _chromium()
     from playwright.sync_api import sync_playwright

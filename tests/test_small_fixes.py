@@ -67,6 +67,7 @@ def test_moderations_refuses_other_content_types(client, auth, content_type: str
     assert_problem(response, 415, "Content-Type")
 
 
+@pytest.mark.models
 def test_moderations_still_takes_json_with_a_charset(client, auth) -> None:  # type: ignore[no-untyped-def]
     headers = {**auth, "Content-Type": "application/json; charset=utf-8"}
     assert client.post("/v1/moderations", headers=headers, content=b'{"input": "hello"}').status_code == 200
@@ -91,6 +92,7 @@ def test_a_multipart_text_over_the_limit_is_413(client, auth, monkeypatch) -> No
 # --- files only the operator may read ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_data_dir_and_database_file_are_private(tmp_path: Path) -> None:
     from tamis.config import Settings
 

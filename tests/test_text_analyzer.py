@@ -33,12 +33,14 @@ def test_chunks_leave_out_surrounding_whitespace() -> None:
     assert chunks(text)[0] == (2, len(text) - 1)
 
 
+@pytest.mark.models
 def test_conformance_and_calibrated_range(analyzer) -> None:  # type: ignore[no-untyped-def]
     signals = check_conformance(analyzer, [Item("a", text=THREAT), Item("b", text=CLEAN)])
     assert {"harassment", "violence", "hate", "sexual", "sexual/minors"} <= set(signals[0].scores)
     assert "any" not in signals[0].scores  # not a taxonomy category
 
 
+@pytest.mark.models
 def test_long_text_evidence_points_at_the_chunk_that_carried_the_score(analyzer) -> None:  # type: ignore[no-untyped-def]
     text = CLEAN * 12 + THREAT + " " + CLEAN * 12
     short = analyzer.analyze([Item("s", text=THREAT)])[0]
@@ -50,6 +52,7 @@ def test_long_text_evidence_points_at_the_chunk_that_carried_the_score(analyzer)
     assert len(text) > 2 * CHUNK_CHARS and spans[0].end - spans[0].start <= CHUNK_CHARS
 
 
+@pytest.mark.models
 def test_sexual_minors_needs_words_for_a_minor(analyzer) -> None:  # type: ignore[no-untyped-def]
     with_cue, without = analyzer.analyze([
         Item("a", text="send me nude pics of the 12 year old"),
@@ -60,12 +63,14 @@ def test_sexual_minors_needs_words_for_a_minor(analyzer) -> None:  # type: ignor
     assert with_cue.scores["sexual"] > 0.3
 
 
+@pytest.mark.models
 def test_language_is_reported(analyzer) -> None:  # type: ignore[no-untyped-def]
     german, = analyzer.analyze([Item("de", text="Das ist ein ganz normaler Satz über das Wetter in Berlin heute.")])
     assert german.language == {"code": "de", "confidence": pytest.approx(german.language["confidence"]), "supported": True}
     assert german.language["confidence"] >= 0.7
 
 
+@pytest.mark.models
 def test_policy_with_text_model_reports_language_and_unsupported_languages(client, auth) -> None:  # type: ignore[no-untyped-def]
     body = client.get("/v1/policies/default", headers=auth).json()["enforced"]
     body = {k: v for k, v in body.items() if k not in ("id", "version")}

@@ -49,6 +49,7 @@ def test_fixtures_are_complete() -> None:
                                                         for lang in ("en", "de", "fr")}
 
 
+@pytest.mark.models
 @pytest.mark.xfail(strict=True, reason="issue 11 open: under the default policy's out-of-source thresholds 7 of the "
                    "22 English originals pass and translations get the English verdict 30.5 % of the time (before "
                    "those thresholds: 1 of 22 passed, 32.3 %)")
@@ -72,6 +73,7 @@ def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts)
         english_pass) + "; differ: " + "; ".join(differ[:20])
 
 
+@pytest.mark.models
 def test_everyday_sentences_pass_in_every_language(verdicts) -> None:
     flagged = [f"{lang}: {p['texts'][lang]} -> {sorted(verdicts[p['texts'][lang]][1])}"
                for p in PARALLEL if p["kind"] == "benign" for lang in ("en", *LANGUAGES)
@@ -85,6 +87,7 @@ def _context_params():
         yield pytest.param(p, id=f"{p['kind']}-{p['lang']}-{p['text'][:30]}", marks=marks)
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("probe", list(_context_params()))
 def test_politics_faith_and_news_pass(verdicts, probe: dict) -> None:
     verdict, flagged = verdicts[probe["text"]]
@@ -92,6 +95,7 @@ def test_politics_faith_and_news_pass(verdicts, probe: dict) -> None:
     assert verdict == "pass", sorted(flagged)
 
 
+@pytest.mark.models
 def test_text_is_not_assessed_for_extremism(verdicts) -> None:
     """The extremism head is retired from serving (analyzers/text_model.RETIRED_HEADS): no text result
     carries the category, so the policy can neither flag nor show it for text."""

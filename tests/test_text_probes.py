@@ -34,6 +34,7 @@ def _params():
         yield pytest.param(p, id=p["text"][:40], marks=marks)
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("probe", list(_params()))
 def test_probe(policy: Policy, probe: dict) -> None:
     result = judge("probes", policy, [Item("p", text=probe["text"])]).results[0]

@@ -32,6 +32,7 @@ def score(model, text: str) -> dict[str, float]:
     return model.predict_dict(text)
 
 
+@pytest.mark.models
 def test_loads_offline_and_has_the_categories(model):
     for c in ("any", "sexual", "hate", "harassment", "harassment/threatening", "violence", "self-harm",
               "extremism", "spam", "scam", "profanity"):
@@ -42,6 +43,7 @@ def test_loads_offline_and_has_the_categories(model):
         assert 0 < t["review"] <= t["block"] < 1
 
 
+@pytest.mark.models
 def test_probabilities_in_unit_interval(model):
     texts = ["", "   ", "hello", "x" * 10000, "😀" * 50, "I will kill you", "你好", "@user http://x.y"]
     p = model.predict(texts)
@@ -50,6 +52,7 @@ def test_probabilities_in_unit_interval(model):
     assert model.predict([]).shape == (0, len(model.categories))
 
 
+@pytest.mark.models
 def test_batch_equals_single(model):
     texts = ["you are a worthless idiot", "nice weather today", "buy cheap viagra now click here"]
     batch = model.predict(texts)
@@ -57,6 +60,7 @@ def test_batch_equals_single(model):
     assert np.allclose(batch, single, atol=1e-4)
 
 
+@pytest.mark.models
 def test_obvious_cases(model):
     s = score(model, "I will kill you")
     assert max(s["harassment/threatening"], s["violence"]) > 0.5
@@ -67,6 +71,7 @@ def test_obvious_cases(model):
         assert score(model, text)["any"] > 0.5, text
 
 
+@pytest.mark.models
 def test_spam(model):
     s = score(model, "Congratulations! You won a free iPhone, click here to claim your prize")
     assert s["spam"] > 0.5
@@ -77,6 +82,7 @@ def test_spam(model):
     assert s["spam"] == max(v for c, v in s.items() if c != "any"), s
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("text", ["I am a proud Muslim", "I am a proud gay man", "I am a proud gardener",
                                   "I am a proud Uyghur", "I am a proud Jewish woman", "I am a proud Black man"])
 def test_identity_terms_are_not_hate(model, text):
@@ -85,6 +91,7 @@ def test_identity_terms_are_not_hate(model, text):
     assert s["hate"] < 0.2, s
 
 
+@pytest.mark.models
 def test_identity_terms_score_like_a_neutral_identity(model):
     base = score(model, "I am a proud gardener")
     for text in ("I am a proud Muslim", "I am a proud gay man"):
@@ -92,6 +99,7 @@ def test_identity_terms_score_like_a_neutral_identity(model):
         assert s["hate"] < base["hate"] + 0.15, (text, s, base)
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("text", ["how do I kill a Python process", "I could murder a pizza"])
 def test_risky_looking_clean_text_passes(model, text):
     s = score(model, text)

@@ -83,6 +83,7 @@ def test_thumbnail_never_upscales() -> None:
 # --- stored with the decision --------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_each_image_item_gets_a_thumbnail_served_per_project(client, project: str, auth: dict[str, str]) -> None:
     response = moderate(
         client, auth,
@@ -108,6 +109,7 @@ def test_each_image_item_gets_a_thumbnail_served_per_project(client, project: st
     assert unknown.status_code == 404 and "dec_nope" in unknown.json()["detail"]
 
 
+@pytest.mark.models
 def test_another_project_cannot_read_a_thumbnail(client, auth: dict[str, str]) -> None:
     from tamis.store import queries
 
@@ -119,6 +121,7 @@ def test_another_project_cannot_read_a_thumbnail(client, auth: dict[str, str]) -
     assert client.get(thumb_url(decision, "p")).status_code == 401
 
 
+@pytest.mark.models
 def test_nothing_is_stored_without_store(project: str) -> None:
     from tamis.schema import Item
     from tamis.media import decode_image
@@ -152,6 +155,7 @@ def backdate(project: str, days: float) -> None:
         )
 
 
+@pytest.mark.models
 def test_purge_deletes_only_media_past_retention(client, project: str, auth: dict[str, str]) -> None:
     old = moderate(client, auth, {"data_id": "old", "image_base64": png(text_image())}).json()["id"]
     backdate(project, 91)
@@ -168,6 +172,7 @@ def test_purge_deletes_only_media_past_retention(client, project: str, auth: dic
     assert client.get(thumb_url(new, "new"), headers=auth).status_code == 200
 
 
+@pytest.mark.models
 def test_purge_works_in_batches(client, project: str, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     from tamis.services import retention
 
@@ -182,6 +187,7 @@ def test_purge_works_in_batches(client, project: str, auth: dict[str, str], monk
     assert media_rows(project) == []
 
 
+@pytest.mark.models
 def test_retention_loop_purges_in_the_background(client, project: str, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     moderate(client, auth, {"data_id": "old", "image_base64": png(text_image())})
     backdate(project, 10)
@@ -197,6 +203,7 @@ def test_retention_loop_purges_in_the_background(client, project: str, auth: dic
     assert media_rows(project) == []
 
 
+@pytest.mark.models
 def test_item_media_count_matches_image_items(client, project: str, auth: dict[str, str]) -> None:
     items = [{"data_id": f"i{i}", "image_base64": png(Image.new("RGB", (64, 64), (i * 20, 0, 0)))} for i in range(5)]
     assert moderate(client, auth, *items).status_code == 200

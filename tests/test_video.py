@@ -120,6 +120,7 @@ def test_the_sampling_rate_drops_to_fit_the_frame_limit() -> None:
     assert "instead of 1" in sampler.notes[0]
 
 
+@pytest.mark.slow
 def test_a_truncated_video_raises_a_clear_error() -> None:
     data = two_scenes(cut_s=4.5)
     mkv = encode([(4.5, photo("chelsea.jpg")), (5.5, photo("coffee.jpg"))], fmt="matroska")
@@ -240,6 +241,7 @@ def make_bank(client, auth, *entries: dict) -> None:  # type: ignore[no-untyped-
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.models
 def test_a_clean_video_passes_with_one_decision(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
     job_id = queue_video(project, two_scenes(), data_id="holiday")
     run_due(session_factory())
@@ -259,6 +261,7 @@ def test_a_clean_video_passes_with_one_decision(client, auth, project: str) -> N
             DecisionItem.project_id == project, DecisionItem.data_id == "holiday")) == 1
 
 
+@pytest.mark.models
 def test_a_video_under_a_shadow_policy_gets_a_shadow_decision_too(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
     """Every path records what the shadow policy would have decided; videos once did not."""
     cat, coffee = photo("chelsea.jpg"), photo("coffee.jpg")
@@ -284,6 +287,7 @@ def test_a_video_under_a_shadow_policy_gets_a_shadow_decision_too(client, auth, 
         e["t_ms"] for e in enforced["results"][0]["evidence"] if e["type"] == "frame"]
 
 
+@pytest.mark.models
 def test_a_segment_matching_a_bank_is_flagged_at_its_times(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
     cat, coffee = photo("chelsea.jpg"), photo("coffee.jpg")
     banned = pdq.pdq_hash(fitted(cat, SIZE)).hex  # as a platform would have banked a still of it
@@ -301,6 +305,7 @@ def test_a_segment_matching_a_bank_is_flagged_at_its_times(client, auth, project
     assert {c["name"]: c["score"] for c in result["categories"]}["extremism"] == 1.0
 
 
+@pytest.mark.models
 def test_the_sample_video_matches_its_vpdq_bank_entry(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
     from tamis.hashing.vpdq import parse_vpdq_file
 
@@ -318,6 +323,7 @@ def test_the_sample_video_matches_its_vpdq_bank_entry(client, auth, project: str
     assert not [e for e in result["evidence"] if e["type"] == "frame"]  # a whole-video match has no time range
 
 
+@pytest.mark.models
 def test_a_truncated_video_fails_its_job_at_once_and_the_runner_goes_on(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]
     mkv = encode([(4.5, photo("chelsea.jpg")), (5.5, photo("coffee.jpg"))], fmt="matroska")
     broken = queue_video(project, mkv[: len(mkv) // 2], data_id="broken")

@@ -169,6 +169,7 @@ def test_a_bad_allow_list_is_refused_at_start() -> None:
         settings(webhook_allow_networks="10.0.0.0/8,not-a-network")
 
 
+@pytest.mark.models
 def test_tamis_own_port_is_refused_even_on_an_allowed_network(client, auth, project, receiver, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     hook = register(client, auth, receiver.url)  # registered before tamis listened on that port
     moderate(client, auth, PROFANE)
@@ -187,6 +188,7 @@ def test_tamis_own_port_is_refused_even_on_an_allowed_network(client, auth, proj
 # --- item 3: every delivery, after DNS, pinned ---------------------------------------------------
 
 
+@pytest.mark.models
 def test_each_attempt_checks_the_destination_again(client, auth, project, receiver, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     """Registered while loopback was allowed; the operator then withdrew it: nothing is sent."""
     hook = register(client, auth, receiver.url)
@@ -197,6 +199,7 @@ def test_each_attempt_checks_the_destination_again(client, auth, project, receiv
     assert (row["status"], row["attempts"], row["last_error"], row["last_status_code"]) == ("pending", 1, "refused destination", None)
 
 
+@pytest.mark.models
 def test_dns_rebinding_after_registration_is_refused(client, auth, project, receiver, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     port = receiver.url.split(":")[2].split("/")[0]
     url = f"http://rebind.example:{port}/hooks/tamis"
@@ -215,6 +218,7 @@ def test_dns_rebinding_after_registration_is_refused(client, auth, project, rece
     assert row["attempts"] == 2 and row["last_error"] == "refused destination"
 
 
+@pytest.mark.models
 def test_the_connection_goes_to_the_checked_address(client, auth, project, receiver, monkeypatch, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     """The sender connects to the address it checked, with the URL's host name in Host: a second
     lookup (which could answer differently) never happens. Here the name exists only in the
@@ -230,6 +234,7 @@ def test_the_connection_goes_to_the_checked_address(client, auth, project, recei
     assert webhooks.verify(hook["secret"], got.body.decode(), got.headers["tamis-signature"])
 
 
+@pytest.mark.models
 def test_errors_shown_to_projects_carry_no_internal_detail(client, auth, project, receiver, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     closed = socket.create_server(("127.0.0.1", 0))
     closed_port = closed.getsockname()[1]
@@ -251,6 +256,7 @@ def test_errors_shown_to_projects_carry_no_internal_detail(client, auth, project
 # --- item 4: one slow receiver, everybody else's deliveries ---------------------------------------
 
 
+@pytest.mark.models
 def test_a_dripping_receiver_does_not_stall_other_projects(client, auth, project, receiver, dripper, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     cfg = settings(
         webhook_timeout_s=6.0,
@@ -294,6 +300,7 @@ def test_a_dripping_receiver_does_not_stall_other_projects(client, auth, project
     assert dripper.closed_after and max(dripper.closed_after) < cfg.webhook_timeout_s + 1.5, dripper.closed_after
 
 
+@pytest.mark.models
 def test_one_attempt_has_one_deadline_for_headers(client, auth, project, dripper, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     hook = register(client, auth, dripper.url)
     moderate(client, auth, PROFANE)
@@ -304,6 +311,7 @@ def test_one_attempt_has_one_deadline_for_headers(client, auth, project, dripper
     assert (row["status"], row["attempts"], row["last_error"]) == ("pending", 1, "timeout")
 
 
+@pytest.mark.models
 def test_claims_are_fair_across_projects_and_webhooks(client, auth, project, receiver, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     busy_hook = register(client, auth, receiver.url + "?hook=busy")
     moderate(client, auth, PROFANE)
@@ -343,6 +351,7 @@ def test_claims_are_fair_across_projects_and_webhooks(client, auth, project, rec
 # --- item 4: deleted and disabled webhooks --------------------------------------------------------
 
 
+@pytest.mark.models
 def test_delete_stops_pending_deliveries(client, auth, project, receiver, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     hook = register(client, auth, receiver.url)
     receiver.fail_first = 1
@@ -375,6 +384,7 @@ def test_delete_stops_pending_deliveries(client, auth, project, receiver, allow_
     assert listed(client, auth, hook["id"]) == rows
 
 
+@pytest.mark.models
 def test_a_disabled_webhook_is_never_claimed(client, auth, project, receiver, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
     hook = register(client, auth, receiver.url)
     moderate(client, auth, PROFANE)

@@ -222,6 +222,7 @@ def other_auth(name: str) -> dict[str, str]:
 # --- registration, outbox, signed delivery --------------------------------------------------------
 
 
+@pytest.mark.models
 def test_register_then_review_decision_is_delivered_signed(client, auth, project, receiver) -> None:  # type: ignore[no-untyped-def]
     hook = register(client, auth, receiver.url)
     assert hook["id"].startswith("wh_")
@@ -294,6 +295,7 @@ def test_register_then_review_decision_is_delivered_signed(client, auth, project
     assert listed[0]["delivered_at"] is not None
 
 
+@pytest.mark.models
 def test_pass_is_sent_only_to_webhooks_that_ask_for_it(client, auth, project, receiver) -> None:  # type: ignore[no-untyped-def]
     default = register(client, auth, receiver.url + "?hook=default")
     everything = register(client, auth, receiver.url + "?hook=all", verdicts=["pass", "review", "block"])
@@ -319,6 +321,7 @@ def test_pass_is_sent_only_to_webhooks_that_ask_for_it(client, auth, project, re
     assert {r.json()["decision"]["id"] for r in receiver.requests[1:]} == {review["id"]}
 
 
+@pytest.mark.models
 def test_deleted_webhook_gets_nothing_new(client, auth, project, receiver) -> None:  # type: ignore[no-untyped-def]
     hook = register(client, auth, receiver.url)
     assert client.delete(f"/v1/webhooks/{hook['id']}", headers=auth).status_code == 204
@@ -330,6 +333,7 @@ def test_deleted_webhook_gets_nothing_new(client, auth, project, receiver) -> No
 # --- retries -------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_retries_with_exponential_backoff_until_delivered(client, auth, project, receiver) -> None:  # type: ignore[no-untyped-def]
     cfg = settings(webhook_backoff_base_s=10.0)
     register(client, auth, receiver.url)
@@ -381,6 +385,7 @@ def test_backoff_doubles_and_is_capped() -> None:
     assert all(b > 1.6 * a for a, b in zip(means, means[1:])), means
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("mode", ["hang", "close"])
 def test_receiver_that_hangs_or_drops_the_connection_is_retried(client, auth, project, receiver, mode) -> None:  # type: ignore[no-untyped-def]
     cfg = settings(webhook_timeout_s=1.0)
@@ -417,6 +422,7 @@ def _fail_until_given_up(row_id: str, cfg: Settings) -> Delivery:
     return delivery(row_id)
 
 
+@pytest.mark.models
 def test_gives_up_after_max_attempts_then_replay_one(client, auth, project, receiver) -> None:  # type: ignore[no-untyped-def]
     cfg = settings(webhook_max_attempts=3)
     hook = register(client, auth, receiver.url)
@@ -455,6 +461,7 @@ def test_gives_up_after_max_attempts_then_replay_one(client, auth, project, rece
     assert got.body.decode() == row.body  # a replay sends the same payload
 
 
+@pytest.mark.models
 def test_replay_many_by_status(client, auth, project, receiver) -> None:  # type: ignore[no-untyped-def]
     cfg = settings(webhook_max_attempts=1)
     hook = register(client, auth, receiver.url)
@@ -485,6 +492,7 @@ def test_replay_many_by_status(client, auth, project, receiver) -> None:  # type
 # --- crash safety and atomicity --------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_claimed_but_never_recorded_delivery_is_sent_after_the_lease(client, auth, project, receiver) -> None:  # type: ignore[no-untyped-def]
     hook = register(client, auth, receiver.url)
     moderate(client, auth, PROFANE)
@@ -531,6 +539,7 @@ def _judged(project: str, text: str) -> Any:
     return pipeline.judge(project, Policy("default", 0, default_body()), [Item("post-1", text=text)])
 
 
+@pytest.mark.models
 def test_decision_and_delivery_commit_together(client, auth, project, receiver) -> None:  # type: ignore[no-untyped-def]
     register(client, auth, receiver.url)
     doc = _judged(project, PROFANE)
@@ -547,6 +556,7 @@ def test_decision_and_delivery_commit_together(client, auth, project, receiver) 
     assert row.decision_id == doc.id and row.status == "pending"
 
 
+@pytest.mark.models
 def test_rolled_back_decision_leaves_no_delivery(client, auth, project, receiver) -> None:  # type: ignore[no-untyped-def]
     register(client, auth, receiver.url)
     doc = _judged(project, PROFANE)
@@ -569,6 +579,7 @@ def test_rolled_back_decision_leaves_no_delivery(client, auth, project, receiver
 # --- shadow decisions --------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_shadow_decisions_only_with_include_shadow(client, auth, project, receiver) -> None:  # type: ignore[no-untyped-def]
     plain = register(client, auth, receiver.url + "?hook=plain")
     shadowed = register(client, auth, receiver.url + "?hook=shadow", include_shadow=True)
@@ -605,6 +616,7 @@ def test_shadow_decisions_only_with_include_shadow(client, auth, project, receiv
 # --- the background loop -------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_delivery_loop_delivers_promptly_and_stops_cleanly(client, auth, project, receiver, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     cfg = settings(webhook_poll_s=0.05, webhook_timeout_s=2.0)
     register(client, auth, receiver.url)
@@ -637,6 +649,7 @@ def test_delivery_loop_delivers_promptly_and_stops_cleanly(client, auth, project
 # --- tenancy and validation ------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_other_projects_webhooks_and_deliveries_are_not_found(client, auth, project, receiver) -> None:  # type: ignore[no-untyped-def]
     hook = register(client, auth, receiver.url)
     moderate(client, auth, PROFANE)
