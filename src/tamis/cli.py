@@ -35,6 +35,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(policy_app, name="policy")
 app.add_typer(hooks_app, name="webhooks")
 app.add_typer(bank_app, name="bank")
+users_app = typer.Typer(help="Reviewers of the review workspace (/review): accounts and roles per project.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 err = Console(stderr=True)
 # One default everywhere: $TAMIS_PROJECT, else "default" (an API call's project is its key's).
@@ -398,6 +400,104 @@ def keys_revoke(key_id: str) -> None:
         if not queries.revoke_key(session, key_id):
             _fail(f"no active key {key_id}")
     err.print(f"revoked {key_id}")
+
+
+# --- reviewers (the review workspace) --------------------------------------------------------------
+
+RoleOpt = Annotated[str, typer.Option("--role", help="reviewer, moderator or admin (in --project).")]
+
+
+def _password(password_stdin: bool) -> str:
+    """From standard input (one line: scripts), else asked twice without echo."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+def _reviewers_do(change) -> None:  # type: ignore[no-untyped-def]
+    from tamis.services.reviewers import ReviewerError
+    from tamis.store.db import transaction
+
+    try:
+        with transaction() as session:
+            change(session)
+    except ReviewerError as exc:
+        _fail(str(exc))
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    project: ProjectOpt = "default",
+    role: RoleOpt = "reviewer",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """Create a reviewer with a role in the project (the password is asked, never an argument)."""
+    from tamis.services import reviewers
+
+    password = _password(password_stdin)
+    _reviewers_do(lambda s: (reviewers.add(s, username, password), reviewers.grant(s, username, project, role)))
+    err.print(f"added {username!r} as {role} of project {project!r}; they sign in at /review")
+
+
+@users_app.command("list")
+def users_list(project: Annotated[Optional[str], typer.Option("--project", "-p", help="Only this project's reviewers.")] = None) -> None:
+    from tamis.services import reviewers
+    from tamis.store.db import transaction
+
+    table = Table("username", "projects (role)", "disabled", "created")
+    with transaction() as session:
+        for r in reviewers.all_reviewers(session):
+            roles = reviewers.memberships(session, r.id)
+            if project and project not in {p for p, _ in roles}:
+                continue
+            table.add_row(r.username, ", ".join(f"{p} ({role})" for p, role in roles), "yes" if r.disabled else "",
+                          r.created_at.isoformat(timespec="seconds"))
+    _print_table(table)
+
+
+@users_app.command("disable")
+def users_disable(username: str, enable: Annotated[bool, typer.Option("--enable", help="Allow sign-in again.")] = False) -> None:
+    """Stop a reviewer signing in; their sessions end now."""
+    from tamis.services import reviewers
+
+    _reviewers_do(lambda s: reviewers.set_disabled(s, username, not enable))
+    err.print(f"{'enabled' if enable else 'disabled'} {username!r}")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    username: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """A new password; the reviewer's sessions end."""
+    from tamis.services import reviewers
+
+    password = _password(password_stdin)
+    _reviewers_do(lambda s: reviewers.reset_password(s, username, password))
+    err.print(f"new password set for {username!r}")
+
+
+@users_app.command("grant")
+def users_grant(username: str, project: ProjectOpt = "default", role: RoleOpt = "reviewer") -> None:
+    """Give a reviewer a role in a project (or change it)."""
+    from tamis.services import reviewers
+
+    _reviewers_do(lambda s: reviewers.grant(s, username, project, role))
+    err.print(f"{username!r} is {role} of project {project!r}")
+
+
+@users_app.command("revoke")
+def users_revoke(username: str, project: ProjectOpt = "default") -> None:
+    """Take a reviewer out of a project."""
+    from tamis.services import reviewers
+
+    def change(session) -> None:  # type: ignore[no-untyped-def]
+        if not reviewers.revoke(session, username, project):
+            _fail(f"{username!r} has no role in project {project!r}")
+
+    _reviewers_do(change)
+    err.print(f"{username!r} removed from project {project!r}")
 
 
 @app.command("limits")
