@@ -138,14 +138,15 @@ def open_cases(session: Session, doc: DecisionDoc, *, source: str, items: Sequen
     if not review:
         return []
     candidates = queues(session, doc.project)
-    authors = {i: item.author_id for i, item in enumerate(items)}
+    given = dict(enumerate(items))
     cases = []
     for position, result in review:
         category, score = top_category(result)
         queue = route(candidates, category=category, verdict=result.verdict, score=score, source=source)
         cases.append(
             Case(project_id=doc.project, decision_id=doc.id, position=position, data_id=result.data_id,
-                 author_id=authors.get(position), queue_id=queue.id, status="open", verdict=result.verdict,
+                 author_id=given[position].author_id if position in given else None,
+                 text=given[position].text if position in given else None, queue_id=queue.id, status="open", verdict=result.verdict,
                  category=category, score=score, source=source, priority=priority(category, score))
         )
     session.add_all(cases)

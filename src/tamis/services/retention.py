@@ -1,4 +1,4 @@
-"""Media retention: stored media (thumbnails, video frames) is deleted after
+"""Media retention: stored media (thumbnails, video frames, review cases' texts) is deleted after
 TAMIS_MEDIA_RETENTION_DAYS (0 keeps it); the decisions themselves stay, they are the record.
 
 `MediaRetentionLoop` runs the purge in the background of `tamis serve` (embedded runner) and of
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tamis.config import Settings, get_settings
 from tamis.jobs.loop import PollingLoop
-from tamis.store.models import ItemMedia
+from tamis.store.models import Case, ItemMedia
 
 PURGE_BATCH = 500  # rows per transaction: short transactions never hold the database for long
 PURGE_POLL_S = 3600.0  # media ages in days; hourly is prompt enough
@@ -31,7 +31,13 @@ def purge_media(sessions: sessionmaker[Session], retention_days: int, now: datet
         ).all()
         if ids:
             session.execute(delete(ItemMedia).where(ItemMedia.id.in_(ids)))
-    return len(ids)
+        # Review cases keep their item's text for reviewers: it ages out like the thumbnails.
+        texts = session.scalars(
+            select(Case.id).where(Case.created_at < cutoff, Case.text.is_not(None)).order_by(Case.id).limit(PURGE_BATCH)
+        ).all()
+        if texts:
+            session.execute(update(Case).where(Case.id.in_(texts)).values(text=None))
+    return len(ids) + len(texts)
 
 
 class MediaRetentionLoop(PollingLoop):

@@ -339,6 +339,8 @@ class Case(Base):
     position: Mapped[int] = mapped_column(Integer)  # the item's index in the decision
     data_id: Mapped[str] = mapped_column(String(256))
     author_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    # The item's text, for its reviewers; emptied after TAMIS_MEDIA_RETENTION_DAYS like thumbnails.
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
     queue_id: Mapped[str] = mapped_column(ForeignKey("review_queues.id"))
     status: Mapped[str] = mapped_column(String(12), default="open")  # open claimed on_hold escalated decided
     verdict: Mapped[str] = mapped_column(String(8))  # the automated verdict

@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column('position', sa.Integer(), nullable=False),
         sa.Column('data_id', sa.String(length=256), nullable=False),
         sa.Column('author_id', sa.String(length=256), nullable=True),
+        sa.Column('text', sa.Text(), nullable=True),
         sa.Column('queue_id', sa.String(length=40), sa.ForeignKey('review_queues.id'), nullable=False),
         sa.Column('status', sa.String(length=12), nullable=False),
         sa.Column('verdict', sa.String(length=8), nullable=False),
