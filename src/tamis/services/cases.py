@@ -157,15 +157,34 @@ def open_cases(session: Session, doc: DecisionDoc, *, source: str, items: Sequen
 # --- claiming ------------------------------------------------------------------------------------
 
 
+def _free(now: float) -> Any:
+    return or_(Case.status == "open", and_(Case.status == "claimed", Case.lease_expires_at < now))
+
+
 def _claimable(reviewer_id: str, role: str | None, now: float) -> Any:
     """Cases this reviewer may take: open ones they did not skip, expired claims, and escalated
     ones if they are a moderator (or the person it was escalated to)."""
     may_escalated = True if at_least(role, "moderator") else Case.escalated_to == reviewer_id
-    free = or_(Case.status == "open", and_(Case.status == "claimed", Case.lease_expires_at < now))
     return or_(
-        and_(free, Case.escalated.is_(False), or_(Case.skipped_by.is_(None), Case.skipped_by != reviewer_id)),
-        and_(or_(free, Case.status == "escalated"), Case.escalated.is_(True), may_escalated),
+        and_(_free(now), Case.escalated.is_(False), or_(Case.skipped_by.is_(None), Case.skipped_by != reviewer_id)),
+        and_(or_(_free(now), Case.status == "escalated"), Case.escalated.is_(True), may_escalated),
     )
+
+
+def _candidates(session: Session, project_id: str, queue_id: str, reviewer_id: str, role: str | None, now: float, n: int = 8) -> list[str]:
+    """The n most urgent cases this reviewer may take. One query per status, each a walk of
+    ix_cases_next in its order (an OR across statuses would sort the whole queue), merged here."""
+    rows: list[Any] = []
+    for status in ("open", "claimed", "escalated"):
+        query = (
+            select(Case.id, Case.priority, Case.created_at)
+            .where(Case.queue_id == queue_id, Case.status == status, Case.project_id == project_id,
+                   _claimable(reviewer_id, role, now))
+            .order_by(Case.priority.desc(), Case.created_at).limit(n)
+        )
+        rows += session.execute(query).all()
+    rows.sort(key=lambda r: (-r.priority, r.created_at, r.id))
+    return [r.id for r in rows[:n]]
 
 
 def held_by(session: Session, project_id: str, queue_id: str, reviewer_id: str, now: float) -> Case | None:
@@ -193,10 +212,7 @@ def claim_next(
         return mine
     claimable = _claimable(reviewer_id, role, now)
     for _ in range(5):  # each round tries a few candidates; others may take them first
-        ids = session.scalars(
-            select(Case.id).where(Case.project_id == project_id, Case.queue_id == queue_id, claimable)
-            .order_by(Case.priority.desc(), Case.created_at, Case.id).limit(8)
-        ).all()
+        ids = _candidates(session, project_id, queue_id, reviewer_id, role, now)
         if not ids:
             return None
         for case_id in ids:

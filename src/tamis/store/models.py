@@ -329,6 +329,7 @@ class Case(Base):
 
     __tablename__ = "cases"
     __table_args__ = (
+        # The order claim_next reads a queue in: most urgent first, then oldest (one index walk).
         Index("ix_cases_next", "queue_id", "status", "priority", "created_at"),
         Index("ix_cases_project_data", "project_id", "data_id"),
         Index("ix_cases_project_author", "project_id", "author_id"),
