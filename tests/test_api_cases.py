@@ -8,7 +8,7 @@ import pytest
 from conftest import assert_problem
 from review_helpers import review_everything_flagged
 from tamis.store.db import transaction
-from tamis import webhooks
+from tamis.services import webhooks
 
 
 @pytest.fixture

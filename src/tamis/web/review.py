@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from tamis.media.thumbnails import get_thumbnail
+from tamis.store.queries import get_thumbnail
 from tamis.services import cases, reviewers
 from tamis.services.reviewers import SignedIn
 from tamis.store.db import transaction
