@@ -17,7 +17,7 @@ from review_helpers import PASSWORD, add_reviewer, review_everything_flagged
 from serving import serve, stop
 from test_scan import CHROMIUM_ARGS, _chromium
 from tamis.store.db import transaction
-from tamis.store.models import Case, CaseDecision
+from tamis.store.models import Case, CaseDecision, ReviewEvent
 
 
 def _picture() -> str:
@@ -62,7 +62,8 @@ def test_sign_in_claim_reveal_and_decide_with_the_keyboard(project: str, key: st
                 filter_of = "document.getElementById('case-image') && getComputedStyle(document.getElementById('case-image')).filter"
                 assert "blur" in page.evaluate(filter_of) and "grayscale" in page.evaluate(filter_of)
                 assert page.evaluate("document.getElementById('case-image').naturalWidth") > 0  # the image did load
-                page.keyboard.press("r")
+                with page.expect_response(lambda r: r.url.endswith("/reveal") and r.status == 204):
+                    page.keyboard.press("r")
                 assert page.evaluate(filter_of) == "none"
                 page.keyboard.press("r")
                 assert "blur" in page.evaluate(filter_of)
@@ -82,7 +83,9 @@ def test_sign_in_claim_reveal_and_decide_with_the_keyboard(project: str, key: st
         with transaction() as session:
             case = session.scalar(select(Case).where(Case.project_id == project))
             decided = session.scalars(select(CaseDecision).where(CaseDecision.case_id == case.id)).all()  # type: ignore[union-attr]
+            seen = session.scalars(select(ReviewEvent.kind).where(ReviewEvent.case_id == case.id).order_by(ReviewEvent.id)).all()  # type: ignore[union-attr]
         assert case is not None and case.status == "decided"
         assert [(d.actor, d.action, d.verdict, d.category) for d in decided] == [(name, "uphold", "block", case.category)]
+        assert list(seen) == ["reveal", "decision"]  # the audit log: one reveal (hiding again is not one), the decision
     finally:
         stop(proc, log)

@@ -192,3 +192,47 @@ def test_malformed_and_oversized_forms_are_4xx(browser: TestClient, queued: str)
     assert 400 <= garbage.status_code < 500
     assert browser.get(f"/review/p/{queued}/cases", params={"status": "lost"}).status_code == 422
     assert browser.get(f"/review/p/{queued}/cases", params={"data_id": "post-1"}).status_code == 200
+
+
+def test_the_audit_log_records_sign_ins_reveals_decisions_and_user_changes(app, queued: str) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from tamis.cli import app as cli
+
+    reviewer, admin = add_reviewer(queued), add_reviewer(queued, "admin")
+    assert CliRunner().invoke(cli, ["users", "grant", reviewer, "--project", queued, "--role", "reviewer"]).exit_code == 0
+    with TestClient(app, base_url="https://testserver") as theirs, TestClient(app, base_url="https://testserver") as boss:
+        form = theirs.get("/review/login")
+        theirs.post("/review/login", data={"username": reviewer, "password": "not the password", "csrf": csrf_of(form.text)})
+        sign_in(theirs, reviewer)
+        case_url = claim(theirs, queued)
+        token = csrf_of(theirs.get(case_url).text)
+        assert theirs.post(case_url + "/reveal", data={"csrf": "forged"}).status_code == 403
+        assert theirs.post(case_url + "/reveal", data={"csrf": token}).status_code == 204
+        theirs.post(case_url + "/decision", data={"action": "uphold", "category": "harassment", "csrf": token})
+        assert "1 media revealed, 1 cases decided" in theirs.get("/review").text
+        assert theirs.get(f"/review/p/{queued}/audit").status_code == 403  # admins only
+        sign_in(boss, admin)
+        page = boss.get(f"/review/p/{queued}/audit")
+        assert page.status_code == 200
+        kinds = re.findall(r'<tr data-kind="([a-z_]+)"><td>[^<]*</td><td>([^<]*)</td>', page.text)
+        assert ("sign_in_failed", reviewer) in kinds and ("sign_in", reviewer) in kinds and ("reveal", reviewer) in kinds
+        assert ("decision", reviewer) in kinds and ("user_grant", "cli") in kinds
+        assert kinds.index(("decision", reviewer)) < kinds.index(("reveal", reviewer))  # newest first
+
+
+def test_a_break_reminder_past_the_daily_soft_limit(browser: TestClient, queued: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tamis import config
+
+    sign_in(browser, add_reviewer(queued))
+    case_url = claim(browser, queued)
+    assert "break-reminder" not in browser.get(case_url).text
+    monkeypatch.setenv("TAMIS_REVIEW_DAILY_SOFT_LIMIT", "1")
+    config.get_settings.cache_clear()
+    try:
+        token = csrf_of(browser.get(case_url).text)
+        browser.post(case_url + "/reveal", data={"csrf": token})
+        assert "Take a break" in browser.get(case_url).text
+    finally:
+        monkeypatch.delenv("TAMIS_REVIEW_DAILY_SOFT_LIMIT")
+        config.get_settings.cache_clear()

@@ -414,6 +414,13 @@ def _password(password_stdin: bool) -> str:
     return typer.prompt("password", hide_input=True, confirmation_prompt=True)
 
 
+def _audit(session, kind: str, reviewer_id: str, project: str | None, **detail: str) -> None:  # type: ignore[no-untyped-def]
+    """User changes made here go to the review audit log, by "cli" (whoever runs tamis on the server)."""
+    from tamis.services import audit
+
+    audit.log(session, kind, actor="cli", reviewer_id=reviewer_id, project_id=project, **detail)
+
+
 def _reviewers_do(change) -> None:  # type: ignore[no-untyped-def]
     from tamis.services.reviewers import ReviewerError
     from tamis.store.db import transaction
@@ -436,7 +443,12 @@ def users_add(
     from tamis.services import reviewers
 
     password = _password(password_stdin)
-    _reviewers_do(lambda s: (reviewers.add(s, username, password), reviewers.grant(s, username, project, role)))
+    def change(session) -> None:  # type: ignore[no-untyped-def]
+        reviewer = reviewers.add(session, username, password)
+        reviewers.grant(session, username, project, role)
+        _audit(session, "user_add", reviewer.id, project, user=username, role=role)
+
+    _reviewers_do(change)
     err.print(f"added {username!r} as {role} of project {project!r}; they sign in at /review")
 
 
@@ -461,7 +473,8 @@ def users_disable(username: str, enable: Annotated[bool, typer.Option("--enable"
     """Stop a reviewer signing in; their sessions end now."""
     from tamis.services import reviewers
 
-    _reviewers_do(lambda s: reviewers.set_disabled(s, username, not enable))
+    _reviewers_do(lambda s: _audit(s, "user_enable" if enable else "user_disable", reviewers.set_disabled(s, username, not enable).id,
+                                   None, user=username))
     err.print(f"{'enabled' if enable else 'disabled'} {username!r}")
 
 
@@ -474,7 +487,7 @@ def users_reset_password(
     from tamis.services import reviewers
 
     password = _password(password_stdin)
-    _reviewers_do(lambda s: reviewers.reset_password(s, username, password))
+    _reviewers_do(lambda s: _audit(s, "user_password", reviewers.reset_password(s, username, password).id, None, user=username))
     err.print(f"new password set for {username!r}")
 
 
@@ -483,7 +496,8 @@ def users_grant(username: str, project: ProjectOpt = "default", role: RoleOpt = 
     """Give a reviewer a role in a project (or change it)."""
     from tamis.services import reviewers
 
-    _reviewers_do(lambda s: reviewers.grant(s, username, project, role))
+    _reviewers_do(lambda s: _audit(s, "user_grant", reviewers.grant(s, username, project, role).reviewer_id, project,
+                                   user=username, role=role))
     err.print(f"{username!r} is {role} of project {project!r}")
 
 
@@ -495,6 +509,7 @@ def users_revoke(username: str, project: ProjectOpt = "default") -> None:
     def change(session) -> None:  # type: ignore[no-untyped-def]
         if not reviewers.revoke(session, username, project):
             _fail(f"{username!r} has no role in project {project!r}")
+        _audit(session, "user_revoke", reviewers.by_name(session, username).id, project, user=username)
 
     _reviewers_do(change)
     err.print(f"{username!r} removed from project {project!r}")

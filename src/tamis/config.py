@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     # Stored media: blurred thumbnails for reviewers, kept this many days (0 = keep forever)
     thumbnail_px: int = 256
     media_retention_days: int = 90
+    # Review workspace: a reviewer who has revealed media or decided cases this many times today (UTC)
+    # is reminded to take a break (a soft limit: they may go on).
+    review_daily_soft_limit: int = 300
 
     # Video: decoded with PyAV, sampled at video_fps and on scene changes, moderated as a job
     max_video_seconds: float = 600.0

@@ -28,7 +28,7 @@ MIN_PASSWORD = 12
 SESSION_S = 12 * 3600
 # Throttling: after THROTTLE_AFTER failures in a row, each further try waits twice as long as the last.
 THROTTLE_AFTER = 5
-THROTTLE_BASE_S = 2.0
+THROTTLE_BASE_S = 30.0
 THROTTLE_MAX_S = 900.0
 
 _hasher = PasswordHasher()

@@ -373,3 +373,19 @@ class CaseDecision(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewEvent(Base):
+    """The review workspace's audit log, append-only: sign-ins, media revealed, decisions, queue and
+    user changes. Never updated or deleted by tamis."""
+
+    __tablename__ = "review_events"
+    __table_args__ = (Index("ix_review_events_project", "project_id", "id"), Index("ix_review_events_reviewer", "reviewer_id", "created_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewer_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    actor: Mapped[str] = mapped_column(String(128))  # a username, "cli", or "api:<name>"
+    kind: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

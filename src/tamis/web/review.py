@@ -23,7 +23,8 @@ from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from tamis.store.queries import get_thumbnail
-from tamis.services import cases, reviewers
+from tamis.config import get_settings
+from tamis.services import audit, cases, reviewers
 from tamis.services.reviewers import SignedIn
 from tamis.store.db import transaction
 from tamis.taxonomy import CATEGORIES
@@ -172,16 +173,21 @@ def _sign_in(username: str, password: str, old_token: str) -> str | None:
     with transaction() as session:
         reviewer = reviewers.authenticate(session, username, password)
         if reviewer is None:
+            known = reviewers.by_name(session, username)
+            if known is not None:  # unknown names are not logged: the log is no list of guesses
+                audit.log(session, "sign_in_failed", actor=known.username, reviewer_id=known.id)
             return None
         reviewers.end_session(session, old_token)  # a token from before sign-in never survives it
+        audit.log(session, "sign_in", actor=reviewer.username, reviewer_id=reviewer.id)
         return reviewers.start_session(session, reviewer)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    await _post(request)
+    who, _ = await _post(request)
     with transaction() as session:
         reviewers.end_session(session, request.cookies.get(COOKIE, ""))
+        audit.log(session, "sign_out", actor=who.username, reviewer_id=who.reviewer_id)
     response = _redirect("/review/login")
     response.delete_cookie(COOKIE, path="/review")
     return response
@@ -208,8 +214,16 @@ def home(request: Request) -> HTMLResponse:
             {"id": project, "role": role, "queues": cases.queue_stats(session, project)}
             for project, role in reviewers.memberships(session, who.reviewer_id)
         ]
-    return _page(request, "review_home.html", {"who": who, "projects": projects, "age": _age,
+        exposure = _exposure(session, who)
+    return _page(request, "review_home.html", {"who": who, "projects": projects, "age": _age, "exposure": exposure,
                                                "notice": request.query_params.get("notice", "")[:200]})
+
+
+def _exposure(session: Session, who: SignedIn) -> dict[str, Any]:
+    """Today's counters and whether to remind the reviewer to take a break."""
+    counts = audit.exposure_today(session, who.reviewer_id)
+    limit = get_settings().review_daily_soft_limit
+    return {**counts, "limit": limit, "rest": limit > 0 and sum(counts.values()) >= limit}
 
 
 @router.post("/p/{project}/queues/{queue_id}/next")
@@ -267,6 +281,7 @@ def _case_context(session: Session, who: SignedIn, project: str, case_id: str) -
         "categories": CATEGORIES,
         "shortcuts": SHORTCUTS,
         "age": _age,
+        "exposure": _exposure(session, who),
     }
 
 
@@ -308,13 +323,38 @@ async def decide(request: Request, project: str, case_id: str) -> Response:
         case = cases.get_case(session, project, case_id)
         queue_id = case.queue_id if case else ""
         try:
-            cases.decide(session, project, case_id, action=action, category=category, reason=reason, note=note,  # type: ignore[arg-type]
-                         reviewer=reviewer)
+            record = cases.decide(session, project, case_id, action=action, category=category, reason=reason,  # type: ignore[arg-type]
+                                  note=note, reviewer=reviewer)
         except cases.CaseError as exc:
             raise WebError(404 if exc.kind == "not_found" else 409, exc.detail) from exc
+        audit.log(session, "decision", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id,
+                  action=record.action, verdict=record.verdict, category=record.category)
     if form.get("next"):
         return _redirect(_next_url(who, project, queue_id))
     return _redirect(f"/review/p/{quote(project)}/cases/{case_id}")
+
+
+@router.post("/p/{project}/cases/{case_id}/reveal")
+async def reveal(request: Request, project: str, case_id: str) -> Response:
+    """The page reports each reveal of a case's media: the audit log and today's exposure count it."""
+    who, _ = await _post(request)
+    with transaction() as session:
+        _role(session, who, project)
+        if cases.get_case(session, project, case_id) is None:
+            raise WebError(404, "No such case in this project.")
+        audit.log(session, "reveal", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id)
+    return Response(status_code=204)
+
+
+@router.get("/p/{project}/audit")
+def audit_log(request: Request, project: str) -> HTMLResponse:
+    """Admins read the project's audit log (newest first, 100 a page)."""
+    who = _who(request)
+    before = request.query_params.get("before", "")
+    with transaction() as session:
+        _role(session, who, project, "admin")
+        rows = audit.events(session, project, before=int(before) if before.isdigit() and len(before) < 18 else None)
+    return _page(request, "review_audit.html", {"who": who, "project": project, "rows": rows})
 
 
 @router.post("/p/{project}/cases/{case_id}/{step}")
@@ -339,6 +379,8 @@ async def case_step(request: Request, project: str, case_id: str, step: str) -> 
         except cases.CaseError as exc:
             raise WebError(404 if exc.kind == "not_found" else 409 if exc.kind == "conflict" else 422, exc.detail) from exc
         del role
+        audit.log(session, step, actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id,
+                  **({"queue": form.get("queue")} if step == "escalate" else {}))
     if step in ("skip", "hold", "escalate"):
         return _redirect(_next_url(who, project, queue_id))
     return _redirect(f"/review/p/{quote(project)}/cases/{case_id}")
@@ -385,7 +427,10 @@ async def admin_add_queue(request: Request, project: str) -> Response:
     with transaction() as session:
         _role(session, who, project, "admin")
         try:
-            cases.create_queue(session, project, form.get("name", "").strip(), rules, position=len(cases.queues(session, project)))
+            queue = cases.create_queue(session, project, form.get("name", "").strip(), rules,
+                                       position=len(cases.queues(session, project)))
         except cases.CaseError as exc:
             raise WebError(409 if exc.kind == "conflict" else 422, exc.detail) from exc
+        audit.log(session, "queue_add", actor=who.username, reviewer_id=who.reviewer_id, project_id=project,
+                  queue=queue.name, rules=rules)
     return _redirect(f"/review/p/{quote(project)}/admin?notice=" + quote("Queue added."))

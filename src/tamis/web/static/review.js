@@ -7,10 +7,19 @@
     var image = byId("case-image"), button = byId("reveal");
     if (!image) return;
     var revealed = image.classList.toggle("wellness") === false;
+    if (revealed) report();
     if (button) {
       button.setAttribute("aria-pressed", revealed ? "true" : "false");
       button.firstChild.textContent = revealed ? "Hide image " : "Reveal image ";
     }
+  }
+
+  // Each reveal is recorded (audit log, today's exposure); the image shows whether or not that lands.
+  function report() {
+    var article = document.querySelector("article[data-reveal-url]");
+    if (!article) return;
+    var body = new URLSearchParams({ csrf: article.getAttribute("data-csrf") });
+    fetch(article.getAttribute("data-reveal-url"), { method: "POST", body: body, credentials: "same-origin" });
   }
 
   function toggleHelp(show) {

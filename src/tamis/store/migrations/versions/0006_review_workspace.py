@@ -1,4 +1,4 @@
-"""review workspace: reviewers, memberships, sessions, queues, cases, case decisions; author_id and
+"""review workspace: reviewers, memberships, sessions, queues, cases, case decisions, audit events; author_id and
 context on decision items
 
 Revision ID: 0006
@@ -104,9 +104,23 @@ def upgrade() -> None:
         sa.Column('created_at', WHEN, nullable=False),
     )
 
+    op.create_table(
+        'review_events',
+        sa.Column('id', sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column('project_id', sa.String(length=64), nullable=True),
+        sa.Column('reviewer_id', sa.String(length=40), nullable=True),
+        sa.Column('actor', sa.String(length=128), nullable=False),
+        sa.Column('kind', sa.String(length=32), nullable=False),
+        sa.Column('case_id', sa.String(length=40), nullable=True),
+        sa.Column('detail', JSON, nullable=False),
+        sa.Column('created_at', WHEN, nullable=False),
+    )
+    op.create_index('ix_review_events_project', 'review_events', ['project_id', 'id'])
+    op.create_index('ix_review_events_reviewer', 'review_events', ['reviewer_id', 'created_at'])
+
 
 def downgrade() -> None:
-    for table in ('case_decisions', 'cases', 'review_queues', 'review_sessions', 'memberships', 'reviewers'):
+    for table in ('review_events', 'case_decisions', 'cases', 'review_queues', 'review_sessions', 'memberships', 'reviewers'):
         op.drop_table(table)
     with op.batch_alter_table('decision_items') as batch:
         batch.drop_column('context')
