@@ -224,3 +224,34 @@ def test_history_shows_earlier_decisions_on_the_data_id_and_the_author(project: 
 ])
 def test_human_verdicts(verdict: str, action: str, expected: str) -> None:
     assert cases.human_verdict(verdict, action) == expected  # type: ignore[arg-type]
+
+
+def test_agreement_counts_upheld_and_overturned_per_queue_and_category(project: str) -> None:
+    record(project, [_result("a", "review", "hate", 0.6), _result("b", "review", "hate", 0.6), _result("c", "review", "spam", 0.6)])
+    ana = add_reviewer(project)
+    queue = default_queue(project)
+    for action in ("overturn", "overturn", "uphold"):
+        case = claim(project, queue, ana)
+        assert case is not None
+        with transaction() as session:
+            cases.decide(session, project, case.id, action=action, category=None, reason="", note="",  # type: ignore[arg-type]
+                         reviewer=reviewers.by_name(session, ana))
+    with transaction() as session:
+        rows = {(a.queue, a.category): (a.upheld, a.overturned) for a in cases.agreement(session, project)}
+    assert sum(rows.values(), ()) and sum(u + o for u, o in rows.values()) == 3
+    hate, spam = rows[("default", "hate")], rows[("default", "spam")]
+    assert hate[0] + hate[1] == 2 and spam[0] + spam[1] == 1
+    assert cases.Agreement("q", "hate", 1, 3).overturn_rate == 0.75
+
+
+def test_retention_empties_the_text_of_old_cases(project: str) -> None:
+    from datetime import timedelta
+
+    from tamis.services.retention import purge_media
+    from tamis.store.db import session_factory
+
+    record(project, [_result("old", "review", "hate", 0.6)], items=[Item("old", text="a hurtful text")])
+    assert project_cases(project)[0].text == "a hurtful text"
+    while purge_media(session_factory(), 30, now=datetime.now(UTC) + timedelta(days=31)):
+        pass
+    assert project_cases(project)[0].text is None

@@ -1,5 +1,6 @@
 """The review workspace in a real browser (Debian's chromium through Playwright) against a real
-`tamis serve`: sign in, claim a case, reveal its blurred image, decide it with the keyboard."""
+`tamis serve`: sign in, claim a case (a second browser cannot get it), reveal its blurred image and
+masked words, decide it with the keyboard."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def test_sign_in_claim_reveal_and_decide_with_the_keyboard(project: str, key: st
     from playwright.sync_api import sync_playwright
 
     review_everything_flagged(project)
-    name = add_reviewer(project)
+    name, second = add_reviewer(project), add_reviewer(project)
     log = tmp_path / "serve.log"
     proc, base = serve([sys.executable, "-m", "tamis"], dict(os.environ), log, ready="/healthz")
     try:
@@ -71,6 +72,16 @@ def test_sign_in_claim_reveal_and_decide_with_the_keyboard(project: str, key: st
                 assert page.locator("#shortcuts").is_visible() and "submit & next" in page.locator("#shortcuts").inner_text()
                 page.keyboard.press("Escape")
                 assert not page.locator("#shortcuts").is_visible()
+                # A second reviewer in another browser finds nothing to claim: the only case is held.
+                other = browser.new_context().new_page()
+                other.goto(base + "/review/login")
+                other.fill("input[name=username]", second)
+                other.fill("input[name=password]", PASSWORD)
+                other.click("#login button[type=submit]")
+                other.wait_for_url(base + "/review")
+                other.locator("tr[data-queue=default] button.claim").click()
+                other.wait_for_url("**/review?notice=*")
+                assert "Nothing to review" in other.locator(".notice").inner_text()
                 page.keyboard.press("u")
                 assert page.locator("#action-uphold").is_checked()
                 page.keyboard.press("s")

@@ -347,6 +347,34 @@ def queue_stats(session: Session, project_id: str) -> list[QueueStats]:
     return stats
 
 
+@dataclass(frozen=True)
+class Agreement:
+    """People against the automated verdicts of one queue and category: where thresholds should move."""
+
+    queue: str
+    category: str | None
+    upheld: int
+    overturned: int
+
+    @property
+    def overturn_rate(self) -> float:
+        return self.overturned / (self.upheld + self.overturned) if self.upheld + self.overturned else 0.0
+
+
+def agreement(session: Session, project_id: str) -> list[Agreement]:
+    """Upheld and overturned decisions per queue and category (the case's top category)."""
+    rows = session.execute(
+        select(ReviewQueue.name, Case.category, CaseDecision.action, func.count())
+        .join(Case, Case.id == CaseDecision.case_id).join(ReviewQueue, ReviewQueue.id == Case.queue_id)
+        .where(CaseDecision.project_id == project_id)
+        .group_by(ReviewQueue.name, Case.category, CaseDecision.action)
+    ).all()
+    counts: dict[tuple[str, str | None], dict[str, int]] = {}
+    for queue, category, action, n in rows:
+        counts.setdefault((queue, category), {})[action] = n
+    return [Agreement(q, c, n.get("uphold", 0), n.get("overturn", 0)) for (q, c), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))]
+
+
 def automated(session: Session, case: Case) -> tuple[Decision, dict[str, Any]]:
     """The automated decision and the case's item result in it."""
     decision = session.get(Decision, case.decision_id)

@@ -409,6 +409,7 @@ def admin(request: Request, project: str) -> HTMLResponse:
     with transaction() as session:
         _role(session, who, project, "admin")
         context = {"who": who, "project": project, "members": reviewers.members(session, project),
+                   "agreement": cases.agreement(session, project),
                    "queues": cases.queues(session, project), "notice": request.query_params.get("notice", "")[:200]}
     return _page(request, "review_admin.html", context)
 
