@@ -247,11 +247,11 @@ def test_agreement_counts_upheld_and_overturned_per_queue_and_category(project: 
 def test_retention_empties_the_text_of_old_cases(project: str) -> None:
     from datetime import timedelta
 
-    from tamis.services.retention import purge_media
+    from tamis.services.retention import purge_case_texts
     from tamis.store.db import session_factory
 
     record(project, [_result("old", "review", "hate", 0.6)], items=[Item("old", text="a hurtful text")])
     assert project_cases(project)[0].text == "a hurtful text"
-    while purge_media(session_factory(), 30, now=datetime.now(UTC) + timedelta(days=31)):
+    while purge_case_texts(session_factory(), 30, now=datetime.now(UTC) + timedelta(days=31)):
         pass
     assert project_cases(project)[0].text is None
