@@ -255,3 +255,22 @@ def test_retention_empties_the_text_of_old_cases(project: str) -> None:
     while purge_case_texts(session_factory(), 30, now=datetime.now(UTC) + timedelta(days=31)):
         pass
     assert project_cases(project)[0].text is None
+
+
+def test_a_sample_of_pass_and_block_items_become_quality_cases_after_the_real_ones(project: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tamis import config
+
+    monkeypatch.setenv("TAMIS_REVIEW_SAMPLE_RATE", "1")
+    config.get_settings.cache_clear()
+    try:
+        record(project, [_result("ok", "pass", "hate", 0.1), _result("bad", "block", "hate", 0.99)])
+        record(project, [_result("unsure", "review", "spam", 0.5)])
+    finally:
+        monkeypatch.delenv("TAMIS_REVIEW_SAMPLE_RATE")
+        config.get_settings.cache_clear()
+    opened = {c.data_id: c for c in project_cases(project)}
+    assert set(opened) == {"ok", "bad", "unsure"} and opened["bad"].verdict == "block"
+    ana = add_reviewer(project)
+    first = claim(project, default_queue(project), ana)
+    assert first is not None and first.data_id == "unsure"  # real review cases come first
+    assert cases.human_verdict("pass", "uphold") == "pass"

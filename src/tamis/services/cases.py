@@ -11,6 +11,7 @@ project's webhooks as `{"type": "review", ...}` through the same outbox as decis
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,11 +22,13 @@ import orjson
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from tamis.config import get_settings
 from tamis.schema import DecisionDoc, Item, ItemResult
 from tamis.services.reviewers import at_least
 from tamis.store import queries
 from tamis.store.models import Case, CaseDecision, Decision, DecisionItem, Delivery, Reviewer, ReviewQueue, Webhook, utcnow
 
+SAMPLED_PENALTY = 10_000
 LEASE_S = 600.0  # a claimed case goes back to its queue after 10 minutes without a decision
 STATUSES = ("open", "claimed", "on_hold", "escalated", "decided")
 Action = Literal["uphold", "overturn"]
@@ -133,8 +136,10 @@ def priority(category: str | None, score: float) -> int:
 
 
 def open_cases(session: Session, doc: DecisionDoc, *, source: str, items: Sequence[Item] = ()) -> list[Case]:
-    """A case for every item the decision sends to review (the caller's transaction)."""
-    review = [(i, r) for i, r in enumerate(doc.results) if r.verdict == "review"]
+    """A case for every item the decision sends to review, and for a sample of the others
+    (TAMIS_REVIEW_SAMPLE_RATE), in the caller's transaction."""
+    rate = get_settings().review_sample_rate
+    review = [(i, r) for i, r in enumerate(doc.results) if r.verdict == "review" or (rate and random.random() < rate)]
     if not review:
         return []
     candidates = queues(session, doc.project)
@@ -147,7 +152,9 @@ def open_cases(session: Session, doc: DecisionDoc, *, source: str, items: Sequen
             Case(project_id=doc.project, decision_id=doc.id, position=position, data_id=result.data_id,
                  author_id=given[position].author_id if position in given else None,
                  text=given[position].text if position in given else None, queue_id=queue.id, status="open", verdict=result.verdict,
-                 category=category, score=score, source=source, priority=priority(category, score))
+                 category=category, score=score, source=source,
+                 # A sampled pass/block (a quality check) waits behind every real review case.
+                 priority=priority(category, score) - (SAMPLED_PENALTY if result.verdict != "review" else 0))
         )
     session.add_all(cases)
     session.flush()
