@@ -4,7 +4,9 @@ CSRF, session fixation, throttling, role limits and other projects refused on th
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -236,3 +238,49 @@ def test_a_break_reminder_past_the_daily_soft_limit(browser: TestClient, queued:
     finally:
         monkeypatch.delenv("TAMIS_REVIEW_DAILY_SOFT_LIMIT")
         config.get_settings.cache_clear()
+
+
+def test_a_moderator_bulk_overturns_with_confirmation_and_undoes_in_time(app, client, auth, queued: str) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from tamis.services import cases as case_service
+    from tamis.services import webhooks
+    from tamis.store.models import Delivery
+
+    with transaction() as session:
+        hook_id = webhooks.create_webhook(session, queued, "https://example.org/hook").id
+    client.post("/v1/moderate", headers=auth, json={"items": [{"data_id": "post-2", "text": "you stupid idiot"}]})
+    with TestClient(app, base_url="https://testserver") as mod, TestClient(app, base_url="https://testserver") as plain:
+        sign_in(plain, add_reviewer(queued))
+        listing = plain.get(f"/review/p/{queued}/cases")
+        assert 'name="case"' not in listing.text  # no bulk selection for reviewers
+        refused = plain.post(f"/review/p/{queued}/bulk", data={"csrf": csrf_of(listing.text), "action": "overturn", "case": ["x"]})
+        assert refused.status_code == 403
+        sign_in(mod, add_reviewer(queued, "moderator"))
+        listing = mod.get(f"/review/p/{queued}/cases")
+        ids = re.findall(r'name="case" value="([^"]+)"', listing.text)
+        assert len(ids) == 2
+        token = csrf_of(listing.text)
+        confirm = mod.post(f"/review/p/{queued}/bulk", data={"csrf": token, "action": "overturn", "reason": "satire", "case": ids})
+        assert "Overturn 2 cases?" in confirm.text
+        assert all(c["status"] == "open" for c in client.get("/v1/cases", headers=auth).json()["cases"])  # nothing yet
+        done = mod.post(f"/review/p/{queued}/bulk", data={"csrf": token, "action": "overturn", "reason": "satire", "case": ids, "confirm": "1"})
+        assert "2 of 2 cases decided" in done.text
+        assert {c["status"] for c in client.get("/v1/cases", headers=auth).json()["cases"]} == {"decided"}
+        with transaction() as session:
+            held = session.scalars(select(Delivery).where(Delivery.webhook_id == hook_id, Delivery.body.contains('"type":"review"'))).all()
+            assert len(held) == 2 and all(d.next_attempt_at > time.time() + 20 for d in held)  # waiting for the undo window
+        undo = re.search(r'action="([^"]+/undo)"', done.text).group(1)  # type: ignore[union-attr]
+        assert mod.post(undo, data={"csrf": token}).status_code == 200
+        assert {c["status"] for c in client.get("/v1/cases", headers=auth).json()["cases"]} == {"open"}
+        with transaction() as session:
+            held = session.scalars(select(Delivery).where(Delivery.webhook_id == hook_id, Delivery.body.contains('"type":"review"'))).all()
+            assert {(d.status, d.last_error) for d in held} == {("failed", "undone")}
+        assert mod.post(undo, data={"csrf": token}).status_code == 404  # once
+        late = mod.post(f"/review/p/{queued}/bulk", data={"csrf": token, "action": "uphold", "case": ids, "confirm": "1"})
+        batch = re.search(r"/bulk/([^/]+)/undo", late.text).group(1)  # type: ignore[union-attr]
+        with transaction() as session, pytest.raises(case_service.CaseError) as too_late:
+            reviewer_id = reviewers.by_name(session, re.search(r'class="who">([^<]+)<', late.text).group(1)).id  # type: ignore[union-attr]
+            case_service.undo_batch(session, queued, batch, reviewer_id,
+                                    now=datetime.now(UTC) + timedelta(seconds=case_service.UNDO_S + 1))
+        assert too_late.value.kind == "conflict"

@@ -246,6 +246,7 @@ class ReviewDoc(Doc):
     reason: str
     note: str
     at: str
+    undone_at: str | None = Field(None, description="When a bulk action that made it was undone (within its window).")
 
 
 class CaseDoc(Doc):

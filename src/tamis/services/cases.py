@@ -26,6 +26,7 @@ from tamis.config import get_settings
 from tamis.schema import DecisionDoc, Item, ItemResult
 from tamis.services.reviewers import at_least
 from tamis.store import queries
+from tamis.store.models import new_id
 from tamis.store.models import Case, CaseDecision, Decision, DecisionItem, Delivery, Reviewer, ReviewQueue, Webhook, utcnow
 
 SAMPLED_PENALTY = 10_000
@@ -373,7 +374,7 @@ def agreement(session: Session, project_id: str) -> list[Agreement]:
     rows = session.execute(
         select(ReviewQueue.name, Case.category, CaseDecision.action, func.count())
         .join(Case, Case.id == CaseDecision.case_id).join(ReviewQueue, ReviewQueue.id == Case.queue_id)
-        .where(CaseDecision.project_id == project_id)
+        .where(CaseDecision.project_id == project_id, CaseDecision.undone_at.is_(None))
         .group_by(ReviewQueue.name, Case.category, CaseDecision.action)
     ).all()
     counts: dict[tuple[str, str | None], dict[str, int]] = {}
@@ -490,16 +491,81 @@ def case_doc(session: Session, case: Case, people: Sequence[CaseDecision] | None
 
 def review_doc(record: CaseDecision) -> dict[str, Any]:
     return {"id": record.id, "by": record.actor, "action": record.action, "verdict": record.verdict,
-            "category": record.category, "reason": record.reason, "note": record.note, "at": record.created_at.isoformat()}
+            "category": record.category, "reason": record.reason, "note": record.note, "at": record.created_at.isoformat(),
+            "undone_at": record.undone_at.isoformat() if record.undone_at else None}
 
 
-def announce(session: Session, case: Case, record: CaseDecision) -> list[Delivery]:
-    """Outbox rows `{"type": "review"}` for the project's active webhooks that follow `review` verdicts."""
+def announce(session: Session, case: Case, record: CaseDecision, delay_s: float = 0.0) -> list[Delivery]:
+    """Outbox rows `{"type": "review"}` for the project's active webhooks that follow the case's
+    automated verdict; `delay_s` holds them back (a bulk action's undo window)."""
     hooks = session.scalars(select(Webhook).where(Webhook.project_id == case.project_id, Webhook.active.is_(True))).all()
     body = orjson.dumps({"type": "review", "case": case_doc(session, case, [record]), "review": review_doc(record)}).decode()
     deliveries = [
-        Delivery(webhook_id=hook.id, project_id=case.project_id, decision_id=case.decision_id, body=body)
+        Delivery(webhook_id=hook.id, project_id=case.project_id, decision_id=case.decision_id, body=body,
+                 next_attempt_at=time.time() + delay_s)
         for hook in hooks if case.verdict in hook.verdicts
     ]
     session.add_all(deliveries)
     return deliveries
+
+
+# --- bulk actions ----------------------------------------------------------------------------------
+
+UNDO_S = 30.0  # a bulk action can be undone this long; its webhooks wait until the window closes
+BULK_MAX = 200
+
+
+def bulk_decide(
+    session: Session, project_id: str, case_ids: Sequence[str], reviewer: Reviewer, *, action: Action,
+    category: str | None, reason: str, note: str,
+) -> tuple[str, list[CaseDecision]]:
+    """Decide many waiting cases at once (moderators): each case still waiting is decided by the same
+    conditional UPDATE as one decision; cases held by someone else or decided meanwhile are left
+    alone. Returns the batch id (for undo) and the decisions made."""
+    if not case_ids or len(case_ids) > BULK_MAX:
+        raise CaseError("invalid", f"choose 1 to {BULK_MAX} cases", "cases")
+    batch, now, made = new_id("bat"), time.time(), []
+    waiting = or_(Case.status.in_(("open", "escalated")), and_(Case.status == "claimed", Case.lease_expires_at < now))
+    for case_id in dict.fromkeys(case_ids):
+        case = get_case(session, project_id, case_id)
+        if case is None:
+            continue
+        done = session.execute(
+            update(Case).where(Case.id == case.id, waiting).values(status="decided", decided_at=utcnow(), claimed_by=None,
+                                                                   lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != 1:
+            continue
+        session.refresh(case)
+        record = CaseDecision(case_id=case.id, project_id=project_id, reviewer_id=reviewer.id, actor=reviewer.username,
+                              action=action, verdict=human_verdict(case.verdict, action), category=category, reason=reason,
+                              note=note, batch_id=batch)
+        session.add(record)
+        session.flush()
+        announce(session, case, record, delay_s=UNDO_S + 1)
+        made.append(record)
+    return batch, made
+
+
+def undo_batch(session: Session, project_id: str, batch_id: str, reviewer_id: str, *, now: datetime | None = None) -> int:
+    """Undo a bulk action of this reviewer within UNDO_S: its cases wait again, its decisions are
+    marked undone (kept, for the record) and its webhooks never leave. Returns the cases reopened."""
+    now = now or utcnow()
+    records = session.scalars(
+        select(CaseDecision).where(CaseDecision.project_id == project_id, CaseDecision.batch_id == batch_id,
+                                   CaseDecision.reviewer_id == reviewer_id, CaseDecision.undone_at.is_(None))
+    ).all()
+    if not records:
+        raise CaseError("not_found", f"bulk action {batch_id}")
+    if any((now - r.created_at).total_seconds() > UNDO_S for r in records):
+        raise CaseError("conflict", f"the undo window ({UNDO_S:.0f} s) has passed")
+    for record in records:
+        record.undone_at = now
+        case = session.get(Case, record.case_id)
+        assert case is not None
+        case.status, case.decided_at = _resting(case), None
+        for delivery in session.scalars(select(Delivery).where(Delivery.decision_id == case.decision_id,
+                                                               Delivery.status == "pending", Delivery.body.contains(record.id))):
+            delivery.status, delivery.last_error = "failed", "undone"
+    return len(records)

@@ -372,6 +372,8 @@ class CaseDecision(Base):
     category: Mapped[str | None] = mapped_column(String(32), nullable=True)
     reason: Mapped[str] = mapped_column(String(200), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)  # a bulk action
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # a bulk action undone in time
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

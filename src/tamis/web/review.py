@@ -116,19 +116,19 @@ def _same_origin(request: Request) -> None:
         raise WebError(403, "This form was sent from another site.")
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def _form(request: Request, max_fields: int = 20) -> dict[str, str]:
     try:
-        form = await request.form(max_files=0, max_fields=20, max_part_size=MAX_FIELD)
+        form = await request.form(max_files=0, max_fields=max_fields, max_part_size=MAX_FIELD)
     except Exception as exc:  # starlette's parse errors: a malformed or oversized form
         raise WebError(400, "The form could not be read.") from exc
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-async def _post(request: Request) -> tuple[SignedIn, dict[str, str]]:
+async def _post(request: Request, max_fields: int = 20) -> tuple[SignedIn, dict[str, str]]:
     """A signed-in POST with the session's CSRF token."""
     _same_origin(request)
     who = _who(request)
-    form = await _form(request)
+    form = await _form(request, max_fields)
     if not hmac.compare_digest(form.get("csrf", "").encode(), who.csrf.encode()):
         raise WebError(403, "This form has expired (CSRF token mismatch): reload the page and try again.")
     return who, form
@@ -399,8 +399,53 @@ def case_list(request: Request, project: str) -> HTMLResponse:
     with transaction() as session:
         _role(session, who, project)
         rows = cases.list_cases(session, project, status=status, data_id=data_id.replace("\x00", "") if data_id else None, limit=100)
+        role = reviewers.role_in(session, who.reviewer_id, project)
     return _page(request, "review_cases.html", {"who": who, "project": project, "rows": rows, "status": status or "",
-                                                "data_id": data_id or "", "statuses": cases.STATUSES, "age": _age})
+                                                "data_id": data_id or "", "statuses": cases.STATUSES, "age": _age,
+                                                "bulk": reviewers.at_least(role, "moderator"), "categories": CATEGORIES,
+                                                "notice": request.query_params.get("notice", "")[:200]})
+
+
+@router.post("/p/{project}/bulk")
+async def bulk(request: Request, project: str) -> Response:
+    """Moderators decide many waiting cases at once: first a confirmation page, then the action,
+    which can be undone for cases.UNDO_S seconds (its webhooks wait until then)."""
+    who, form = await _post(request, max_fields=cases.BULK_MAX + 10)
+    raw = await request.form()
+    ids = [v for v in raw.getlist("case") if isinstance(v, str)][: cases.BULK_MAX + 1]
+    action, category = form.get("action"), form.get("category") or None
+    if action not in ("uphold", "overturn") or (category is not None and category not in CATEGORIES):
+        raise WebError(422, "Choose uphold or overturn, and a category from the list.")
+    with transaction() as session:
+        _role(session, who, project, "moderator")
+        if not form.get("confirm"):
+            chosen = [c for c in (cases.get_case(session, project, i) for i in ids) if c is not None]
+            return _page(request, "review_bulk.html", {"who": who, "project": project, "chosen": chosen, "action": action,
+                                                       "category": category or "", "reason": form.get("reason", "")[:200],
+                                                       "undo_s": cases.UNDO_S})
+        reviewer = reviewers.by_name(session, who.username)
+        try:
+            batch, made = cases.bulk_decide(session, project, ids, reviewer, action=action, category=category,  # type: ignore[arg-type]
+                                            reason=form.get("reason", "")[:200], note="")
+        except cases.CaseError as exc:
+            raise WebError(422, exc.detail) from exc
+        audit.log(session, "bulk", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, batch=batch,
+                  action=action, cases=[m.case_id for m in made])
+    return _page(request, "review_bulk_done.html", {"who": who, "project": project, "batch": batch, "n": len(made),
+                                                    "asked": len(ids), "undo_s": cases.UNDO_S})
+
+
+@router.post("/p/{project}/bulk/{batch_id}/undo")
+async def bulk_undo(request: Request, project: str, batch_id: str) -> Response:
+    who, _ = await _post(request)
+    with transaction() as session:
+        _role(session, who, project, "moderator")
+        try:
+            n = cases.undo_batch(session, project, batch_id, who.reviewer_id)
+        except cases.CaseError as exc:
+            raise WebError(404 if exc.kind == "not_found" else 409, exc.detail) from exc
+        audit.log(session, "bulk_undo", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, batch=batch_id)
+    return _redirect(f"/review/p/{quote(project)}/cases?notice=" + quote(f"Undone: {n} cases wait again."))
 
 
 @router.get("/p/{project}/admin")

@@ -101,6 +101,8 @@ def upgrade() -> None:
         sa.Column('category', sa.String(length=32), nullable=True),
         sa.Column('reason', sa.String(length=200), nullable=False),
         sa.Column('note', sa.Text(), nullable=False),
+        sa.Column('batch_id', sa.String(length=40), nullable=True, index=True),
+        sa.Column('undone_at', WHEN, nullable=True),
         sa.Column('created_at', WHEN, nullable=False),
     )
 
