@@ -113,6 +113,10 @@ def serve_and_moderate(tamis: Path, home: Path, env: dict[str, str], started: fl
         names = {a["name"] for a in result["analyzers"]}
         assert {"nsfw-image", "image-safety"} <= names and result["verdict"] == "pass", result
         step("moderated a text (block, text-model) and an image (pass, image analyzers) over HTTP", started)
+        for path in ("/review/login", "/review/static/review.js", "/review/static/review.css"):
+            with urllib.request.urlopen(base + path, timeout=30) as answer:
+                assert answer.status == 200 and answer.read(), path
+        step("served the review workspace's sign-in page and its assets from the installed package", started)
     finally:
         server.terminate()
         try:

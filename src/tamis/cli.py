@@ -35,6 +35,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(policy_app, name="policy")
 app.add_typer(hooks_app, name="webhooks")
 app.add_typer(bank_app, name="bank")
+users_app = typer.Typer(help="Reviewers of the review workspace (/review): accounts and roles per project.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 err = Console(stderr=True)
 # One default everywhere: $TAMIS_PROJECT, else "default" (an API call's project is its key's).
@@ -398,6 +400,119 @@ def keys_revoke(key_id: str) -> None:
         if not queries.revoke_key(session, key_id):
             _fail(f"no active key {key_id}")
     err.print(f"revoked {key_id}")
+
+
+# --- reviewers (the review workspace) --------------------------------------------------------------
+
+RoleOpt = Annotated[str, typer.Option("--role", help="reviewer, moderator or admin (in --project).")]
+
+
+def _password(password_stdin: bool) -> str:
+    """From standard input (one line: scripts), else asked twice without echo."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+def _audit(session, kind: str, reviewer_id: str, project: str | None, **detail: str) -> None:  # type: ignore[no-untyped-def]
+    """User changes made here go to the review audit log, by "cli" (whoever runs tamis on the server)."""
+    from tamis.services import audit
+
+    audit.log(session, kind, actor="cli", reviewer_id=reviewer_id, project_id=project, **detail)
+
+
+def _reviewers_do(change) -> None:  # type: ignore[no-untyped-def]
+    from tamis.services.reviewers import ReviewerError
+    from tamis.store.db import transaction
+
+    try:
+        with transaction() as session:
+            change(session)
+    except ReviewerError as exc:
+        _fail(str(exc))
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    project: ProjectOpt = "default",
+    role: RoleOpt = "reviewer",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """Create a reviewer with a role in the project (the password is asked, never an argument)."""
+    from tamis.services import reviewers
+
+    password = _password(password_stdin)
+    def change(session) -> None:  # type: ignore[no-untyped-def]
+        reviewer = reviewers.add(session, username, password)
+        reviewers.grant(session, username, project, role)
+        _audit(session, "user_add", reviewer.id, project, user=username, role=role)
+
+    _reviewers_do(change)
+    err.print(f"added {username!r} as {role} of project {project!r}; they sign in at /review")
+
+
+@users_app.command("list")
+def users_list(project: Annotated[Optional[str], typer.Option("--project", "-p", help="Only this project's reviewers.")] = None) -> None:
+    from tamis.services import reviewers
+    from tamis.store.db import transaction
+
+    table = Table("username", "projects (role)", "disabled", "created")
+    with transaction() as session:
+        for r in reviewers.all_reviewers(session):
+            roles = reviewers.memberships(session, r.id)
+            if project and project not in {p for p, _ in roles}:
+                continue
+            table.add_row(r.username, ", ".join(f"{p} ({role})" for p, role in roles), "yes" if r.disabled else "",
+                          r.created_at.isoformat(timespec="seconds"))
+    _print_table(table)
+
+
+@users_app.command("disable")
+def users_disable(username: str, enable: Annotated[bool, typer.Option("--enable", help="Allow sign-in again.")] = False) -> None:
+    """Stop a reviewer signing in; their sessions end now."""
+    from tamis.services import reviewers
+
+    _reviewers_do(lambda s: _audit(s, "user_enable" if enable else "user_disable", reviewers.set_disabled(s, username, not enable).id,
+                                   None, user=username))
+    err.print(f"{'enabled' if enable else 'disabled'} {username!r}")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    username: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """A new password; the reviewer's sessions end."""
+    from tamis.services import reviewers
+
+    password = _password(password_stdin)
+    _reviewers_do(lambda s: _audit(s, "user_password", reviewers.reset_password(s, username, password).id, None, user=username))
+    err.print(f"new password set for {username!r}")
+
+
+@users_app.command("grant")
+def users_grant(username: str, project: ProjectOpt = "default", role: RoleOpt = "reviewer") -> None:
+    """Give a reviewer a role in a project (or change it)."""
+    from tamis.services import reviewers
+
+    _reviewers_do(lambda s: _audit(s, "user_grant", reviewers.grant(s, username, project, role).reviewer_id, project,
+                                   user=username, role=role))
+    err.print(f"{username!r} is {role} of project {project!r}")
+
+
+@users_app.command("revoke")
+def users_revoke(username: str, project: ProjectOpt = "default") -> None:
+    """Take a reviewer out of a project."""
+    from tamis.services import reviewers
+
+    def change(session) -> None:  # type: ignore[no-untyped-def]
+        if not reviewers.revoke(session, username, project):
+            _fail(f"{username!r} has no role in project {project!r}")
+        _audit(session, "user_revoke", reviewers.by_name(session, username).id, project, user=username)
+
+    _reviewers_do(change)
+    err.print(f"{username!r} removed from project {project!r}")
 
 
 @app.command("limits")

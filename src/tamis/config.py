@@ -109,6 +109,13 @@ class Settings(BaseSettings):
     # Stored media: blurred thumbnails for reviewers, kept this many days (0 = keep forever)
     thumbnail_px: int = 256
     media_retention_days: int = 90
+    # Review workspace: a reviewer who has revealed media or decided cases this many times today (UTC)
+    # is reminded to take a break (a soft limit: they may go on).
+    review_daily_soft_limit: int = 300
+    # Quality checks: this share of `pass` and `block` items also become review cases (0 = none); they
+    # come after every real review case of their queue, and routing rules on `verdicts` can send them
+    # to a queue of their own.
+    review_sample_rate: float = Field(0.0, ge=0.0, le=1.0)
 
     # Video: decoded with PyAV, sampled at video_fps and on scene changes, moderated as a job
     max_video_seconds: float = 600.0

@@ -137,6 +137,9 @@ class Item:
     data_id: str
     text: str | None = None
     image: DecodedImage | None = None
+    # The platform's author id and context (a thread, a title): shown to reviewers, never a signal.
+    author_id: str | None = None
+    context: str | None = None
 
     def has(self, kind: MediaKind) -> bool:
         return (self.text is not None) if kind == "text" else (self.image is not None)

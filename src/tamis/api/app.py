@@ -22,7 +22,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tamis import __version__
 from tamis.analyzers import get_analyzer
 from tamis.api import banks, decisions, hashes, health, moderate, openai_compat, policies, problems, webhooks
-from tamis.api import openapi, videos
+from tamis.api import cases, openapi, videos
+from tamis.api.cases import CaseDecisionRequest
+from tamis.web import review
 from tamis.api.hashes import MatchRequest
 from tamis.api.intake import ModerateRequest
 from tamis.api.openai_compat import ModerationRequest
@@ -62,6 +64,7 @@ LANDING = """<!doctype html>
 <ul>
 <li><a href="/docs">API documentation</a> (try calls with <b>Authorize</b> and a key) ·
     <a href="/openapi.json">OpenAPI document</a></li>
+<li><a href="/review">Review workspace</a> (reviewers sign in; accounts: <code>tamis users add</code>)</li>
 <li><a href="/healthz">Health</a> · <a href="/readyz">Readiness</a> · <a href="/metrics">Metrics</a></li>
 </ul>
 <p>A key: <code>tamis keys create --project NAME</code> on this machine.</p>
@@ -187,10 +190,12 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     )
     app.state.embedded_worker = get_settings().embedded_worker if embedded_worker is None else embedded_worker
     problems.install(app)
-    openapi.install(app, [ModerateRequest, ModerationRequest, MatchRequest])
+    openapi.install(app, [ModerateRequest, ModerationRequest, MatchRequest, CaseDecisionRequest])
     for module in (moderate, openai_compat, decisions, policies, webhooks, banks, hashes, health):
         app.include_router(module.router)
     app.include_router(videos.router)
+    app.include_router(cases.router)
+    review.install(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware)
     # Docs without a CDN: tamis runs on machines that may not reach the internet. Swagger UI 5 (the

@@ -29,11 +29,18 @@ class ItemIn(BaseModel):
     text: str | None = None
     image_url: str | None = Field(None, max_length=4096)
     image_base64: str | None = None
+    author_id: str | None = Field(
+        None, min_length=1, max_length=256,
+        description="The platform's id of the author: shown to reviewers beside their earlier cases; never a signal.",
+    )
+    context: str | None = Field(
+        None, max_length=2000, description="Where the item appeared (a thread, a title), for reviewers; never analysed.",
+    )
 
-    @field_validator("data_id")
+    @field_validator("data_id", "author_id", "context")
     @classmethod
-    def _storable(cls, value: str) -> str:
-        return storable(value)
+    def _storable(cls, value: str | None) -> str | None:
+        return None if value is None else storable(value)
 
     @model_validator(mode="after")
     def _has_content(self) -> ItemIn:
@@ -156,4 +163,7 @@ def items_from_request(project: str, request: ModerateRequest) -> list[Item]:
             fields[i] = f"items[{i}].image_base64"
             loaders[i] = image_loader(b64=item.image_base64, field=fields[i])
     images = load_images(project, loaders, fields)
-    return [Item(item.data_id, text=item.text, image=images.get(i)) for i, item in enumerate(request.items)]
+    return [
+        Item(item.data_id, text=item.text, image=images.get(i), author_id=item.author_id, context=item.context)
+        for i, item in enumerate(request.items)
+    ]

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tamis.schema import DecisionDoc
+from tamis.schema import DecisionDoc, ItemResult
 
 
 class Doc(BaseModel):
@@ -232,3 +232,46 @@ class VideoAccepted(Doc):
     status_url: str = Field(description="Where to follow the job: `GET /v1/jobs/{id}`.")
     data_id: str
     video: dict[str, Any] = Field(description="What was found when checking the video: duration, size, codec.")
+
+
+# --- review cases ----------------------------------------------------------------------------------
+
+
+class ReviewDoc(Doc):
+    id: str
+    by: str = Field(description="The reviewer's username, or `api:<name>` for a decision sent through the API.")
+    action: Literal["uphold", "overturn"]
+    verdict: Literal["pass", "block"] = Field(description="The verdict that follows from the person's decision.")
+    category: str | None
+    reason: str
+    note: str
+    at: str
+    undone_at: str | None = Field(None, description="When a bulk action that made it was undone (within its window).")
+
+
+class CaseDoc(Doc):
+    id: str
+    project: str
+    decision_id: str = Field(description="The automated decision the case comes from (it is never changed).")
+    data_id: str
+    author_id: str | None
+    queue_id: str
+    status: Literal["open", "claimed", "on_hold", "escalated", "decided"]
+    verdict: Literal["pass", "review", "block"] = Field(description="The automated verdict.")
+    category: str | None = Field(description="The category that weighed most on the automated verdict.")
+    score: float
+    source: str
+    priority: int
+    escalated: bool
+    created_at: str
+    decided_at: str | None
+    reviews: list[ReviewDoc] = Field(description="People's decisions on the case, oldest first.")
+
+
+class CaseDetail(CaseDoc):
+    result: ItemResult = Field(description="The item's automated result in its decision: scores, evidence, analyzers.")
+
+
+class CaseList(Doc):
+    cases: list[CaseDoc] = Field(description="Newest first.")
+    next_before: str | None = Field(description="Pass as `before` for the next page; null on the last page.")

@@ -17,7 +17,7 @@ from tamis.engine import judge as engine
 from tamis.engine.policy import Policy
 from tamis.media.thumbnails import item_thumbnails
 from tamis.schema import AnalyzerRun, DecisionDoc, Item, Signal
-from tamis.services import webhooks
+from tamis.services import cases, webhooks
 from tamis.store import queries
 from tamis.store.db import transaction
 
@@ -42,11 +42,15 @@ def judge(project: str, policy: Policy, items: Sequence[Item], cache: engine.Cac
 
 
 def record(
-    session: Session, doc: DecisionDoc, *, shadow: bool, source: str, hashes: Sequence[dict[str, str]] = ()
+    session: Session, doc: DecisionDoc, *, shadow: bool, source: str, hashes: Sequence[dict[str, str]] = (),
+    items: Sequence[Item] = (),
 ) -> None:
-    """Store a decision, its items' media hashes and its webhook deliveries in the caller's transaction."""
-    queries.save_decision(session, doc, shadow=shadow, source=source)
+    """Store a decision, its items' media hashes, its review cases and its webhook deliveries in the
+    caller's transaction."""
+    queries.save_decision(session, doc, shadow=shadow, source=source, items=items)
     queries.save_item_hashes(session, doc, hashes)
+    if not shadow:  # a shadow policy's verdicts are recorded, never acted on: nobody reviews them
+        cases.open_cases(session, doc, source=source, items=items)
     webhooks.enqueue(session, doc, shadow=shadow)
 
 
@@ -87,10 +91,10 @@ def moderate(
     if store:
         thumbnails = item_thumbnails(items)  # blurred for reviewers, outside the transaction
         with transaction() as session:
-            record(session, doc, shadow=False, source=source, hashes=hashes)
+            record(session, doc, shadow=False, source=source, hashes=hashes, items=items)
             queries.save_thumbnails(session, doc, thumbnails)
             if shadow_doc is not None:
-                record(session, shadow_doc, shadow=True, source=source)
+                record(session, shadow_doc, shadow=True, source=source, items=items)
     for result in doc.results:
         ITEMS.labels(result.verdict).inc()
     return doc

@@ -1,4 +1,4 @@
-"""Media retention: stored media (thumbnails, video frames) is deleted after
+"""Media retention: stored media (thumbnails, video frames, review cases' texts) is deleted after
 TAMIS_MEDIA_RETENTION_DAYS (0 keeps it); the decisions themselves stay, they are the record.
 
 `MediaRetentionLoop` runs the purge in the background of `tamis serve` (embedded runner) and of
@@ -9,28 +9,46 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tamis.config import Settings, get_settings
 from tamis.jobs.loop import PollingLoop
-from tamis.store.models import ItemMedia
+from tamis.store.models import Case, ItemMedia
 
 PURGE_BATCH = 500  # rows per transaction: short transactions never hold the database for long
 PURGE_POLL_S = 3600.0  # media ages in days; hourly is prompt enough
+
+
+def _cutoff(retention_days: int, now: datetime | None) -> datetime:
+    return (now or datetime.now(UTC)) - timedelta(days=retention_days)
 
 
 def purge_media(sessions: sessionmaker[Session], retention_days: int, now: datetime | None = None) -> int:
     """Delete one batch of media older than `retention_days`; the number deleted."""
     if retention_days <= 0:
         return 0
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
     with sessions.begin() as session:
         ids = session.scalars(
-            select(ItemMedia.id).where(ItemMedia.created_at < cutoff).order_by(ItemMedia.id).limit(PURGE_BATCH)
+            select(ItemMedia.id).where(ItemMedia.created_at < _cutoff(retention_days, now)).order_by(ItemMedia.id).limit(PURGE_BATCH)
         ).all()
         if ids:
             session.execute(delete(ItemMedia).where(ItemMedia.id.in_(ids)))
+    return len(ids)
+
+
+def purge_case_texts(sessions: sessionmaker[Session], retention_days: int, now: datetime | None = None) -> int:
+    """Empty the text of one batch of review cases older than `retention_days` (a case keeps its
+    item's text for reviewers; it ages out like the thumbnails); the number emptied."""
+    if retention_days <= 0:
+        return 0
+    with sessions.begin() as session:
+        ids = session.scalars(
+            select(Case.id).where(Case.created_at < _cutoff(retention_days, now), Case.text.is_not(None))
+            .order_by(Case.id).limit(PURGE_BATCH)
+        ).all()
+        if ids:
+            session.execute(update(Case).where(Case.id.in_(ids)).values(text=None))
     return len(ids)
 
 
@@ -43,4 +61,5 @@ class MediaRetentionLoop(PollingLoop):
         super().__init__("tamis-media-retention", poll_s)
 
     def run_pass(self) -> int:
-        return purge_media(self._sessions, self._settings.media_retention_days)
+        days = self._settings.media_retention_days
+        return purge_media(self._sessions, days) + purge_case_texts(self._sessions, days)

@@ -105,6 +105,9 @@ class DecisionItem(Base):
     position: Mapped[int] = mapped_column(Integer)
     data_id: Mapped[str] = mapped_column(String(256))
     verdict: Mapped[str] = mapped_column(String(8))
+    # Sent by the platform, shown to reviewers, never a signal: tamis judges content, not people.
+    author_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    context: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Webhook(Base):
@@ -262,4 +265,129 @@ class JobMedia(Base):
     filename: Mapped[str] = mapped_column(String(256), default="")
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- the review workspace (issue #14) ------------------------------------------------------------
+
+
+class Reviewer(Base):
+    """A person who reviews cases in the browser. The password is kept as an argon2 hash only."""
+
+    __tablename__ = "reviewers"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("rvw"))
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # since the last success: throttling
+    throttled_until: Mapped[float] = mapped_column(Float, default=0.0)  # epoch seconds
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Membership(Base):
+    """A reviewer's role in one project: admin, moderator or reviewer."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("reviewer_id", "project_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reviewer_id: Mapped[str] = mapped_column(ForeignKey("reviewers.id"), index=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    role: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewSession(Base):
+    """A signed-in browser. Only the token's SHA-256 is stored; the CSRF secret goes in every form."""
+
+    __tablename__ = "review_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reviewer_id: Mapped[str] = mapped_column(ForeignKey("reviewers.id"), index=True)
+    csrf_secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+
+
+class ReviewQueue(Base):
+    """A project's queue of cases. `rules` route cases here (first matching queue by position wins):
+    {"categories": [...], "verdicts": [...], "min_score": x, "max_score": y, "sources": [...]}."""
+
+    __tablename__ = "review_queues"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("que"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    rules: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Case(Base):
+    """One item of an automated decision that people review. Claimed with a lease (like jobs):
+    a reviewer who leaves lets the case go back to its queue when the lease ends."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        # The order claim_next reads a queue in: most urgent first, then oldest (one index walk).
+        Index("ix_cases_next", "queue_id", "status", "priority", "created_at"),
+        Index("ix_cases_project_data", "project_id", "data_id"),
+        Index("ix_cases_project_author", "project_id", "author_id"),
+    )
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("case"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # the item's index in the decision
+    data_id: Mapped[str] = mapped_column(String(256))
+    author_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    # The item's text, for its reviewers; emptied after TAMIS_MEDIA_RETENTION_DAYS like thumbnails.
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    queue_id: Mapped[str] = mapped_column(ForeignKey("review_queues.id"))
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open claimed on_hold escalated decided
+    verdict: Mapped[str] = mapped_column(String(8))  # the automated verdict
+    category: Mapped[str | None] = mapped_column(String(32), nullable=True)  # its top category
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    source: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(ForeignKey("reviewers.id"), nullable=True)
+    lease_expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)  # epoch seconds
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)  # only moderators (or escalated_to) take it
+    escalated_to: Mapped[str | None] = mapped_column(ForeignKey("reviewers.id"), nullable=True)
+    skipped_by: Mapped[str | None] = mapped_column(String(40), nullable=True)  # not offered again to them
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CaseDecision(Base):
+    """A person's decision on a case (append-only): who, when, what and why, beside the automated one."""
+
+    __tablename__ = "case_decisions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("rev"))
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    reviewer_id: Mapped[str | None] = mapped_column(ForeignKey("reviewers.id"), nullable=True)
+    actor: Mapped[str] = mapped_column(String(128))  # the reviewer's name, or "api:<name>" from a platform
+    action: Mapped[str] = mapped_column(String(10))  # uphold | overturn
+    verdict: Mapped[str] = mapped_column(String(8))  # the verdict that follows: pass | block
+    category: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)  # a bulk action
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # a bulk action undone in time
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewEvent(Base):
+    """The review workspace's audit log, append-only: sign-ins, media revealed, decisions, queue and
+    user changes. Never updated or deleted by tamis."""
+
+    __tablename__ = "review_events"
+    __table_args__ = (Index("ix_review_events_project", "project_id", "id"), Index("ix_review_events_reviewer", "reviewer_id", "created_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewer_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    actor: Mapped[str] = mapped_column(String(128))  # a username, "cli", or "api:<name>"
+    kind: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

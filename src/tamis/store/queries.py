@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from tamis.schema import DecisionDoc
+from tamis.schema import DecisionDoc, Item
 from tamis.engine.policy import STORED, Policy, PolicyBody, default_body
 from tamis.hashing.pdq import MIN_QUALITY
 from tamis.media.thumbnails import CONTENT_TYPE as THUMBNAIL_TYPE
@@ -198,7 +198,10 @@ def policy_ids(session: Session, project_id: str) -> list[str]:
 # --- decisions -----------------------------------------------------------------------------------
 
 
-def save_decision(session: Session, doc: DecisionDoc, *, shadow: bool, source: str) -> Decision:
+def save_decision(
+    session: Session, doc: DecisionDoc, *, shadow: bool, source: str, items: Sequence[Item] = ()
+) -> Decision:
+    """Store the decision and an index row per item (with the item's author_id and context, if sent)."""
     document: dict[str, Any] = doc.model_dump(mode="json")
     decision = Decision(
         id=doc.id,
@@ -215,11 +218,16 @@ def save_decision(session: Session, doc: DecisionDoc, *, shadow: bool, source: s
     session.execute(
         insert(DecisionItem),
         [
-            {"decision_id": doc.id, "project_id": doc.project, "position": i, "data_id": r.data_id, "verdict": r.verdict}
-            for i, r in enumerate(doc.results)
+            {"decision_id": doc.id, "project_id": doc.project, "position": i, "data_id": r.data_id, "verdict": r.verdict,
+             "author_id": item.author_id if item else None, "context": item.context if item else None}
+            for i, (r, item) in enumerate(zip(doc.results, _padded(items, len(doc.results))))
         ],
     )
     return decision
+
+
+def _padded(items: Sequence[Item], n: int) -> list[Item | None]:
+    return list(items[:n]) + [None] * (n - len(items))
 
 
 RETRO_SIGNALS = ("pdq", "md5", "sha256")

@@ -1,0 +1,30 @@
+"""Shared by the review-workspace tests: a policy that sends to review what it would block, reviewers."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from tamis.engine.policy import PolicyBody, default_body
+from tamis.services import reviewers
+from tamis.store import queries
+from tamis.store.db import transaction
+
+PASSWORD = "correct horse battery"
+
+
+def review_everything_flagged(project: str) -> None:
+    """The project's default policy without block thresholds: what the models flag goes to review."""
+    body: dict[str, Any] = default_body().model_dump(mode="json")
+    for thresholds in body["categories"].values():
+        thresholds.pop("block", None)
+    with transaction() as session:
+        queries.put_policy(session, project, "default", PolicyBody.model_validate(body))
+
+
+def add_reviewer(project: str, role: str = "reviewer", password: str = PASSWORD) -> str:
+    name = f"{role[:3]}-{secrets.token_hex(4)}"
+    with transaction() as session:
+        reviewers.add(session, name, password)
+        reviewers.grant(session, name, project, role)
+    return name
