@@ -116,6 +116,7 @@ def test_an_ended_lease_lets_another_reviewer_take_the_case(project: str) -> Non
     assert late.value.kind == "conflict"
 
 
+@pytest.mark.slow  # threads racing for a claim: seconds
 def test_concurrent_claims_never_give_one_case_to_two_reviewers(project: str) -> None:
     """16 reviewers claim at once from a queue of 10 cases: 10 distinct cases handed out, 6 None."""
     for i in range(10):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+import pytest
+
 from typer.testing import CliRunner, Result
 
 from review_helpers import PASSWORD
@@ -21,6 +23,7 @@ def can_sign_in(name: str, password: str) -> bool:
         return reviewers.authenticate(session, name, password) is not None
 
 
+@pytest.mark.slow  # several CLI runs, each hashing a password with argon2
 def test_add_list_grant_disable_and_reset(project: str) -> None:
     name = f"ana-{secrets.token_hex(3)}"
     added = tamis("users", "add", name, "--project", project, "--role", "moderator", "--password-stdin", stdin=PASSWORD + "\n")

@@ -17,6 +17,9 @@ from tamis.store.db import transaction
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
+# A browser session per test (argon2 sign-ins, the app's start): ~10 s in all, so outside the fast lane.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def browser(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
