@@ -205,8 +205,10 @@ def wait_for(predicate, timeout_s: float, what: str) -> None:  # type: ignore[no
 
 @pytest.mark.slow
 def test_a_job_whose_worker_is_killed_is_completed_by_another_with_one_decision(client, auth, project: str, workers) -> None:  # type: ignore[no-untyped-def]
-    # 48 s at 1 frame/s: three batches of 16 frames, so the job is seen half-way.
-    video = encode([(16, photo("chelsea.jpg")), (16, photo("coffee.jpg")), (16, photo("rocket.jpg"))], size=(160, 120), fps=5)
+    # 48 s at 1 frame/s whose picture changes every second (so no sampled frame repeats the one before
+    # and all 48 are analyzed): the job runs long enough to be seen half-way.
+    shots = [photo(n) for n in ("chelsea.jpg", "coffee.jpg", "rocket.jpg")]
+    video = encode([(1, shots[s % 3]) for s in range(48)], size=(160, 120), fps=5)
     job_id = submit(client, auth, video, data_id="long").json()["job"]["id"]
     first = start_worker(workers)
     seen: list[dict[str, Any]] = []
