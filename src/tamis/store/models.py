@@ -349,6 +349,8 @@ class Case(Base):
     score: Mapped[float] = mapped_column(Float, default=0.0)
     source: Mapped[str] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    # Notices (user reports) joined to this case while it was open (migration 0007).
+    report_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     claimed_by: Mapped[str | None] = mapped_column(ForeignKey("reviewers.id"), nullable=True)
     lease_expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)  # epoch seconds
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)  # only moderators (or escalated_to) take it
@@ -391,3 +393,82 @@ class ReviewEvent(Base):
     case_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- the EU Digital Services Act: notices and appeals (issue #15, migration 0007) ------------------
+
+
+class DsaSettings(Base):
+    """A project's DSA settings: the appeal window, the out-of-court settlement information sent with
+    every decision on a notice or appeal, and whether the public report form is served. A project
+    without a row has the defaults."""
+
+    __tablename__ = "dsa_settings"
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    appeal_window_days: Mapped[int] = mapped_column(Integer, default=183)  # DSA Art. 20(1): at least six months
+    out_of_court_info: Mapped[str] = mapped_column(Text, default="")  # Art. 21 bodies, in the operator's words
+    public_form: Mapped[bool] = mapped_column(Boolean, default=False)  # the public report form, off by default
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Report(Base):
+    """A notice (DSA Art. 16): someone says an item is illegal or against the platform's terms. It
+    joins the item's open case (or opens one with source `user_report`) and is closed, with an
+    outcome, when a person decides that case. Reporter name, email and reference are personal data:
+    never in statements of reasons or other projects' webhooks, purged after the retention period."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_project_received", "project_id", "received_at"),
+        Index("ix_reports_project_reporter", "project_id", "reporter_ref"),
+        Index("ix_reports_project_data", "project_id", "data_id"),
+    )
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("rep"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    data_id: Mapped[str] = mapped_column(String(256))
+    category: Mapped[str] = mapped_column(String(40))  # the reporter's: a tamis category, or illegal/other
+    explanation: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(Text)  # the exact URL (validated, never fetched)
+    source: Mapped[str] = mapped_column(String(8))  # api (the platform, for its user) | form (tamis's public form)
+    trusted_flagger: Mapped[bool] = mapped_column(Boolean, default=False)  # Art. 22
+    good_faith: Mapped[bool] = mapped_column(Boolean, default=True)  # Art. 16(2)(d); always true when stored
+    reporter_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # personal data
+    reporter_email: Mapped[str | None] = mapped_column(String(254), nullable=True)  # personal data
+    reporter_ref: Mapped[str | None] = mapped_column(String(256), nullable=True)  # the platform's id of the reporter
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | decided
+    outcome: Mapped[str | None] = mapped_column(String(10), nullable=True)  # founded | unfounded
+    review_id: Mapped[str | None] = mapped_column(ForeignKey("case_decisions.id"), nullable=True)  # the decision that closed it
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # personal data removed
+
+
+class Appeal(Base):
+    """A complaint against a decision (DSA Art. 20), by the affected user or by a reporter whose
+    notice was refused. It becomes a case (source `appeal`) in the project's `appeals` queue, which a
+    person other than the first decider must decide: uphold or reverse, with a reasoned reply."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (Index("ix_appeals_project_received", "project_id", "received_at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("apl"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)  # the appeal's own case
+    data_id: Mapped[str] = mapped_column(String(256))
+    contested_decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"))  # the automated decision on the item
+    contested_case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), nullable=True)  # the case a person decided
+    contested_review_id: Mapped[str | None] = mapped_column(ForeignKey("case_decisions.id"), nullable=True)  # that decision
+    contested_verdict: Mapped[str] = mapped_column(String(8))  # the verdict contested: block (affected user) | pass (reporter)
+    report_id: Mapped[str | None] = mapped_column(ForeignKey("reports.id"), nullable=True)  # a refused notice's appeal
+    appellant: Mapped[str] = mapped_column(String(16))  # affected_user | reporter
+    reason: Mapped[str] = mapped_column(Text)
+    first_reviewer_id: Mapped[str | None] = mapped_column(String(40), nullable=True)  # may not decide the appeal
+    first_actor: Mapped[str | None] = mapped_column(String(128), nullable=True)  # who decided first (name or api:<name>)
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | decided
+    outcome: Mapped[str | None] = mapped_column(String(10), nullable=True)  # upheld | reversed
+    reply: Mapped[str | None] = mapped_column(Text, nullable=True)  # the reasoned reply to the appellant
+    review_id: Mapped[str | None] = mapped_column(ForeignKey("case_decisions.id"), nullable=True)  # the deciding decision
+    decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)  # the reviewer's id (None: API actor)
+    decided_actor: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
