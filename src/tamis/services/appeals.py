@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tamis.services import cases, redress
-from tamis.services.reports import get_report, item_text, latest_item
+from tamis.services.reports import get_report, item_text, latest_item, reports_of
 from tamis.store.models import Appeal, Case, CaseDecision, Decision, ReviewQueue, utcnow
 
 APPEALS_QUEUE = "appeals"
@@ -149,3 +149,25 @@ def get_appeal(session: Session, project_id: str, appeal_id: str) -> Appeal | No
 
 def appeal_of_case(session: Session, case_id: str) -> Appeal | None:
     return session.scalar(select(Appeal).where(Appeal.case_id == case_id))
+
+
+def case_context(session: Session, case: Case, *, personal: bool) -> dict[str, Any] | None:
+    """What the review screen shows of notices and appeals on a case: its reports (with the
+    reporters' identity only when `personal`), and for an appeal's case the contested decision,
+    who made it, and the appeal's text. None when the case has neither."""
+    from_reports = reports_of(session, case.id)
+    appeal = appeal_of_case(session, case.id) if case.source == "appeal" else None
+    if not from_reports and appeal is None:
+        return None
+    context: dict[str, Any] = {"report_count": case.report_count, "appeal": None,
+                               "reports": [redress.report_doc(r, personal=personal) for r in from_reports]}
+    if appeal is not None:
+        first = session.get(CaseDecision, appeal.contested_review_id) if appeal.contested_review_id else None
+        refused = get_report(session, case.project_id, appeal.report_id) if appeal.report_id else None
+        context["appeal"] = {
+            **redress.appeal_doc(appeal),
+            "first": {"by": first.actor, "action": first.action, "verdict": first.verdict, "category": first.category,
+                      "reason": first.reason, "note": first.note, "at": first.created_at.isoformat()} if first else None,
+            "refused_report": redress.report_doc(refused, personal=personal) if refused else None,
+        }
+    return context
