@@ -1,5 +1,5 @@
 """Notices and appeals in the review workspace, in a real browser (Debian's chromium through
-Playwright) against a real `tamis serve`: a reviewer sees a case's reports (without the reporters'
+Playwright) against a real `tamis serve`: someone sends a notice through the public form; a reviewer sees a case's reports (without the reporters'
 identity) and decides it; the platform files an appeal; the first reviewer cannot claim it; a
 moderator sees the appeal, the contested decision and who made it, the reporters' identity on the
 first case, and reverses it with a reply."""
@@ -18,7 +18,7 @@ from dsa_helpers import EMAIL, NAME, item, report_body
 from review_helpers import PASSWORD, add_reviewer
 from serving import serve, stop
 from test_scan import CHROMIUM_ARGS, _chromium
-from tamis.services import webhooks
+from tamis.services import redress, webhooks
 from tamis.store.db import transaction
 from tamis.store.models import Appeal, Delivery, Report
 
@@ -45,6 +45,7 @@ def test_reports_and_an_appeal_in_the_review_screens(project: str, key: str, tmp
     try:
         with transaction() as session:  # an outbox to read (`--no-worker`: nothing is sent)
             webhooks.create_webhook(session, project, "http://127.0.0.1:9/hook")
+            redress.update_settings(session, project, public_form=True)
         sent = [httpx.post(base + "/v1/reports", headers=auth, timeout=30, json=report_body(
                     "post-9", explanation=f"Insults my neighbour ({i})", trusted_flagger=i == 1)) for i in range(2)]
         assert [s.status_code for s in sent] == [201, 201], [s.text for s in sent]
@@ -55,13 +56,24 @@ def test_reports_and_an_appeal_in_the_review_screens(project: str, key: str, tmp
                 page = browser.new_page()
                 elsewhere: list[str] = []
                 page.on("request", lambda r: elsewhere.append(r.url) if not r.url.startswith(base) else None)
+                # Someone without an account uses the public form, from the platform's "report" link.
+                page.goto(base + f"/report/{project}?data_id=post-9&location=https://forum.example.org/t/9")
+                page.select_option("#category", "hate")
+                page.fill("#explanation", "A slur against my community (form)")
+                page.fill("#name", "Pat Public")
+                page.fill("#email", "pat.public@example.org")
+                page.check("#good-faith")
+                page.click("#send-report")
+                assert page.locator("#receipt-id").inner_text().startswith("rep_")
                 _sign_in(page, base, first)
                 page.locator("tr[data-queue=default] button.claim").click()
                 page.wait_for_url(f"**/cases/{case_id}")
                 reports = page.locator("#reports")
-                assert page.locator("#report-count").inner_text() == "2"
+                assert page.locator("#report-count").inner_text() == "3"
                 assert "Insults my neighbour (0)" in reports.inner_text() and "trusted flagger" in reports.inner_text()
-                assert EMAIL not in page.content() and NAME not in page.content()  # a reviewer never sees who reported
+                assert "(form)" in reports.inner_text()
+                for personal in (EMAIL, NAME, "pat.public@example.org"):
+                    assert personal not in page.content()  # a reviewer never sees who reported
                 assert page.locator("#reply").count() == 0  # no reply field on a case that is not an appeal
                 page.keyboard.press("o")
                 assert page.locator("#action-overturn").is_checked()
@@ -99,8 +111,9 @@ def test_reports_and_an_appeal_in_the_review_screens(project: str, key: str, tmp
             closed = session.scalars(select(Report.outcome).where(Report.project_id == project)).all()
             bodies = session.scalars(select(Delivery.body).where(Delivery.project_id == project)).all()
         assert filed is not None and filed.outcome == "reversed" and filed.decided_actor == moderator
-        assert list(closed) == ["founded", "founded"]
-        assert sum('"type":"report.decided"' in b for b in bodies) == 2
+        assert list(closed) == ["founded"] * 3
+        assert sum('"type":"report.decided"' in b for b in bodies) == 3
+        assert not any("pat.public@example.org" in b or EMAIL in b for b in bodies)
         assert sum('"type":"appeal.decided"' in b and '"reversed":true' in b for b in bodies) == 1
     finally:
         stop(proc, log)

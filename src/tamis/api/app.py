@@ -28,6 +28,7 @@ from tamis.api import appeals, reports
 from tamis.api.appeals import AppealRequest
 from tamis.api.reports import ReportRequest
 from tamis.web import review
+from tamis.web import dsa as dsa_web
 from tamis.api.hashes import MatchRequest
 from tamis.api.intake import ModerateRequest
 from tamis.api.openai_compat import ModerationRequest
@@ -201,6 +202,7 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(appeals.router)
     review.install(app)
+    dsa_web.install(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware)
     # Docs without a CDN: tamis runs on machines that may not reach the internet. Swagger UI 5 (the
