@@ -223,3 +223,23 @@ def test_another_projects_reports_items_and_appeals_are_out_of_reach(client, aut
     assert_problem(client.get("/v1/appeals/apl_nope", headers=auth), 404, None)
     assert client.get(f"/v1/appeals/{appeal['id']}").status_code == 401
     assert client.get(f"/v1/appeals/{appeal['id']}", headers=auth).json()["status"] == "open"
+
+
+def test_oversized_appeals_and_a_flood_of_them(client, auth, project) -> None:  # type: ignore[no-untyped-def]
+    huge = b'{"appellant": "affected_user", "data_id": "a", "reason": "' + b"x" * (65 * 1024 * 1024) + b'"}'
+    assert_problem(client.post("/v1/appeals", headers={**auth, "Content-Type": "application/json"}, content=huge), 413, "body")
+    from tamis.store.models import ProjectLimits
+
+    fresh = f"{project}-flood"
+    with transaction() as session:
+        from tamis.store import queries
+
+        _, key = queries.create_key(session, fresh)
+        session.merge(ProjectLimits(project_id=fresh, requests_per_s=1.0, requests_burst=5.0))
+    flood = {"Authorization": f"Bearer {key}"}
+    answers = [client.post("/v1/appeals", headers=flood, json={"appellant": "affected_user", "data_id": "x", "reason": "x"})
+               for _ in range(20)]
+    assert {a.status_code for a in answers} == {422, 429}
+    limited = next(a for a in answers if a.status_code == 429)
+    assert_problem(limited, 429, None)
+    assert int(limited.headers["Retry-After"]) >= 1

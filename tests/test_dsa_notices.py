@@ -250,3 +250,20 @@ def test_a_flood_of_reports_meets_the_keys_rate_limit(client, auth, project) -> 
     assert 1 <= accepted <= 8
     with transaction() as session:
         assert len(session.scalars(select(Report).where(Report.project_id == project)).all()) == accepted
+
+
+def test_a_reported_quality_check_becomes_a_real_case(client, auth, project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tamis.config import get_settings
+
+    monkeypatch.setenv("TAMIS_REVIEW_SAMPLE_RATE", "1")  # a sampled `pass` waits behind every real case
+    get_settings.cache_clear()
+    try:
+        item(project, "sampled", "pass", "harassment", 0.1)
+    finally:
+        monkeypatch.delenv("TAMIS_REVIEW_SAMPLE_RATE")
+        get_settings.cache_clear()
+    (case,) = client.get("/v1/cases", headers=auth).json()["cases"]
+    assert case["priority"] < 0
+    receipt = client.post("/v1/reports", headers=auth, json=report_body("sampled")).json()
+    assert receipt["case_id"] == case["id"]
+    assert _case(case["id"]).priority == case["priority"] + cases.SAMPLED_PENALTY + reports.REPORT_BUMP > 0

@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tamis.store import queries
 from tamis.store.models import Appeal, Case, CaseDecision, Delivery, DsaSettings, Report, Webhook, utcnow
 
 DEFAULT_APPEAL_WINDOW_DAYS = 183  # DSA Art. 20(1): at least six months after the decision
@@ -56,6 +57,7 @@ def update_settings(
         raise RedressError("invalid", f"at most {MAX_OUT_OF_COURT} characters, no NUL", "out_of_court_info")
     row = session.get(DsaSettings, project_id)
     if row is None:
+        queries.ensure_project(session, project_id)
         row = settings(session, project_id)
         session.add(row)
     if appeal_window_days is not None:

@@ -182,6 +182,8 @@ def file_report(session: Session, project_id: str, notice: Notice) -> Report:
         case = _open_case(session, project_id, item, notice, low)
     else:
         bump = TRUSTED_BUMP if notice.trusted_flagger else 0 if low or case.report_count >= BUMPED_REPORTS else REPORT_BUMP
+        if case.priority < 0 and not low:
+            bump += cases.SAMPLED_PENALTY  # a sampled quality check someone reported is a real case now
         # One UPDATE, so concurrent reports of the same case all count.
         session.execute(update(Case).where(Case.id == case.id)
                         .values(report_count=Case.report_count + 1, priority=Case.priority + bump)
