@@ -29,14 +29,14 @@ from sqlalchemy import create_engine, insert, text
 def _database(url: str | None) -> tuple[str, str | None]:
     if not url:
         return f"sqlite:///{tempfile.mkdtemp(prefix='tamis-bench-review-')}/tamis.db", None
-    from tamis.store.db import normalize_url
+    from tamis.store.db import driver_url
 
     name = f"tamis_bench_{secrets.token_hex(4)}"
-    admin = create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
+    admin = create_engine(driver_url(url), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return normalize_url(url).rpartition("/")[0] + "/" + name, name
+    return driver_url(url).rpartition("/")[0] + "/" + name, name
 
 
 def _fill(sessions, project: str, n: int) -> list[str]:  # type: ignore[no-untyped-def]
@@ -126,9 +126,9 @@ def main() -> None:
     finally:
         engine.dispose()
         if created and args.database:
-            from tamis.store.db import normalize_url
+            from tamis.store.db import driver_url
 
-            admin = create_engine(normalize_url(args.database), isolation_level="AUTOCOMMIT")
+            admin = create_engine(driver_url(args.database), isolation_level="AUTOCOMMIT")
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)'))
             admin.dispose()

@@ -24,7 +24,11 @@ from tamis.analyzers import get_analyzer
 from tamis.api import banks, decisions, hashes, health, moderate, openai_compat, policies, problems, webhooks
 from tamis.api import cases, openapi, videos
 from tamis.api.cases import CaseDecisionRequest
+from tamis.api import appeals, reports
+from tamis.api.appeals import AppealRequest
+from tamis.api.reports import ReportRequest
 from tamis.web import review
+from tamis.web import dsa as dsa_web
 from tamis.api.hashes import MatchRequest
 from tamis.api.intake import ModerateRequest
 from tamis.api.openai_compat import ModerationRequest
@@ -190,12 +194,15 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     )
     app.state.embedded_worker = get_settings().embedded_worker if embedded_worker is None else embedded_worker
     problems.install(app)
-    openapi.install(app, [ModerateRequest, ModerationRequest, MatchRequest, CaseDecisionRequest])
+    openapi.install(app, [ModerateRequest, ModerationRequest, MatchRequest, CaseDecisionRequest, ReportRequest, AppealRequest])
     for module in (moderate, openai_compat, decisions, policies, webhooks, banks, hashes, health):
         app.include_router(module.router)
     app.include_router(videos.router)
     app.include_router(cases.router)
+    app.include_router(reports.router)
+    app.include_router(appeals.router)
     review.install(app)
+    dsa_web.install(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware)
     # Docs without a CDN: tamis runs on machines that may not reach the internet. Swagger UI 5 (the

@@ -29,12 +29,13 @@ class CaseDecisionRequest(BaseModel):
     category: str | None = Field(None, max_length=32, description="The category the decision is about (a tamis category).")
     reason: str = Field("", max_length=200, description="A short reason, e.g. from the platform's rules.")
     note: str = Field("", max_length=5000, description="Free text for the record.")
-    reviewer: str = Field("platform", min_length=1, max_length=100, description="Who decided, in the platform's words (recorded as `api:<reviewer>`).")
+    reviewer: str = Field("platform", min_length=1, max_length=100, description="Who decided, in the platform's words (recorded as `api:<reviewer>`). An appeal's case needs the person's name: never `platform`, never who decided first.")
+    reply: str | None = Field(None, max_length=5000, description="For an appeal's case: the reasoned reply to the appellant (required there).")
 
-    @field_validator("reason", "note", "reviewer")
+    @field_validator("reason", "note", "reviewer", "reply")
     @classmethod
-    def _storable(cls, value: str) -> str:
-        if "\x00" in value:
+    def _storable(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
             raise ValueError("must not contain NUL (U+0000) characters")
         return value
 
@@ -52,7 +53,7 @@ def as_problem(error: cases.CaseError) -> ProblemError:
     if error.kind == "conflict":
         return ProblemError(409, "Conflict", error.detail, field=error.field, kind="conflict")
     if error.kind == "forbidden":
-        return ProblemError(403, "Forbidden", error.detail, kind="forbidden")
+        return ProblemError(403, "Forbidden", error.detail, field=error.field, kind="forbidden")
     return bad_input(error.detail, error.field or "body")
 
 
@@ -93,7 +94,7 @@ def get_case(project: ProjectId, case_id: str) -> dict[str, Any]:
 @router.post("/v1/cases/{case_id}/decision", status_code=201, response_model=ReviewDoc,
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": {"$ref": "#/components/schemas/CaseDecisionRequest"}}}}},
-             responses=problems(400, 401, 404, 409, 413, 422), summary="Decide a review case")
+             responses=problems(400, 401, 403, 404, 409, 413, 422), summary="Decide a review case")
 async def decide_case(request: Request, project: ProjectId, case_id: str) -> dict[str, Any]:
     """Record a person's decision on a case (once: a decided case answers 409). It is kept beside the
     automated decision, which never changes, and sent to the project's webhooks as `type: review`."""
@@ -105,7 +106,7 @@ def _decide(project: str, case_id: str, body: CaseDecisionRequest) -> dict[str, 
     with transaction() as session:
         try:
             record = cases.decide(session, project, case_id, action=body.action, category=body.category,
-                                  reason=body.reason, note=body.note, actor=body.reviewer)
+                                  reason=body.reason, note=body.note, actor=body.reviewer, reply=body.reply)
         except cases.CaseError as error:
             raise as_problem(error) from error
         return cases.review_doc(record)

@@ -262,6 +262,7 @@ class CaseDoc(Doc):
     score: float
     source: str
     priority: int
+    report_count: int = Field(0, description="Notices (user reports) joined to the case.")
     escalated: bool
     created_at: str
     decided_at: str | None
@@ -275,3 +276,67 @@ class CaseDetail(CaseDoc):
 class CaseList(Doc):
     cases: list[CaseDoc] = Field(description="Newest first.")
     next_before: str | None = Field(description="Pass as `before` for the next page; null on the last page.")
+
+
+# --- DSA notices and appeals (issue #15) -------------------------------------------------------------
+
+
+class ReportReceipt(Doc):
+    id: str = Field(description="The report's id: keep it to follow the report (`GET /v1/reports/{id}`) and to appeal its refusal.")
+    received_at: str
+    case_id: str = Field(description="The review case the report joined (or opened).")
+    report_count: int = Field(description="Reports on that case so far, this one included.")
+    status: Literal["open", "decided"]
+
+
+class ReporterDoc(Doc):
+    name: str | None
+    email: str | None
+    purged: bool = Field(description="True once retention removed the reporter's personal data.")
+
+
+class ReportDoc(Doc):
+    id: str
+    project: str
+    case_id: str
+    data_id: str
+    category: str
+    explanation: str
+    location: str
+    source: Literal["api", "form"] = Field(description="`api`: sent by the platform for its user; `form`: tamis's public form.")
+    trusted_flagger: bool
+    good_faith: bool
+    reporter_ref: str | None
+    status: Literal["open", "decided"]
+    outcome: Literal["founded", "unfounded"] | None = Field(description="`founded` when the item ends up blocked.")
+    review_id: str | None = Field(description="The human decision that closed the report.")
+    received_at: str
+    decided_at: str | None
+    reporter: ReporterDoc | None = Field(None, description="The reporter's name and email (personal data): only here, never in webhooks.")
+
+
+class ContestedDoc(Doc):
+    decision_id: str
+    case_id: str | None
+    review_id: str | None
+    verdict: Literal["pass", "block"]
+    by: str | None = Field(description="Who decided first (they may not decide the appeal); null for an automated decision.")
+
+
+class AppealDoc(Doc):
+    id: str
+    project: str
+    case_id: str = Field(description="The appeal's own case, in the project's `appeals` queue.")
+    data_id: str
+    appellant: Literal["affected_user", "reporter"]
+    report_id: str | None
+    reason: str
+    contested: ContestedDoc
+    status: Literal["open", "decided"]
+    outcome: Literal["upheld", "reversed"] | None
+    reversed: bool | None
+    reply: str | None = Field(description="The reasoned reply to the appellant.")
+    decided_by: str | None
+    review_id: str | None
+    received_at: str
+    decided_at: str | None

@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from tamis.config import get_settings
 from tamis.schema import DecisionDoc, Item, ItemResult
+from tamis.services import redress
 from tamis.services.reviewers import at_least
 from tamis.store import queries
 from tamis.store.models import new_id
-from tamis.store.models import Case, CaseDecision, Decision, DecisionItem, Delivery, Reviewer, ReviewQueue, Webhook, utcnow
+from tamis.store.models import Appeal, Case, CaseDecision, Decision, DecisionItem, Delivery, Reviewer, ReviewQueue, Webhook, utcnow
 
 SAMPLED_PENALTY = 10_000
 LEASE_S = 600.0  # a claimed case goes back to its queue after 10 minutes without a decision
@@ -173,10 +174,12 @@ def _claimable(reviewer_id: str, role: str | None, now: float) -> Any:
     """Cases this reviewer may take: open ones they did not skip, expired claims, and escalated
     ones if they are a moderator (or the person it was escalated to)."""
     may_escalated = True if at_least(role, "moderator") else Case.escalated_to == reviewer_id
-    return or_(
+    # An appeal is never offered to whoever decided the contested decision (DSA Art. 20).
+    not_first = or_(Case.source != "appeal", Case.id.not_in(select(Appeal.case_id).where(Appeal.first_reviewer_id == reviewer_id)))
+    return and_(or_(
         and_(_free(now), Case.escalated.is_(False), or_(Case.skipped_by.is_(None), Case.skipped_by != reviewer_id)),
         and_(or_(_free(now), Case.status == "escalated"), Case.escalated.is_(True), may_escalated),
-    )
+    ), not_first)
 
 
 def _candidates(session: Session, project_id: str, queue_id: str, reviewer_id: str, role: str | None, now: float, n: int = 8) -> list[str]:
@@ -446,14 +449,17 @@ def human_verdict(automated_verdict: str, action: Action) -> str:
 
 def decide(
     session: Session, project_id: str, case_id: str, *, action: Action, category: str | None, reason: str, note: str,
-    reviewer: Reviewer | None = None, actor: str | None = None,
+    reviewer: Reviewer | None = None, actor: str | None = None, reply: str | None = None,
 ) -> CaseDecision:
     """Record a person's decision. From the browser (`reviewer`), only the reviewer holding the case
     may decide it; through the API (`actor`, the platform's own moderator), any undecided case.
-    The case's state changes by a conditional UPDATE, so two decisions never both land."""
+    The case's state changes by a conditional UPDATE, so two decisions never both land.
+    An appeal's case also needs a `reply` and a person other than the first decider."""
     case = get_case(session, project_id, case_id)
     if case is None:
         raise CaseError("not_found", f"case {case_id}")
+    if case.source == "appeal":
+        _appeal_decider(session, case, reviewer, actor, reply)
     guard = [Case.id == case.id, Case.status != "decided"]
     if reviewer is not None:
         guard += [Case.status == "claimed", Case.claimed_by == reviewer.id]
@@ -472,7 +478,22 @@ def decide(
     session.add(record)
     session.flush()
     announce(session, case, record)
+    redress.decided(session, case, record, reply=reply)
     return record
+
+
+def _appeal_decider(session: Session, case: Case, reviewer: Reviewer | None, actor: str | None, reply: str | None) -> None:
+    """Appeals are decided by a named person, not the first decider, with a reasoned reply. Through
+    the API the platform must name its human moderator (`reviewer`), never the default `platform`."""
+    if reviewer is None and (actor is None or actor == "platform"):
+        raise CaseError("invalid", "an appeal is decided by a person: name them in `reviewer`", "reviewer")
+    if not (reply or "").strip():
+        raise CaseError("invalid", "an appeal's decision needs a reasoned reply to the appellant", "reply")
+    try:
+        redress.check_decider(session, case, reviewer_id=reviewer.id if reviewer else None,
+                              actor=reviewer.username if reviewer else f"api:{actor}")
+    except redress.RedressError as error:
+        raise CaseError("forbidden", error.detail, error.field) from error
 
 
 def case_doc(session: Session, case: Case, people: Sequence[CaseDecision] | None = None) -> dict[str, Any]:
@@ -483,7 +504,7 @@ def case_doc(session: Session, case: Case, people: Sequence[CaseDecision] | None
         "id": case.id, "project": case.project_id, "decision_id": case.decision_id, "data_id": case.data_id,
         "author_id": case.author_id, "queue_id": case.queue_id, "status": case.status, "verdict": case.verdict,
         "category": case.category, "score": case.score, "source": case.source, "priority": case.priority,
-        "escalated": case.escalated, "created_at": case.created_at.isoformat(),
+        "report_count": case.report_count, "escalated": case.escalated, "created_at": case.created_at.isoformat(),
         "decided_at": case.decided_at.isoformat() if case.decided_at else None,
         "reviews": [review_doc(p) for p in people],
     }
@@ -528,7 +549,7 @@ def bulk_decide(
     waiting = or_(Case.status.in_(("open", "escalated")), and_(Case.status == "claimed", Case.lease_expires_at < now))
     for case_id in dict.fromkeys(case_ids):
         case = get_case(session, project_id, case_id)
-        if case is None:
+        if case is None or case.source == "appeal":  # an appeal gets its own reasoned reply, never a bulk one
             continue
         done = session.execute(
             update(Case).where(Case.id == case.id, waiting).values(status="decided", decided_at=utcnow(), claimed_by=None,
@@ -544,6 +565,7 @@ def bulk_decide(
         session.add(record)
         session.flush()
         announce(session, case, record, delay_s=UNDO_S + 1)
+        redress.decided(session, case, record, delay_s=UNDO_S + 1)
         made.append(record)
     return batch, made
 
@@ -562,6 +584,7 @@ def undo_batch(session: Session, project_id: str, batch_id: str, reviewer_id: st
         raise CaseError("conflict", f"the undo window ({UNDO_S:.0f} s) has passed")
     for record in records:
         record.undone_at = now
+        redress.undone(session, record)
         case = session.get(Case, record.case_id)
         assert case is not None
         case.status, case.decided_at = _resting(case), None

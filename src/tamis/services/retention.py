@@ -1,5 +1,8 @@
 """Media retention: stored media (thumbnails, video frames, review cases' texts) is deleted after
 TAMIS_MEDIA_RETENTION_DAYS (0 keeps it); the decisions themselves stay, they are the record.
+Reporters' names and emails on DSA notices go the same number of days after the notice is decided;
+the platform's pseudonymous reporter reference after a year (it serves to deprioritise reporters
+whose notices were repeatedly unfounded, over a year).
 
 `MediaRetentionLoop` runs the purge in the background of `tamis serve` (embedded runner) and of
 every `tamis worker`: several processes purging at once only delete the same rows.
@@ -14,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tamis.config import Settings, get_settings
 from tamis.jobs.loop import PollingLoop
-from tamis.store.models import Case, ItemMedia
+from tamis.store.models import Case, ItemMedia, Report
 
 PURGE_BATCH = 500  # rows per transaction: short transactions never hold the database for long
 PURGE_POLL_S = 3600.0  # media ages in days; hourly is prompt enough
@@ -52,6 +55,32 @@ def purge_case_texts(sessions: sessionmaker[Session], retention_days: int, now: 
     return len(ids)
 
 
+REPORTER_REF_DAYS = 365
+
+
+def purge_reporters(sessions: sessionmaker[Session], retention_days: int, now: datetime | None = None) -> int:
+    """Remove the personal data of one batch of decided notices: name and email `retention_days`
+    after the decision, the reporter reference after REPORTER_REF_DAYS; the number changed."""
+    if retention_days <= 0:
+        return 0
+    with sessions.begin() as session:
+        contact = session.scalars(
+            select(Report.id).where(Report.decided_at < _cutoff(retention_days, now),
+                                    (Report.reporter_name.is_not(None)) | (Report.reporter_email.is_not(None)))
+            .order_by(Report.id).limit(PURGE_BATCH)
+        ).all()
+        if contact:
+            session.execute(update(Report).where(Report.id.in_(contact))
+                            .values(reporter_name=None, reporter_email=None, purged_at=now or datetime.now(UTC)))
+        refs = session.scalars(
+            select(Report.id).where(Report.decided_at < _cutoff(max(retention_days, REPORTER_REF_DAYS), now),
+                                    Report.reporter_ref.is_not(None)).order_by(Report.id).limit(PURGE_BATCH)
+        ).all()
+        if refs:
+            session.execute(update(Report).where(Report.id.in_(refs)).values(reporter_ref=None))
+    return len(contact) + len(refs)
+
+
 class MediaRetentionLoop(PollingLoop):
     """Purges old media: batch after batch while there is any, then rests PURGE_POLL_S."""
 
@@ -62,4 +91,4 @@ class MediaRetentionLoop(PollingLoop):
 
     def run_pass(self) -> int:
         days = self._settings.media_retention_days
-        return purge_media(self._sessions, days) + purge_case_texts(self._sessions, days)
+        return purge_media(self._sessions, days) + purge_case_texts(self._sessions, days) + purge_reporters(self._sessions, days)

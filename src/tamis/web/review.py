@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from tamis.store.queries import get_thumbnail
 from tamis.config import get_settings
-from tamis.services import audit, cases, reviewers
+from tamis.services import appeals, audit, cases, reviewers
 from tamis.services.reviewers import SignedIn
 from tamis.store.db import transaction
 from tamis.taxonomy import CATEGORIES
@@ -282,6 +282,8 @@ def _case_context(session: Session, who: SignedIn, project: str, case_id: str) -
         "shortcuts": SHORTCUTS,
         "age": _age,
         "exposure": _exposure(session, who),
+        # Notices and appeals (DSA); reporters' identity only to moderators and admins.
+        "dsa": appeals.case_context(session, case, personal=reviewers.at_least(role, "moderator")),
     }
 
 
@@ -316,7 +318,7 @@ async def decide(request: Request, project: str, case_id: str) -> Response:
     category = form.get("category") or None
     if category is not None and category not in CATEGORIES:
         raise WebError(422, "Choose a category from the list.")
-    reason, note = form.get("reason", "")[:200], form.get("note", "")[:5000]
+    reason, note, reply = form.get("reason", "")[:200], form.get("note", "")[:5000], form.get("reply", "")[:5000] or None
     with transaction() as session:
         _role(session, who, project)
         reviewer = reviewers.by_name(session, who.username)
@@ -324,9 +326,10 @@ async def decide(request: Request, project: str, case_id: str) -> Response:
         queue_id = case.queue_id if case else ""
         try:
             record = cases.decide(session, project, case_id, action=action, category=category, reason=reason,  # type: ignore[arg-type]
-                                  note=note, reviewer=reviewer)
+                                  note=note, reviewer=reviewer, reply=reply)
         except cases.CaseError as exc:
-            raise WebError(404 if exc.kind == "not_found" else 409, exc.detail) from exc
+            status = {"not_found": 404, "forbidden": 403, "invalid": 422}.get(exc.kind, 409)
+            raise WebError(status, exc.detail) from exc
         audit.log(session, "decision", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id,
                   action=record.action, verdict=record.verdict, category=record.category)
     if form.get("next"):
