@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
@@ -19,6 +20,8 @@ from serving import serve, stop
 from test_scan import CHROMIUM_ARGS, _chromium
 from tamis.store.db import transaction
 from tamis.store.models import Case, CaseDecision, ReviewEvent
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 def _picture() -> str:

@@ -176,9 +176,10 @@ def _claimable(reviewer_id: str, role: str | None, now: float) -> Any:
     may_escalated = True if at_least(role, "moderator") else Case.escalated_to == reviewer_id
     # An appeal is never offered to whoever decided the contested decision (DSA Art. 20).
     not_first = or_(Case.source != "appeal", Case.id.not_in(select(Appeal.case_id).where(Appeal.first_reviewer_id == reviewer_id)))
+    not_skipped = or_(Case.skipped_by.is_(None), Case.skipped_by != reviewer_id)
     return and_(or_(
-        and_(_free(now), Case.escalated.is_(False), or_(Case.skipped_by.is_(None), Case.skipped_by != reviewer_id)),
-        and_(or_(_free(now), Case.status == "escalated"), Case.escalated.is_(True), may_escalated),
+        and_(_free(now), Case.escalated.is_(False), not_skipped),
+        and_(or_(_free(now), Case.status == "escalated"), Case.escalated.is_(True), may_escalated, not_skipped),
     ), not_first)
 
 

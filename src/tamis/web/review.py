@@ -278,6 +278,7 @@ def _case_context(session: Session, who: SignedIn, project: str, case_id: str) -
         "reviews": cases.human_decisions(session, [case.id]).get(case.id, []),
         "context": meta.context if meta else None,
         "queues": cases.queues(session, project),
+        "people": [name for name, _, disabled in reviewers.members(session, project) if not disabled and name != who.username],
         "categories": CATEGORIES,
         "shortcuts": SHORTCUTS,
         "age": _age,
@@ -374,7 +375,8 @@ async def case_step(request: Request, project: str, case_id: str, step: str) -> 
             elif step == "hold":
                 cases.hold(session, project, case_id, who.reviewer_id)
             elif step == "escalate":
-                cases.escalate(session, project, case_id, who.reviewer_id, queue_id=form.get("queue") or None)
+                cases.escalate(session, project, case_id, who.reviewer_id, queue_id=form.get("queue") or None,
+                               to_reviewer=_escalation_target(session, project, form.get("to", "")))
             elif step == "resume":
                 cases.resume(session, project, case_id)
             else:
@@ -383,10 +385,21 @@ async def case_step(request: Request, project: str, case_id: str, step: str) -> 
             raise WebError(404 if exc.kind == "not_found" else 409 if exc.kind == "conflict" else 422, exc.detail) from exc
         del role
         audit.log(session, step, actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id,
-                  **({"queue": form.get("queue")} if step == "escalate" else {}))
+                  **({"queue": form.get("queue"), "to": form.get("to") or None} if step == "escalate" else {}))
     if step in ("skip", "hold", "escalate"):
         return _redirect(_next_url(who, project, queue_id))
     return _redirect(f"/review/p/{quote(project)}/cases/{case_id}")
+
+
+def _escalation_target(session: Session, project: str, username: str) -> str | None:
+    """The reviewer id of the person a case is escalated to (a member of the project), or None
+    (escalated to the queue's moderators)."""
+    if not username:
+        return None
+    person = reviewers.by_name(session, username[:64])
+    if person is None or person.disabled or reviewers.role_in(session, person.id, project) is None:
+        raise WebError(422, "Escalate to a member of this project.")
+    return person.id
 
 
 # --- search and admin ------------------------------------------------------------------------------
