@@ -27,7 +27,7 @@ from tamis.api.cases import CaseDecisionRequest
 from tamis.api import appeals, reports
 from tamis.api.appeals import AppealRequest
 from tamis.api.reports import ReportRequest
-from tamis.web import review
+from tamis.web import review, review_wellness
 from tamis.web import dsa as dsa_web
 from tamis.api.hashes import MatchRequest
 from tamis.api.intake import ModerateRequest
@@ -203,6 +203,7 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     app.include_router(appeals.router)
     review.install(app)
     dsa_web.install(app)
+    review_wellness.install(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware)
     # Docs without a CDN: tamis runs on machines that may not reach the internet. Swagger UI 5 (the

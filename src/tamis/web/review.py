@@ -22,17 +22,20 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from tamis.store.queries import get_thumbnail
+from tamis.store.models import ItemMedia
+from tamis.store.queries import get_frames, get_thumbnail
 from tamis.config import get_settings
-from tamis.services import appeals, audit, cases, reviewers
+from tamis.services import appeals, audit, cases, reviewers, wellness
 from tamis.services.reviewers import SignedIn
 from tamis.store.db import transaction
 from tamis.taxonomy import CATEGORIES
+from tamis.web import evidence
 
 COOKIE = "tamis_review"
 LOGIN_COOKIE = "tamis_review_login"  # the login form's CSRF token (double submit), before a session exists
 MAX_FIELD = 10_000
 SHORTCUTS = [("u", "uphold"), ("o", "overturn"), ("s", "submit & next"), ("r", "reveal or hide media"),
+             ("w", "reveal or hide masked words"),
              ("k", "skip"), ("h", "put on hold"), ("e", "escalate"), ("?", "show or hide these shortcuts")]
 
 router = APIRouter(prefix="/review", include_in_schema=False)
@@ -248,18 +251,6 @@ def _next_url(who: SignedIn, project: str, queue_id: str) -> str:
 # --- the case --------------------------------------------------------------------------------------
 
 
-def _segments(text: str, evidence: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
-    """The text cut at evidence span edges: (piece, categories whose evidence covers it)."""
-    spans = [(e["start"], e["end"], e.get("category") or e.get("list") or "")
-             for e in evidence if isinstance(e.get("start"), int) and isinstance(e.get("end"), int) and e["start"] < e["end"]]
-    cuts = sorted({0, len(text), *(max(0, min(len(text), p)) for s, e, _ in spans for p in (s, e))})
-    pieces = []
-    for a, b in zip(cuts, cuts[1:]):
-        covering = sorted({c for s, e, c in spans if s <= a and b <= e})
-        pieces.append((text[a:b], covering))
-    return pieces
-
-
 def _case_context(session: Session, who: SignedIn, project: str, case_id: str) -> dict[str, Any]:
     role = _role(session, who, project)
     case = cases.get_case(session, project, case_id)
@@ -268,11 +259,19 @@ def _case_context(session: Session, who: SignedIn, project: str, case_id: str) -
     decision, result = cases.automated(session, case)
     meta = cases.item_meta(session, case)
     mine = case.status == "claimed" and case.claimed_by == who.reviewer_id
+    found = result.get("evidence", [])
+    thumbnail = get_thumbnail(session, project, case.decision_id, case.data_id)
+    flagged = evidence.ranges(found)
+    frames = [evidence.picture(m, found, flagged) for m in get_frames(session, project, case.decision_id, case.data_id)]
+    hidden = wellness.hidden_categories(session, project, who.reviewer_id)
     return {
         "who": who, "role": role, "project": project, "case": case, "result": result, "mine": mine,
         "policy": {"id": decision.policy_id, "version": decision.policy_version},
-        "segments": _segments(case.text, result.get("evidence", [])) if case.text else [],
-        "has_image": get_thumbnail(session, project, case.decision_id, case.data_id) is not None,
+        "segments": evidence.segments(case.text, found, lambda c: wellness.is_hidden(hidden, c)) if case.text else [],
+        "hidden": wellness.is_hidden(hidden, case.category),
+        "has_image": thumbnail is not None,
+        "image": evidence.picture(thumbnail, found) if thumbnail is not None else None,
+        "frames": frames, "timeline": evidence.timeline(flagged, frames), "clock": evidence.clock,
         "banks": [e for e in result.get("evidence", []) if e.get("type") == "bank_match"],
         "history": cases.history(session, case),
         "reviews": cases.human_decisions(session, [case.id]).get(case.id, []),
@@ -293,6 +292,10 @@ def case_view(request: Request, project: str, case_id: str) -> HTMLResponse:
     who = _who(request)
     with transaction() as session:
         context = _case_context(session, who, project, case_id)
+        if (context["has_image"] or context["frames"]) and not context["hidden"]:
+            # Shown unblurred by the wellness settings: an exposure like a reveal, and audited as one.
+            audit.log(session, "reveal", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id,
+                      what="media", by="settings")
     return _page(request, "review_case.html", context)
 
 
@@ -307,6 +310,20 @@ def case_image(request: Request, project: str, case_id: str) -> Response:
         media = get_thumbnail(session, project, case.decision_id, case.data_id) if case else None
         if media is None:
             raise WebError(404, "This case has no image (or media retention deleted it).")
+        return Response(media.data, media_type=media.content_type, headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/p/{project}/cases/{case_id}/frames/{media_id}")
+def case_frame(request: Request, project: str, case_id: str, media_id: str) -> Response:
+    """One of a video case's kept frames (blurred when stored, like thumbnails)."""
+    who = _who(request)
+    with transaction() as session:
+        _role(session, who, project)
+        case = cases.get_case(session, project, case_id)
+        media = session.get(ItemMedia, int(media_id)) if case and media_id.isdigit() and len(media_id) < 18 else None
+        if case is None or media is None or (media.project_id, media.decision_id, media.data_id, media.kind) != (
+                project, case.decision_id, case.data_id, "frame"):
+            raise WebError(404, "This case has no such frame (or media retention deleted it).")
         return Response(media.data, media_type=media.content_type, headers={"Cache-Control": "private, no-store"})
 
 
@@ -340,13 +357,18 @@ async def decide(request: Request, project: str, case_id: str) -> Response:
 
 @router.post("/p/{project}/cases/{case_id}/reveal")
 async def reveal(request: Request, project: str, case_id: str) -> Response:
-    """The page reports each reveal of a case's media: the audit log and today's exposure count it."""
-    who, _ = await _post(request)
+    """The page reports each reveal of a case's media or masked words: the audit log and today's
+    exposure count it."""
+    who, form = await _post(request)
+    what = form.get("what") or "media"
+    if what not in ("media", "words"):
+        raise WebError(422, "Reveal media or words.")
     with transaction() as session:
         _role(session, who, project)
         if cases.get_case(session, project, case_id) is None:
             raise WebError(404, "No such case in this project.")
-        audit.log(session, "reveal", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id)
+        audit.log(session, "reveal", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id,
+                  what=what)
     return Response(status_code=204)
 
 
