@@ -32,8 +32,12 @@ def log(
     session.add(ReviewEvent(kind=kind, actor=actor, reviewer_id=reviewer_id, project_id=project_id, case_id=case_id, detail=detail))
 
 
-def events(session: Session, project_id: str, *, before: int | None = None, limit: int = 100) -> Sequence[ReviewEvent]:
-    """A project's events and its members' sign-ins, newest first; `before` is an event id (paging)."""
+def events(
+    session: Session, project_id: str, *, before: int | None = None, limit: int = 100, kinds: Sequence[str] = (),
+    since: datetime | None = None, until: datetime | None = None,
+) -> Sequence[ReviewEvent]:
+    """A project's events and its members' sign-ins, newest first; `before` is an event id (paging);
+    `kinds`, `since` (inclusive) and `until` (exclusive) filter."""
     members = select(Membership.reviewer_id).where(Membership.project_id == project_id)
     query = select(ReviewEvent).where(or_(
         ReviewEvent.project_id == project_id,
@@ -41,6 +45,12 @@ def events(session: Session, project_id: str, *, before: int | None = None, limi
     ))
     if before is not None:
         query = query.where(ReviewEvent.id < before)
+    if kinds:
+        query = query.where(ReviewEvent.kind.in_(list(kinds)))
+    if since is not None:
+        query = query.where(ReviewEvent.created_at >= since)
+    if until is not None:
+        query = query.where(ReviewEvent.created_at < until)
     return session.scalars(query.order_by(ReviewEvent.id.desc()).limit(limit)).all()
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from tamis.store.models import ItemMedia
 from tamis.store.queries import get_frames, get_thumbnail
 from tamis.config import get_settings
-from tamis.services import appeals, audit, cases, reviewers, wellness
+from tamis.services import appeals, audit, cases, quality, reviewers, wellness
 from tamis.services.reviewers import SignedIn
 from tamis.store.db import transaction
 from tamis.taxonomy import CATEGORIES
@@ -492,7 +492,7 @@ def admin(request: Request, project: str) -> HTMLResponse:
     with transaction() as session:
         _role(session, who, project, "admin")
         context = {"who": who, "project": project, "members": reviewers.members(session, project),
-                   "agreement": cases.agreement(session, project),
+                   "agreement": cases.agreement(session, project), "quality": quality.by_analyzer(session, project),
                    "queues": cases.queues(session, project), "notice": request.query_params.get("notice", "")[:200]}
     return _page(request, "review_admin.html", context)
 
