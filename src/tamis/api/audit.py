@@ -24,9 +24,9 @@ MAX_ID = 2**62
 class AuditEvent(Doc):
     id: int
     at: str = Field(description="When (UTC, ISO 8601).")
-    kind: str = Field(description="sign_in, sign_in_failed, sign_in_refused, sign_out, reveal, decision, skip, hold, escalate, "
+    kind: str = Field(description="sign_in, sign_in_failed, sign_in_throttled, sign_out, reveal, decision, skip, hold, escalate, "
                                   "resume, bulk, bulk_undo, queue_add, wellness_defaults, wellness_own, user_* (`tamis users`).")
-    actor: str = Field(description="A reviewer's username, `cli`, `api:<name>` or, for refused sign-ins, `anonymous`.")
+    actor: str = Field(description="A reviewer's username, `cli`, `api:<name>` or, for sign-ins under a name without an account, `anonymous`.")
     case_id: str | None
     detail: dict[str, Any]
 

@@ -19,7 +19,7 @@ from tamis.store.models import Membership, ReviewEvent
 KINDS = frozenset({
     "sign_in", "sign_in_failed", "sign_out", "reveal", "decision", "skip", "hold", "escalate", "resume",
     "queue_add", "bulk", "bulk_undo", "dsa_settings", "user_add", "user_disable", "user_enable", "user_password", "user_grant", "user_revoke",
-    "wellness_defaults", "wellness_own", "sign_in_refused",
+    "wellness_defaults", "wellness_own", "sign_in_throttled",
 })
 EXPOSURE = ("reveal", "decision")
 

@@ -488,3 +488,14 @@ class ReviewPreference(Base):
     reviewer_id: Mapped[str | None] = mapped_column(ForeignKey("reviewers.id"), nullable=True)
     hidden: Mapped[dict[str, bool]] = mapped_column(JSONType, default=dict)  # category -> hidden until revealed
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SignInThrottle(Base):
+    """A run of failed sign-ins from one client address ("ip:…") or for one username without an
+    account ("name:" + its SHA-256): services/throttle.py slows them down."""
+
+    __tablename__ = "sign_in_throttles"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    throttled_until: Mapped[float] = mapped_column(Float, default=0.0)  # epoch seconds
+    updated_s: Mapped[float] = mapped_column(Float, index=True)  # epoch seconds: old runs are forgotten

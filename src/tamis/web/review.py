@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from tamis.store.models import ItemMedia
 from tamis.store.queries import get_frames, get_thumbnail
 from tamis.config import get_settings
-from tamis.services import appeals, audit, cases, quality, reviewers, wellness
+from tamis.services import appeals, audit, cases, quality, reviewers, throttle, wellness
 from tamis.services.reviewers import SignedIn
 from tamis.store.db import transaction
 from tamis.taxonomy import CATEGORIES
@@ -161,7 +161,8 @@ async def login(request: Request) -> Response:
         return _login_page(request, "The sign-in form expired: please try again.", 403)
     username, password = form.get("username", "").strip().lower(), form.get("password", "")
     try:
-        token = await run_in_threadpool(_sign_in, username, password, request.cookies.get(COOKIE, ""))
+        token = await run_in_threadpool(_sign_in, username, password, request.cookies.get(COOKIE, ""),
+                                        request.client.host if request.client else "")
     except reviewers.Throttled as exc:
         return _login_page(request, str(exc), 429)
     if token is None:
@@ -172,17 +173,37 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _sign_in(username: str, password: str, old_token: str) -> str | None:
+def _sign_in(username: str, password: str, old_token: str, ip: str) -> str | None:
+    address = throttle.ip_key(ip)
+    with transaction() as session:
+        wait = throttle.wait_s(session, [address, throttle.name_key(username)])
+    if wait > 0:
+        raise reviewers.Throttled(wait)
     with transaction() as session:
         reviewer = reviewers.authenticate(session, username, password)
         if reviewer is None:
-            known = reviewers.by_name(session, username)
-            if known is not None:  # unknown names are not logged: the log is no list of guesses
-                audit.log(session, "sign_in_failed", actor=known.username, reviewer_id=known.id)
+            _failed(session, username, address)
             return None
+        throttle.succeeded(session, address)
         reviewers.end_session(session, old_token)  # a token from before sign-in never survives it
         audit.log(session, "sign_in", actor=reviewer.username, reviewer_id=reviewer.id)
         return reviewers.start_session(session, reviewer)
+
+
+def _failed(session: Session, username: str, address: str) -> None:
+    """Count a failed sign-in against the address, and the account or the unknown name; audit it,
+    and every wait it starts. An unknown name is not written down (it may be a password typed in
+    the wrong field): it shows as `anonymous`."""
+    known = reviewers.by_name(session, username)
+    actor, reviewer_id = (known.username, known.id) if known else ("anonymous", None)
+    ip = address.removeprefix("ip:")
+    audit.log(session, "sign_in_failed", actor=actor, reviewer_id=reviewer_id, ip=ip, **({} if known else {"unknown_user": True}))
+    if throttle.failed(session, address, throttle.IP_AFTER):
+        audit.log(session, "sign_in_throttled", actor=actor, reviewer_id=reviewer_id, ip=ip, scope="address")
+    if known is None and throttle.failed(session, throttle.name_key(username), throttle.NAME_AFTER):
+        audit.log(session, "sign_in_throttled", actor=actor, ip=ip, scope="name")
+    if known is not None and known.failed_logins >= reviewers.THROTTLE_AFTER:
+        audit.log(session, "sign_in_throttled", actor=actor, reviewer_id=reviewer_id, ip=ip, scope="account")
 
 
 @router.post("/logout")

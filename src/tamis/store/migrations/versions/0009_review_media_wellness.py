@@ -1,5 +1,6 @@
 """review workspace: the original size of stored media (to draw evidence boxes over thumbnails and
-video frames), per-category wellness settings (a project's defaults, each reviewer's own)
+video frames), per-category wellness settings (a project's defaults, each reviewer's own), sign-in
+throttling per client address and per unknown username
 
 Revision ID: 0009
 Revises: 0007
@@ -31,9 +32,18 @@ def upgrade() -> None:
         sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index('ix_review_preferences_project', 'review_preferences', ['project_id', 'reviewer_id'])
+    op.create_table(
+        'sign_in_throttles',
+        sa.Column('key', sa.String(length=80), primary_key=True),
+        sa.Column('failures', sa.Integer(), nullable=False),
+        sa.Column('throttled_until', sa.Float(), nullable=False),
+        sa.Column('updated_s', sa.Float(), nullable=False),
+    )
+    op.create_index('ix_sign_in_throttles_updated_s', 'sign_in_throttles', ['updated_s'])
 
 
 def downgrade() -> None:
+    op.drop_table('sign_in_throttles')
     op.drop_table('review_preferences')
     with op.batch_alter_table('item_media') as batch:
         batch.drop_column('source_height')
