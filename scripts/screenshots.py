@@ -58,7 +58,7 @@ def _seed(env: dict[str, str]) -> str:
     """The demo project's policy, a reviewer and a key (in this process, on the throw-away database)."""
     os.environ.update(env)
     from tamis.engine.policy import PolicyBody, default_body
-    from tamis.services import reviewers
+    from tamis.services import cases, reviewers
     from tamis.store import queries
     from tamis.store.db import transaction
 
@@ -70,6 +70,8 @@ def _seed(env: dict[str, str]) -> str:
         queries.put_policy(session, PROJECT, "default", PolicyBody.model_validate(body))
         reviewers.add(session, "ana", PASSWORD)
         reviewers.grant(session, "ana", PROJECT, "admin")
+        cases.create_queue(session, PROJECT, "insults", {"categories": ["harassment", "hate"]}, position=0)
+        cases.create_queue(session, PROJECT, "scams", {"categories": ["scam", "spam"]}, position=1)
         _, key = queries.create_key(session, PROJECT)
     return key
 
@@ -121,8 +123,10 @@ def _shoot(base: str, chromium: str, out: Path) -> None:
         page.fill("input[name=password]", PASSWORD)
         page.click("#login button[type=submit]")
         page.wait_for_url(base + "/review")
+        page.set_viewport_size({"width": 1180, "height": 400})
         page.screenshot(path=str(out / "review-queue.png"))
-        page.locator("tr[data-queue=default] button.claim").click()
+        page.set_viewport_size({"width": 1180, "height": 760})
+        page.locator("tr[data-queue=insults] button.claim").click()
         page.wait_for_url("**/cases/case_*")
         for _ in range(len(TEXTS) + 1):  # skip to the picture: the case view with the most on it
             if page.locator("#case-image").count():
