@@ -99,3 +99,27 @@ def test_the_log_is_append_only(client, app, auth, logged: str) -> None:  # type
     paths = {path: set(ops) for path, ops in app.openapi()["paths"].items() if path.startswith("/v1/audit")}
     assert paths == {"/v1/audit": {"get"}}
     assert client.get("/v1/audit", headers=auth).json()["events"][0] == event  # unchanged
+
+
+def test_policy_and_key_changes_are_audited(client, auth, project: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import orjson
+    from typer.testing import CliRunner
+
+    from tamis.cli import app as cli
+
+    assert client.put("/v1/policies/strict", headers=auth, json={"description": "stricter"}).status_code == 201
+    policy = tmp_path / "p.json"
+    policy.write_bytes(orjson.dumps({"description": "from the command line"}))
+    assert CliRunner().invoke(cli, ["policy", "set", str(policy), "--id", "strict", "--project", project]).exit_code == 0
+    created = CliRunner().invoke(cli, ["keys", "create", "--project", project, "--name", "ci"])
+    assert created.exit_code == 0, created.output
+    with transaction() as session:
+        from tamis.store import queries
+
+        key_id = next(k.id for k in queries.list_keys(session, project) if k.name == "ci")
+    assert CliRunner().invoke(cli, ["keys", "revoke", key_id]).exit_code == 0
+    events = client.get("/v1/audit", headers=auth, params=[("kind", "policy_put"), ("kind", "key_create"), ("kind", "key_revoke")]).json()["events"]
+    assert [(e["kind"], e["actor"]) for e in events] == [("key_revoke", "cli"), ("key_create", "cli"), ("policy_put", "cli"), ("policy_put", "api")]
+    assert events[3]["detail"] == {"policy": "strict", "version": 1, "shadow": False} and events[2]["detail"]["version"] == 2
+    assert events[0]["detail"] == {"key": key_id} and events[1]["detail"]["key"] == key_id and "ci" == events[1]["detail"]["name"]
+    assert not any(len(str(v)) > 40 for e in events for v in e["detail"].values())  # never a key itself

@@ -25,7 +25,8 @@ class AuditEvent(Doc):
     id: int
     at: str = Field(description="When (UTC, ISO 8601).")
     kind: str = Field(description="sign_in, sign_in_failed, sign_in_throttled, sign_out, reveal, decision, skip, hold, escalate, "
-                                  "resume, bulk, bulk_undo, queue_add, wellness_defaults, wellness_own, user_* (`tamis users`).")
+                                  "resume, bulk, bulk_undo, queue_add, wellness_defaults, wellness_own, policy_put, key_create, key_revoke, "
+                                  "user_* (`tamis users`).")
     actor: str = Field(description="A reviewer's username, `cli`, `api:<name>` or, for sign-ins under a name without an account, `anonymous`.")
     case_id: str | None
     detail: dict[str, Any]
@@ -55,7 +56,7 @@ def read_audit(
 ) -> dict[str, Any]:
     """The project's review audit log, newest first: sign-ins of its reviewers, media and words
     revealed, decisions, skips, holds, escalations, bulk actions and their undo, queue and wellness
-    changes, and `tamis users` changes. Append-only: there is no way to change or delete an event."""
+    changes, policy versions written, API keys created and revoked, and `tamis users` changes. Append-only: there is no way to change or delete an event."""
     start, end = _utc(since, "since"), _utc(until, "until")
     with transaction() as session:
         rows = audit.events(session, project, before=before, limit=limit, kinds=kind, since=start, until=end)

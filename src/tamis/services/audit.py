@@ -1,7 +1,7 @@
 """The review workspace's audit log (append-only) and the exposure counters read from it.
 
 Who signed in (or failed to), who revealed which case's media, who decided, skipped, held or
-escalated what, and who changed queues and users. Exposure per reviewer per day (media revealed,
+escalated what, and who changed queues, users, policies and API keys. Exposure per reviewer per day (media revealed,
 cases decided) comes from the same rows, for the break reminder.
 """
 
@@ -19,7 +19,7 @@ from tamis.store.models import Membership, ReviewEvent
 KINDS = frozenset({
     "sign_in", "sign_in_failed", "sign_out", "reveal", "decision", "skip", "hold", "escalate", "resume",
     "queue_add", "bulk", "bulk_undo", "dsa_settings", "user_add", "user_disable", "user_enable", "user_password", "user_grant", "user_revoke",
-    "wellness_defaults", "wellness_own", "sign_in_throttled",
+    "wellness_defaults", "wellness_own", "sign_in_throttled", "policy_put", "key_create", "key_revoke",
 })
 EXPOSURE = ("reveal", "decision")
 
