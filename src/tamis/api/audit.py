@@ -56,7 +56,8 @@ def read_audit(
 ) -> dict[str, Any]:
     """The project's review audit log, newest first: sign-ins of its reviewers, media and words
     revealed, decisions, skips, holds, escalations, bulk actions and their undo, queue and wellness
-    changes, policy versions written, API keys created and revoked, and `tamis users` changes. Append-only: there is no way to change or delete an event."""
+    changes, policy versions written, API keys created and revoked, and `tamis users` changes.
+    Append-only: there is no way to change or delete an event."""
     start, end = _utc(since, "since"), _utc(until, "until")
     with transaction() as session:
         rows = audit.events(session, project, before=before, limit=limit, kinds=kind, since=start, until=end)
