@@ -81,7 +81,8 @@ def test_another_projects_key_sees_none_of_it(client, logged: str) -> None:  # t
 @pytest.mark.parametrize("params, field", [
     ({"kind": "nope"}, "kind[0]"), ({"since": "yesterday"}, "since"), ({"until": "2026-13-45"}, "until"),
     ({"limit": 0}, "limit"), ({"limit": 501}, "limit"), ({"before": "x"}, "before"), ({"before": 2**63}, "before"),
-    ({"before": 0}, "before"), ({"since": "0001-01-01T00:00:00"}, "since"), ({"kind": "sign_in\x00"}, "kind[0]"),
+    ({"before": 0}, "before"), ({"since": "0001-01-01T00:00:00"}, "since"), ({"until": "9999-12-31T23:00:00-05:00"}, "until"),
+    ({"since": "9999-12-31T23:59:59"}, "since"), ({"kind": "sign_in\x00"}, "kind[0]"),
 ])
 def test_bad_filters_are_problems_naming_the_parameter(client, auth, params: dict, field: str) -> None:  # type: ignore[no-untyped-def,type-arg]
     assert_problem(client.get("/v1/audit", params=params, headers=auth), 422, field)

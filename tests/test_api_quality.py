@@ -47,7 +47,7 @@ def test_another_projects_key_and_bad_input(client, decided: str) -> None:  # ty
         _, other = queries.create_key(session, f"{decided}-other")
     assert client.get("/v1/quality", headers={"Authorization": f"Bearer {other}"}).json()["rows"] == []
     assert_problem(client.get("/v1/quality"), 401, "Authorization")
-    for since in ("soon", "0001-01-01T00:00:00", "2026-02-30T00:00:00"):
+    for since in ("soon", "0001-01-01T00:00:00", "2026-02-30T00:00:00", "9999-12-31T23:00:00-05:00"):
         assert_problem(client.get("/v1/quality", params={"since": since}, headers={"Authorization": f"Bearer {other}"}), 422, "since")
 
 

@@ -92,3 +92,14 @@ def test_addresses_are_grouped_sensibly() -> None:
     assert throttle.ip_key("2001:db8:1:3::1") != throttle.ip_key("2001:db8:1:2::1")
     assert throttle.ip_key("testclient") == "ip:testclient" and len(throttle.ip_key("x" * 500)) < 80
     assert throttle.name_key("ana") != throttle.name_key("Ana") and "ana" not in throttle.name_key("ana")
+
+
+def test_names_and_projects_no_account_can_have_are_refused_not_errors(app, project: str) -> None:  # type: ignore[no-untyped-def]
+    """NUL in a name or a project's path once reached PostgreSQL, which refuses it: a 500."""
+    with TestClient(app, base_url="https://testserver", client=(_address(), 4000)) as client:
+        assert _try(client, "ana\x00") == 401 and _try(client, "x" * 300) == 401
+        form = client.get("/review/login")
+        assert client.post("/review/login", data={"username": add_reviewer(project), "password": PASSWORD,
+                                                  "csrf": csrf_of(form.text)}, follow_redirects=False).status_code == 303
+        for path in ("/review/p/a%00b/cases", "/review/p/a%00b/wellness", "/review/p/a%00b/admin", f"/review/p/{'p' * 100}/cases"):
+            assert client.get(path).status_code == 404, path

@@ -37,12 +37,18 @@ class AuditList(Doc):
     next_before: int | None = Field(description="Pass as `before` for the next page; null on the last page.")
 
 
-def _utc(value: datetime | None, field: str) -> datetime | None:
+def utc_time(value: datetime | None, field: str) -> datetime | None:
+    """A query's time in UTC (UTC when it has no offset); years 1970 to 9998, so that no offset
+    carries it out of the range a datetime holds."""
     if value is None:
         return None
-    if value.year < 1970 or value.year > 9999:
-        raise bad_input("a time between 1970 and 9999", field)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):
+        raise bad_input("a time between 1970 and 9998", field) from None
+    if not 1970 <= value.year <= 9998:
+        raise bad_input("a time between 1970 and 9998", field)
+    return value
 
 
 @router.get("/v1/audit", response_model=AuditList, responses=problems(401, 422), summary="Read the review audit log")
@@ -58,7 +64,7 @@ def read_audit(
     revealed, decisions, skips, holds, escalations, bulk actions and their undo, queue and wellness
     changes, policy versions written, API keys created and revoked, and `tamis users` changes.
     Append-only: there is no way to change or delete an event."""
-    start, end = _utc(since, "since"), _utc(until, "until")
+    start, end = utc_time(since, "since"), utc_time(until, "until")
     with transaction() as session:
         rows = audit.events(session, project, before=before, limit=limit, kinds=kind, since=start, until=end)
         docs = [{"id": e.id, "at": e.created_at.isoformat(), "kind": e.kind, "actor": e.actor, "case_id": e.case_id,

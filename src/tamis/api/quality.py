@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field
 
+from tamis.api.audit import utc_time
 from tamis.api.auth import ProjectId
 from tamis.api.openapi import problems
 from tamis.api.schemas import Doc
-from tamis.errors import bad_input
 from tamis.services import quality
 from tamis.store.db import transaction
 
@@ -40,10 +40,6 @@ def read_quality(
     """How often people upheld and overturned the automated verdicts, per queue, per category and
     per analyzer version (from the analyzers each case's result records): where thresholds, or an
     analyzer's new version, should move. Bulk decisions undone in time do not count."""
-    if since is not None:
-        if not 1970 <= since.year <= 9999:
-            raise bad_input("a time between 1970 and 9999", "since")
-        since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
     with transaction() as session:
-        rows = quality.by_analyzer(session, project, since=since)
+        rows = quality.by_analyzer(session, project, since=utc_time(since, "since"))
     return {"rows": [r.doc() for r in rows], "window": quality.WINDOW}
