@@ -13,9 +13,12 @@ from tamis.store.db import transaction
 PASSWORD = "correct horse battery"
 
 
-def review_everything_flagged(project: str) -> None:
-    """The project's default policy without block thresholds: what the models flag goes to review."""
+def review_everything_flagged(project: str, terms: list[str] | None = None) -> None:
+    """The project's default policy without block thresholds: what the models flag goes to review
+    (and, with `terms`, a term list of insults that sends its matches to review)."""
     body: dict[str, Any] = default_body().model_dump(mode="json")
+    if terms:
+        body["block_lists"] = [{"name": "insults", "category": "harassment", "action": "review", "terms": terms}]
     for thresholds in body["categories"].values():
         thresholds.pop("block", None)
     with transaction() as session:

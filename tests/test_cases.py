@@ -275,3 +275,28 @@ def test_a_sample_of_pass_and_block_items_become_quality_cases_after_the_real_on
     first = claim(project, default_queue(project), ana)
     assert first is not None and first.data_id == "unsure"  # real review cases come first
     assert cases.human_verdict("pass", "uphold") == "pass"
+
+
+def test_a_moderator_who_skips_an_escalated_case_is_not_offered_it_again(project: str) -> None:
+    record(project, [_result("esc", "review", "hate", 0.6)])
+    queue, ana, mod = default_queue(project), add_reviewer(project), add_reviewer(project, "moderator")
+    case = claim(project, queue, ana)
+    assert case is not None
+    with transaction() as session:
+        cases.escalate(session, project, case.id, reviewer_id(ana))
+    assert claim(project, queue, mod, "moderator").id == case.id  # type: ignore[union-attr]
+    with transaction() as session:
+        cases.skip(session, project, case.id, reviewer_id(mod))
+    assert claim(project, queue, mod, "moderator") is None  # skipped: someone else's now
+    assert claim(project, queue, add_reviewer(project, "moderator"), "moderator").id == case.id  # type: ignore[union-attr]
+
+
+def test_a_case_escalated_to_one_person_goes_to_them_and_moderators_only(project: str) -> None:
+    record(project, [_result("named", "review", "hate", 0.6)])
+    queue, ana, bob, cat = default_queue(project), add_reviewer(project), add_reviewer(project), add_reviewer(project)
+    case = claim(project, queue, ana)
+    assert case is not None
+    with transaction() as session:
+        cases.escalate(session, project, case.id, reviewer_id(ana), to_reviewer=reviewer_id(bob))
+    assert claim(project, queue, cat) is None
+    assert claim(project, queue, bob).id == case.id  # type: ignore[union-attr]

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
@@ -19,6 +20,8 @@ from serving import serve, stop
 from test_scan import CHROMIUM_ARGS, _chromium
 from tamis.store.db import transaction
 from tamis.store.models import Case, CaseDecision, ReviewEvent
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 def _picture() -> str:
@@ -33,7 +36,7 @@ def test_sign_in_claim_reveal_and_decide_with_the_keyboard(project: str, key: st
     executable = _chromium()
     from playwright.sync_api import sync_playwright
 
-    review_everything_flagged(project)
+    review_everything_flagged(project, terms=["idiot"])
     name, second = add_reviewer(project), add_reviewer(project)
     log = tmp_path / "serve.log"
     proc, base = serve([sys.executable, "-m", "tamis"], dict(os.environ), log, ready="/healthz")
@@ -57,6 +60,17 @@ def test_sign_in_claim_reveal_and_decide_with_the_keyboard(project: str, key: st
                 queue.locator("button.claim").click()
                 page.wait_for_url("**/cases/case_*")
                 assert "fucking" in page.locator("#case-text mark").first.inner_text()
+                # The term list's word is masked until revealed with w (the sentence is only highlighted).
+                word = page.locator("#case-text mark[data-word]")
+                assert word.count() == 1 and word.inner_text() == "idiot"
+                color_of = "getComputedStyle(document.querySelector('#case-text mark[data-word]')).color"
+                assert page.evaluate(color_of) == "rgba(0, 0, 0, 0)"
+                with page.expect_response(lambda r: r.url.endswith("/reveal") and r.status == 204) as words_revealed:
+                    page.keyboard.press("w")
+                assert words_revealed.value.request.post_data and "what=words" in words_revealed.value.request.post_data
+                assert page.evaluate(color_of) != "rgba(0, 0, 0, 0)"
+                page.keyboard.press("w")
+                assert page.evaluate(color_of) == "rgba(0, 0, 0, 0)"
                 image = page.locator("#case-image")
                 image.wait_for()
                 page.wait_for_function("document.getElementById('case-image').complete")
@@ -97,6 +111,6 @@ def test_sign_in_claim_reveal_and_decide_with_the_keyboard(project: str, key: st
             seen = session.scalars(select(ReviewEvent.kind).where(ReviewEvent.case_id == case.id).order_by(ReviewEvent.id)).all()  # type: ignore[union-attr]
         assert case is not None and case.status == "decided"
         assert [(d.actor, d.action, d.verdict, d.category) for d in decided] == [(name, "uphold", "block", case.category)]
-        assert list(seen) == ["reveal", "decision"]  # the audit log: one reveal (hiding again is not one), the decision
+        assert list(seen) == ["reveal", "reveal", "decision"]  # the audit log: words, then media (hiding again is none)
     finally:
         stop(proc, log)

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from review_helpers import PASSWORD, add_reviewer, review_everything_flagged
 from tamis.services import reviewers
 from tamis.store.db import transaction
+from tamis.store.models import Case
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -287,3 +288,25 @@ def test_a_moderator_bulk_overturns_with_confirmation_and_undoes_in_time(app, cl
             case_service.undo_batch(session, queued, batch, reviewer_id,
                                     now=datetime.now(UTC) + timedelta(seconds=case_service.UNDO_S + 1))
         assert too_late.value.kind == "conflict"
+
+
+def test_escalating_to_a_person_takes_only_a_member_of_the_project(app, queued: str) -> None:  # type: ignore[no-untyped-def]
+    stranger, member = add_reviewer(f"{queued}-other"), add_reviewer(queued)
+    with TestClient(app, base_url="https://testserver") as browser:
+        sign_in(browser, add_reviewer(queued))
+        url = claim(browser, queued)
+        page = browser.get(url)
+        assert f'<option value="{member}">' in page.text
+        assert f'<option value="{stranger}">' not in page.text
+        for bad in (stranger, "nobody-here", "x" * 5000, "\x00"):
+            refused = browser.post(url + "/escalate", data={"csrf": csrf_of(page.text), "to": bad})
+            assert refused.status_code in (400, 422), (bad, refused.status_code)
+        no_csrf = browser.post(url + "/escalate", data={"to": member})
+        assert no_csrf.status_code == 403
+        done = browser.post(url + "/escalate", data={"csrf": csrf_of(page.text), "to": member}, follow_redirects=False)
+        assert done.status_code == 303
+    with transaction() as session:
+        case = session.get(Case, url.rsplit("/", 1)[1])
+        person = reviewers.by_name(session, member)
+        assert case is not None and person is not None
+        assert case.status == "escalated" and case.escalated_to == person.id

@@ -126,13 +126,15 @@ def _serve(host: str, port: int, worker: bool, banner: list[str] | None = None) 
 
 def _first_key(project: str) -> str | None:
     """A new key for the project if it has no active one (the first start), else None."""
+    from tamis.services import audit
     from tamis.store import queries
     from tamis.store.db import transaction
 
     with transaction() as session:
         if any(k.revoked_at is None for k in queries.list_keys(session, project)):
             return None
-        _, plaintext = queries.create_key(session, project, "created by tamis up")
+        key, plaintext = queries.create_key(session, project, "created by tamis up")
+        audit.log(session, "key_create", actor="cli", project_id=project, key=key.id, prefix=key.prefix, name=key.name)
     return plaintext
 
 
@@ -372,8 +374,11 @@ def keys_create(project: ProjectOpt = "default", name: Annotated[str, typer.Opti
     from tamis.store import queries
     from tamis.store.db import transaction
 
+    from tamis.services import audit
+
     with transaction() as session:
         key, plaintext = queries.create_key(session, project, name)
+        audit.log(session, "key_create", actor="cli", project_id=project, key=key.id, prefix=key.prefix, name=name)
         err.print(f"created key {key.id} for project {project!r}; store it now, it is not shown again")
     print(plaintext)
 
@@ -396,9 +401,14 @@ def keys_revoke(key_id: str) -> None:
     from tamis.store import queries
     from tamis.store.db import transaction
 
+    from tamis.services import audit
+    from tamis.store.models import ApiKey
+
     with transaction() as session:
         if not queries.revoke_key(session, key_id):
             _fail(f"no active key {key_id}")
+        key = session.get(ApiKey, key_id)
+        audit.log(session, "key_revoke", actor="cli", project_id=key.project_id if key else None, key=key_id)
     err.print(f"revoked {key_id}")
 
 
@@ -580,8 +590,12 @@ def policy_set(
         body = PolicyBody.model_validate(raw)
     except (json.JSONDecodeError, ValidationError) as exc:
         _fail(f"{file}: {exc}")
+    from tamis.services import audit
+
     with transaction() as session:
         policy = queries.put_policy(session, project, policy_id, body)
+        audit.log(session, "policy_put", actor="cli", project_id=project, policy=policy_id, version=policy.version,
+                  shadow=policy.shadow)
     err.print(f"policy {policy_id!r} of {project!r} is now version {policy.version}{' (shadow)' if policy.shadow else ''}")
 
 

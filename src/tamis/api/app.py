@@ -22,12 +22,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tamis import __version__
 from tamis.analyzers import get_analyzer
 from tamis.api import banks, decisions, hashes, health, moderate, openai_compat, policies, problems, webhooks
+from tamis.api import audit as audit_api
+from tamis.api import quality as quality_api
 from tamis.api import cases, openapi, videos
 from tamis.api.cases import CaseDecisionRequest
 from tamis.api import appeals, reports
 from tamis.api.appeals import AppealRequest
 from tamis.api.reports import ReportRequest
-from tamis.web import review
+from tamis.web import review, review_wellness
 from tamis.web import dsa as dsa_web
 from tamis.api.hashes import MatchRequest
 from tamis.api.intake import ModerateRequest
@@ -201,8 +203,11 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     app.include_router(cases.router)
     app.include_router(reports.router)
     app.include_router(appeals.router)
+    app.include_router(audit_api.router)
+    app.include_router(quality_api.router)
     review.install(app)
     dsa_web.install(app)
+    review_wellness.install(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware)
     # Docs without a CDN: tamis runs on machines that may not reach the internet. Swagger UI 5 (the

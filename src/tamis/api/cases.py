@@ -13,7 +13,7 @@ from tamis.api.intake import read_body
 from tamis.api.openapi import problems
 from tamis.api.schemas import CaseDetail, CaseList, ReviewDoc
 from tamis.errors import ProblemError, bad_input, not_found
-from tamis.services import cases
+from tamis.services import audit, cases
 from tamis.store.db import transaction
 from tamis.taxonomy import is_category
 
@@ -109,4 +109,6 @@ def _decide(project: str, case_id: str, body: CaseDecisionRequest) -> dict[str, 
                                   reason=body.reason, note=body.note, actor=body.reviewer, reply=body.reply)
         except cases.CaseError as error:
             raise as_problem(error) from error
+        audit.log(session, "decision", actor=record.actor, project_id=project, case_id=case_id, action=record.action,
+                  verdict=record.verdict, category=record.category)
         return cases.review_doc(record)

@@ -12,6 +12,7 @@ from tamis.api.schemas import PolicyDetail, PolicyDoc, PolicyList
 from tamis.errors import not_found
 from tamis.schema import NAME_PATTERN
 from tamis.engine.policy import STORED, Policy, PolicyBody
+from tamis.services import audit
 from tamis.store import queries
 from tamis.store.db import transaction
 
@@ -65,4 +66,7 @@ def get_policy_version(version: int, project: ProjectId, policy_id: str = Policy
 def put_policy(body: PolicyBody, project: ProjectId, policy_id: str = PolicyName) -> dict[str, Any]:
     """Write a new version. With `"shadow": true` it is evaluated and recorded beside the enforced one."""
     with transaction() as session:
-        return _doc(queries.put_policy(session, project, policy_id, body))
+        policy = queries.put_policy(session, project, policy_id, body)
+        audit.log(session, "policy_put", actor="api", project_id=project, policy=policy_id, version=policy.version,
+                  shadow=policy.shadow)
+        return _doc(policy)

@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Annotated, Literal
 
 import regex
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, ValidationInfo, field_validator, model_validator
 
 from tamis.analyzers.lists import CompiledList, ListMatcher
 from tamis.analyzers.registry import available
@@ -134,6 +134,15 @@ def _within_budget(lists: Sequence[BlockList | AllowList], earlier: Sequence[Blo
         )
 
 
+class ReviewSampling(BaseModel):
+    """Quality checks: shares of the items this policy passes and blocks that also become review
+    cases (after every real review case of their queue)."""
+
+    model_config = ConfigDict(extra="forbid")
+    pass_rate: StrictFloat = Field(0.0, ge=0.0, le=1.0, description="Share of `pass` items sent to review too (0 to 1).")
+    block_rate: StrictFloat = Field(0.0, ge=0.0, le=1.0, description="Share of `block` items sent to review too (0 to 1).")
+
+
 class PolicyBody(BaseModel):
     """What an operator writes: `PUT /v1/policies/{id}` takes this and makes a new version."""
 
@@ -146,6 +155,9 @@ class PolicyBody(BaseModel):
     allow_lists: list[AllowList] = Field(default_factory=list)
     domain_lists: list[DomainList] = Field(default_factory=list, description="Domains to block or allow in links.")
     match_rotations: bool = Field(False, description="Also match the 8 rotations and flips of images against PDQ banks.")
+    review_sampling: ReviewSampling | None = Field(
+        None, description="Quality checks: shares of pass and block items that also go to review; "
+                          "absent: the server's TAMIS_REVIEW_SAMPLE_RATE for both.")
 
     _no_nul = field_validator("description")(_storable)
 

@@ -30,6 +30,9 @@ class Thumbnail:
     data: bytes
     width: int
     height: int
+    source_width: int | None = None  # the original's size: evidence boxes are in its pixels
+    source_height: int | None = None
+    t_ms: int | None = None  # a video frame's time
 
 
 def blurred_thumbnail(image: Image.Image, size: int | None = None) -> tuple[bytes, int, int]:
@@ -48,4 +51,5 @@ def blurred_thumbnail(image: Image.Image, size: int | None = None) -> tuple[byte
 def item_thumbnails(items: Sequence[Item]) -> list[Thumbnail]:
     """One thumbnail per image item (an animation's first frame), made before the transaction opens
     so that no database lock is held while pixels are blurred."""
-    return [Thumbnail(item.data_id, *blurred_thumbnail(item.image.image)) for item in items if item.image is not None]
+    return [Thumbnail(item.data_id, *blurred_thumbnail(item.image.image), item.image.width, item.image.height)
+            for item in items if item.image is not None]

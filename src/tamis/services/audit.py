@@ -1,7 +1,7 @@
 """The review workspace's audit log (append-only) and the exposure counters read from it.
 
 Who signed in (or failed to), who revealed which case's media, who decided, skipped, held or
-escalated what, and who changed queues and users. Exposure per reviewer per day (media revealed,
+escalated what, and who changed queues, users, policies and API keys. Exposure per reviewer per day (media revealed,
 cases decided) comes from the same rows, for the break reminder.
 """
 
@@ -19,6 +19,7 @@ from tamis.store.models import Membership, ReviewEvent
 KINDS = frozenset({
     "sign_in", "sign_in_failed", "sign_out", "reveal", "decision", "skip", "hold", "escalate", "resume",
     "queue_add", "bulk", "bulk_undo", "dsa_settings", "user_add", "user_disable", "user_enable", "user_password", "user_grant", "user_revoke",
+    "wellness_defaults", "wellness_own", "sign_in_throttled", "policy_put", "key_create", "key_revoke",
 })
 EXPOSURE = ("reveal", "decision")
 
@@ -31,8 +32,12 @@ def log(
     session.add(ReviewEvent(kind=kind, actor=actor, reviewer_id=reviewer_id, project_id=project_id, case_id=case_id, detail=detail))
 
 
-def events(session: Session, project_id: str, *, before: int | None = None, limit: int = 100) -> Sequence[ReviewEvent]:
-    """A project's events and its members' sign-ins, newest first; `before` is an event id (paging)."""
+def events(
+    session: Session, project_id: str, *, before: int | None = None, limit: int = 100, kinds: Sequence[str] = (),
+    since: datetime | None = None, until: datetime | None = None,
+) -> Sequence[ReviewEvent]:
+    """A project's events and its members' sign-ins, newest first; `before` is an event id (paging);
+    `kinds`, `since` (inclusive) and `until` (exclusive) filter."""
     members = select(Membership.reviewer_id).where(Membership.project_id == project_id)
     query = select(ReviewEvent).where(or_(
         ReviewEvent.project_id == project_id,
@@ -40,6 +45,12 @@ def events(session: Session, project_id: str, *, before: int | None = None, limi
     ))
     if before is not None:
         query = query.where(ReviewEvent.id < before)
+    if kinds:
+        query = query.where(ReviewEvent.kind.in_(list(kinds)))
+    if since is not None:
+        query = query.where(ReviewEvent.created_at >= since)
+    if until is not None:
+        query = query.where(ReviewEvent.created_at < until)
     return session.scalars(query.order_by(ReviewEvent.id.desc()).limit(limit)).all()
 
 

@@ -22,9 +22,8 @@ import orjson
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from tamis.config import get_settings
 from tamis.schema import DecisionDoc, Item, ItemResult
-from tamis.services import redress
+from tamis.services import redress, sampling
 from tamis.services.reviewers import at_least
 from tamis.store import queries
 from tamis.store.models import new_id
@@ -138,10 +137,11 @@ def priority(category: str | None, score: float) -> int:
 
 
 def open_cases(session: Session, doc: DecisionDoc, *, source: str, items: Sequence[Item] = ()) -> list[Case]:
-    """A case for every item the decision sends to review, and for a sample of the others
-    (TAMIS_REVIEW_SAMPLE_RATE), in the caller's transaction."""
-    rate = get_settings().review_sample_rate
-    review = [(i, r) for i, r in enumerate(doc.results) if r.verdict == "review" or (rate and random.random() < rate)]
+    """A case for every item the decision sends to review, and for a sample of the others (the
+    policy's review_sampling, else TAMIS_REVIEW_SAMPLE_RATE), in the caller's transaction."""
+    rate = sampling.rates(session, doc)
+    review = [(i, r) for i, r in enumerate(doc.results)
+              if r.verdict == "review" or (rate.get(r.verdict) and random.random() < rate[r.verdict])]
     if not review:
         return []
     candidates = queues(session, doc.project)
@@ -176,9 +176,10 @@ def _claimable(reviewer_id: str, role: str | None, now: float) -> Any:
     may_escalated = True if at_least(role, "moderator") else Case.escalated_to == reviewer_id
     # An appeal is never offered to whoever decided the contested decision (DSA Art. 20).
     not_first = or_(Case.source != "appeal", Case.id.not_in(select(Appeal.case_id).where(Appeal.first_reviewer_id == reviewer_id)))
+    not_skipped = or_(Case.skipped_by.is_(None), Case.skipped_by != reviewer_id)
     return and_(or_(
-        and_(_free(now), Case.escalated.is_(False), or_(Case.skipped_by.is_(None), Case.skipped_by != reviewer_id)),
-        and_(or_(_free(now), Case.status == "escalated"), Case.escalated.is_(True), may_escalated),
+        and_(_free(now), Case.escalated.is_(False), not_skipped),
+        and_(or_(_free(now), Case.status == "escalated"), Case.escalated.is_(True), may_escalated, not_skipped),
     ), not_first)
 
 

@@ -80,6 +80,10 @@ def add(session: Session, username: str, password: str) -> Reviewer:
 
 
 def by_name(session: Session, username: str) -> Reviewer | None:
+    """The reviewer of that name; None for a name no account can have (never sent to the database:
+    PostgreSQL refuses NUL in text)."""
+    if not USERNAME.match(username):
+        return None
     return session.scalar(select(Reviewer).where(Reviewer.username == username))
 
 
@@ -139,6 +143,8 @@ def revoke(session: Session, username: str, project_id: str) -> bool:
 
 
 def role_in(session: Session, reviewer_id: str, project_id: str) -> str | None:
+    if "\x00" in project_id or len(project_id) > 64:  # no project has such a name (and PostgreSQL refuses NUL)
+        return None
     return session.scalar(
         select(Membership.role).where(Membership.reviewer_id == reviewer_id, Membership.project_id == project_id)
     )

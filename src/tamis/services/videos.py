@@ -30,11 +30,12 @@ from tamis.config import get_settings
 from tamis.engine import judge as engine
 from tamis.engine.decision import decision, item_result
 from tamis.engine.policy import Policy
-from tamis.engine.video_signals import JudgedFrame, flagged_ranges, video_signals
+from tamis.engine.video_signals import JudgedFrame, flagged, flagged_ranges, video_signals
 from tamis.hashing import digests, pdq
 from tamis.hashing.vpdq import FrameHash
 from tamis.jobs.queue import JobFailed, complete, current_attempt, enqueue, handler, renew
 from tamis.media.near_duplicates import NearDuplicates
+from tamis.media.thumbnails import Thumbnail, blurred_thumbnail
 from tamis.media.video import FrameSampler, SampledFrame, VideoDecodeError
 from tamis.schema import AnalyzerRun, DecisionDoc, Item, Signal
 from tamis.services.moderation import active_policies, record
@@ -47,6 +48,10 @@ KIND = "moderate_video"
 BATCH = 16
 # Frames decoded ahead of the analyzers: the next batch is ready when the current one is done.
 AHEAD = 2 * BATCH
+# Frames kept (blurred, like thumbnails) for the video's reviewers: flagged ones only, at most this
+# many, at least REVIEW_FRAME_GAP_MS apart; they follow TAMIS_MEDIA_RETENTION_DAYS like thumbnails.
+REVIEW_FRAMES = 12
+REVIEW_FRAME_GAP_MS = 2000
 # The job's progress and lease are written at most this often (batches can be a frame or two).
 RENEW_EVERY_S = 1.0
 
@@ -130,6 +135,7 @@ class VideoJudge:
         self.duplicates = NearDuplicates()
         self.analyzed = 0  # frames the analyzers ran on (the others repeat one of them)
         self._anchor: list[list[Signal]] = [[] for _ in self.policies]  # per policy, the last analyzed frame's signals
+        self.review_frames: list[Thumbnail] = []  # flagged frames under the enforced policy, blurred
 
     def judge_batch(self, batch: list[SampledFrame]) -> None:
         # Per frame, its index among the frames analyzed in this batch (-1: the anchor of an earlier batch).
@@ -154,6 +160,19 @@ class VideoJudge:
                 ms[(NAME, VERSION)] = ms.get((NAME, VERSION), 0.0) + bank_ms
             if signals:
                 self._anchor[p] = signals[-1]
+        self._keep_for_review(batch, self.frames[0][-len(batch):])
+
+    def _keep_for_review(self, batch: list[SampledFrame], judged: list[JudgedFrame]) -> None:
+        """A blurred copy of the frames the enforced policy flags, for the case view."""
+        for frame, verdict in zip(batch, judged):
+            if len(self.review_frames) >= REVIEW_FRAMES:
+                return
+            if self.review_frames and frame.t_ms - (self.review_frames[-1].t_ms or 0) < REVIEW_FRAME_GAP_MS:
+                continue
+            if flagged(self.policies[0], verdict.signals):
+                data, width, height = blurred_thumbnail(frame.image.image)
+                self.review_frames.append(Thumbnail(self.data_id, data, width, height, frame.image.width,
+                                                    frame.image.height, t_ms=frame.t_ms))
 
     def _bank_signals(self, batch: list[SampledFrame]) -> list[tuple[Signal, float]]:
         """Each frame's PDQ against the project's banks, as a `hash-match` signal and its ms."""
@@ -240,6 +259,7 @@ def moderate_video(sessions: sessionmaker[Session], job_id: str, payload: dict[s
     with sessions.begin() as session:
         complete(session, job_id, attempt, result)  # first: LeaseLost rolls everything back
         record(session, doc, shadow=False, source="video", hashes=[judge.digests])
+        queries.save_thumbnails(session, doc, judge.review_frames)
         for shadow_doc in shadow:
             record(session, shadow_doc, shadow=True, source="video")
         session.execute(delete(JobMedia).where(JobMedia.job_id == job_id))

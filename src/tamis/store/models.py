@@ -252,6 +252,9 @@ class ItemMedia(Base):
     content_type: Mapped[str] = mapped_column(String(64))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
+    # The size of the image (or frame) it was made from: evidence boxes are in those pixels.
+    source_width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    source_height: Mapped[int | None] = mapped_column(Integer, nullable=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -472,3 +475,27 @@ class Appeal(Base):
     decided_actor: Mapped[str | None] = mapped_column(String(128), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ReviewPreference(Base):
+    """Which categories' media and words stay hidden until revealed: a project's defaults (set by an
+    admin; reviewer_id NULL) or one reviewer's own choices, which win over the project's."""
+
+    __tablename__ = "review_preferences"
+    __table_args__ = (Index("ix_review_preferences_project", "project_id", "reviewer_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    reviewer_id: Mapped[str | None] = mapped_column(ForeignKey("reviewers.id"), nullable=True)
+    hidden: Mapped[dict[str, bool]] = mapped_column(JSONType, default=dict)  # category -> hidden until revealed
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SignInThrottle(Base):
+    """A run of failed sign-ins from one client address ("ip:…") or for one username without an
+    account ("name:" + its SHA-256): services/throttle.py slows them down."""
+
+    __tablename__ = "sign_in_throttles"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    throttled_until: Mapped[float] = mapped_column(Float, default=0.0)  # epoch seconds
+    updated_s: Mapped[float] = mapped_column(Float, index=True)  # epoch seconds: old runs are forgotten

@@ -280,11 +280,24 @@ def save_thumbnails(session: Session, doc: DecisionDoc, thumbnails: Sequence[Thu
     """Store the thumbnails with their decision, in the caller's transaction."""
     session.add_all(
         ItemMedia(
-            project_id=doc.project, decision_id=doc.id, data_id=t.data_id, kind="thumbnail",
-            content_type=THUMBNAIL_TYPE, width=t.width, height=t.height, data=t.data,
+            project_id=doc.project, decision_id=doc.id, data_id=t.data_id, kind="thumbnail" if t.t_ms is None else "frame",
+            t_ms=t.t_ms, content_type=THUMBNAIL_TYPE, width=t.width, height=t.height, data=t.data,
+            source_width=t.source_width, source_height=t.source_height,
         )
         for t in thumbnails
     )
+
+
+def get_frames(session: Session, project: str, decision_id: str, data_id: str) -> Sequence[ItemMedia]:
+    """A video's frames kept for its reviewers (blurred, like thumbnails), in time order."""
+    if "\x00" in data_id:
+        return []
+    return session.scalars(
+        select(ItemMedia)
+        .where(ItemMedia.project_id == project, ItemMedia.decision_id == decision_id)
+        .where(ItemMedia.data_id == data_id, ItemMedia.kind == "frame")
+        .order_by(ItemMedia.t_ms, ItemMedia.id)
+    ).all()
 
 
 def get_thumbnail(session: Session, project: str, decision_id: str, data_id: str) -> ItemMedia | None:

@@ -22,17 +22,20 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from tamis.store.queries import get_thumbnail
+from tamis.store.models import ItemMedia
+from tamis.store.queries import get_frames, get_thumbnail
 from tamis.config import get_settings
-from tamis.services import appeals, audit, cases, reviewers
+from tamis.services import appeals, audit, cases, quality, reviewers, throttle, wellness
 from tamis.services.reviewers import SignedIn
 from tamis.store.db import transaction
 from tamis.taxonomy import CATEGORIES
+from tamis.web import evidence
 
 COOKIE = "tamis_review"
 LOGIN_COOKIE = "tamis_review_login"  # the login form's CSRF token (double submit), before a session exists
 MAX_FIELD = 10_000
 SHORTCUTS = [("u", "uphold"), ("o", "overturn"), ("s", "submit & next"), ("r", "reveal or hide media"),
+             ("w", "reveal or hide masked words"),
              ("k", "skip"), ("h", "put on hold"), ("e", "escalate"), ("?", "show or hide these shortcuts")]
 
 router = APIRouter(prefix="/review", include_in_schema=False)
@@ -158,7 +161,8 @@ async def login(request: Request) -> Response:
         return _login_page(request, "The sign-in form expired: please try again.", 403)
     username, password = form.get("username", "").strip().lower(), form.get("password", "")
     try:
-        token = await run_in_threadpool(_sign_in, username, password, request.cookies.get(COOKIE, ""))
+        token = await run_in_threadpool(_sign_in, username, password, request.cookies.get(COOKIE, ""),
+                                        request.client.host if request.client else "")
     except reviewers.Throttled as exc:
         return _login_page(request, str(exc), 429)
     if token is None:
@@ -169,17 +173,37 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _sign_in(username: str, password: str, old_token: str) -> str | None:
+def _sign_in(username: str, password: str, old_token: str, ip: str) -> str | None:
+    address = throttle.ip_key(ip)
+    with transaction() as session:
+        wait = throttle.wait_s(session, [address, throttle.name_key(username)])
+    if wait > 0:
+        raise reviewers.Throttled(wait)
     with transaction() as session:
         reviewer = reviewers.authenticate(session, username, password)
         if reviewer is None:
-            known = reviewers.by_name(session, username)
-            if known is not None:  # unknown names are not logged: the log is no list of guesses
-                audit.log(session, "sign_in_failed", actor=known.username, reviewer_id=known.id)
+            _failed(session, username, address)
             return None
+        throttle.succeeded(session, address)
         reviewers.end_session(session, old_token)  # a token from before sign-in never survives it
         audit.log(session, "sign_in", actor=reviewer.username, reviewer_id=reviewer.id)
         return reviewers.start_session(session, reviewer)
+
+
+def _failed(session: Session, username: str, address: str) -> None:
+    """Count a failed sign-in against the address, and the account or the unknown name; audit it,
+    and every wait it starts. An unknown name is not written down (it may be a password typed in
+    the wrong field): it shows as `anonymous`."""
+    known = reviewers.by_name(session, username)
+    actor, reviewer_id = (known.username, known.id) if known else ("anonymous", None)
+    ip = address.removeprefix("ip:")
+    audit.log(session, "sign_in_failed", actor=actor, reviewer_id=reviewer_id, ip=ip, **({} if known else {"unknown_user": True}))
+    if throttle.failed(session, address, throttle.IP_AFTER):
+        audit.log(session, "sign_in_throttled", actor=actor, reviewer_id=reviewer_id, ip=ip, scope="address")
+    if known is None and throttle.failed(session, throttle.name_key(username), throttle.NAME_AFTER):
+        audit.log(session, "sign_in_throttled", actor=actor, ip=ip, scope="name")
+    if known is not None and known.failed_logins >= reviewers.THROTTLE_AFTER:
+        audit.log(session, "sign_in_throttled", actor=actor, reviewer_id=reviewer_id, ip=ip, scope="account")
 
 
 @router.post("/logout")
@@ -248,18 +272,6 @@ def _next_url(who: SignedIn, project: str, queue_id: str) -> str:
 # --- the case --------------------------------------------------------------------------------------
 
 
-def _segments(text: str, evidence: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
-    """The text cut at evidence span edges: (piece, categories whose evidence covers it)."""
-    spans = [(e["start"], e["end"], e.get("category") or e.get("list") or "")
-             for e in evidence if isinstance(e.get("start"), int) and isinstance(e.get("end"), int) and e["start"] < e["end"]]
-    cuts = sorted({0, len(text), *(max(0, min(len(text), p)) for s, e, _ in spans for p in (s, e))})
-    pieces = []
-    for a, b in zip(cuts, cuts[1:]):
-        covering = sorted({c for s, e, c in spans if s <= a and b <= e})
-        pieces.append((text[a:b], covering))
-    return pieces
-
-
 def _case_context(session: Session, who: SignedIn, project: str, case_id: str) -> dict[str, Any]:
     role = _role(session, who, project)
     case = cases.get_case(session, project, case_id)
@@ -268,16 +280,25 @@ def _case_context(session: Session, who: SignedIn, project: str, case_id: str) -
     decision, result = cases.automated(session, case)
     meta = cases.item_meta(session, case)
     mine = case.status == "claimed" and case.claimed_by == who.reviewer_id
+    found = result.get("evidence", [])
+    thumbnail = get_thumbnail(session, project, case.decision_id, case.data_id)
+    flagged = evidence.ranges(found)
+    frames = [evidence.picture(m, found, flagged) for m in get_frames(session, project, case.decision_id, case.data_id)]
+    hidden = wellness.hidden_categories(session, project, who.reviewer_id)
     return {
         "who": who, "role": role, "project": project, "case": case, "result": result, "mine": mine,
         "policy": {"id": decision.policy_id, "version": decision.policy_version},
-        "segments": _segments(case.text, result.get("evidence", [])) if case.text else [],
-        "has_image": get_thumbnail(session, project, case.decision_id, case.data_id) is not None,
+        "segments": evidence.segments(case.text, found, lambda c: wellness.is_hidden(hidden, c)) if case.text else [],
+        "hidden": wellness.is_hidden(hidden, case.category),
+        "has_image": thumbnail is not None,
+        "image": evidence.picture(thumbnail, found) if thumbnail is not None else None,
+        "frames": frames, "timeline": evidence.timeline(flagged, frames), "clock": evidence.clock,
         "banks": [e for e in result.get("evidence", []) if e.get("type") == "bank_match"],
         "history": cases.history(session, case),
         "reviews": cases.human_decisions(session, [case.id]).get(case.id, []),
         "context": meta.context if meta else None,
         "queues": cases.queues(session, project),
+        "people": [name for name, _, disabled in reviewers.members(session, project) if not disabled and name != who.username],
         "categories": CATEGORIES,
         "shortcuts": SHORTCUTS,
         "age": _age,
@@ -292,6 +313,10 @@ def case_view(request: Request, project: str, case_id: str) -> HTMLResponse:
     who = _who(request)
     with transaction() as session:
         context = _case_context(session, who, project, case_id)
+        if (context["has_image"] or context["frames"]) and not context["hidden"]:
+            # Shown unblurred by the wellness settings: an exposure like a reveal, and audited as one.
+            audit.log(session, "reveal", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id,
+                      what="media", by="settings")
     return _page(request, "review_case.html", context)
 
 
@@ -306,6 +331,20 @@ def case_image(request: Request, project: str, case_id: str) -> Response:
         media = get_thumbnail(session, project, case.decision_id, case.data_id) if case else None
         if media is None:
             raise WebError(404, "This case has no image (or media retention deleted it).")
+        return Response(media.data, media_type=media.content_type, headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/p/{project}/cases/{case_id}/frames/{media_id}")
+def case_frame(request: Request, project: str, case_id: str, media_id: str) -> Response:
+    """One of a video case's kept frames (blurred when stored, like thumbnails)."""
+    who = _who(request)
+    with transaction() as session:
+        _role(session, who, project)
+        case = cases.get_case(session, project, case_id)
+        media = session.get(ItemMedia, int(media_id)) if case and media_id.isdigit() and len(media_id) < 18 else None
+        if case is None or media is None or (media.project_id, media.decision_id, media.data_id, media.kind) != (
+                project, case.decision_id, case.data_id, "frame"):
+            raise WebError(404, "This case has no such frame (or media retention deleted it).")
         return Response(media.data, media_type=media.content_type, headers={"Cache-Control": "private, no-store"})
 
 
@@ -339,13 +378,18 @@ async def decide(request: Request, project: str, case_id: str) -> Response:
 
 @router.post("/p/{project}/cases/{case_id}/reveal")
 async def reveal(request: Request, project: str, case_id: str) -> Response:
-    """The page reports each reveal of a case's media: the audit log and today's exposure count it."""
-    who, _ = await _post(request)
+    """The page reports each reveal of a case's media or masked words: the audit log and today's
+    exposure count it."""
+    who, form = await _post(request)
+    what = form.get("what") or "media"
+    if what not in ("media", "words"):
+        raise WebError(422, "Reveal media or words.")
     with transaction() as session:
         _role(session, who, project)
         if cases.get_case(session, project, case_id) is None:
             raise WebError(404, "No such case in this project.")
-        audit.log(session, "reveal", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id)
+        audit.log(session, "reveal", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id,
+                  what=what)
     return Response(status_code=204)
 
 
@@ -374,7 +418,8 @@ async def case_step(request: Request, project: str, case_id: str, step: str) -> 
             elif step == "hold":
                 cases.hold(session, project, case_id, who.reviewer_id)
             elif step == "escalate":
-                cases.escalate(session, project, case_id, who.reviewer_id, queue_id=form.get("queue") or None)
+                cases.escalate(session, project, case_id, who.reviewer_id, queue_id=form.get("queue") or None,
+                               to_reviewer=_escalation_target(session, project, form.get("to", "")))
             elif step == "resume":
                 cases.resume(session, project, case_id)
             else:
@@ -383,10 +428,21 @@ async def case_step(request: Request, project: str, case_id: str, step: str) -> 
             raise WebError(404 if exc.kind == "not_found" else 409 if exc.kind == "conflict" else 422, exc.detail) from exc
         del role
         audit.log(session, step, actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id,
-                  **({"queue": form.get("queue")} if step == "escalate" else {}))
+                  **({"queue": form.get("queue"), "to": form.get("to") or None} if step == "escalate" else {}))
     if step in ("skip", "hold", "escalate"):
         return _redirect(_next_url(who, project, queue_id))
     return _redirect(f"/review/p/{quote(project)}/cases/{case_id}")
+
+
+def _escalation_target(session: Session, project: str, username: str) -> str | None:
+    """The reviewer id of the person a case is escalated to (a member of the project), or None
+    (escalated to the queue's moderators)."""
+    if not username:
+        return None
+    person = reviewers.by_name(session, username[:64])
+    if person is None or person.disabled or reviewers.role_in(session, person.id, project) is None:
+        raise WebError(422, "Escalate to a member of this project.")
+    return person.id
 
 
 # --- search and admin ------------------------------------------------------------------------------
@@ -457,7 +513,7 @@ def admin(request: Request, project: str) -> HTMLResponse:
     with transaction() as session:
         _role(session, who, project, "admin")
         context = {"who": who, "project": project, "members": reviewers.members(session, project),
-                   "agreement": cases.agreement(session, project),
+                   "agreement": cases.agreement(session, project), "quality": quality.by_analyzer(session, project),
                    "queues": cases.queues(session, project), "notice": request.query_params.get("notice", "")[:200]}
     return _page(request, "review_admin.html", context)
 

@@ -3,22 +3,26 @@
   "use strict";
   function byId(id) { return document.getElementById(id); }
 
-  function toggleReveal() {
-    var image = byId("case-image"), button = byId("reveal");
-    if (!image) return;
-    var revealed = image.classList.toggle("wellness") === false;
-    if (revealed) report();
+  // Media (the image, a video's frames) and flagged words are revealed and hidden again together.
+  function toggle(selector, hiddenClass, buttonId, what) {
+    var shown = document.querySelectorAll(selector), button = byId(buttonId);
+    if (!shown.length) return;
+    var revealed = shown[0].classList.contains(hiddenClass);
+    shown.forEach(function (el) { el.classList.toggle(hiddenClass, !revealed); });
+    if (revealed) report(what);
     if (button) {
       button.setAttribute("aria-pressed", revealed ? "true" : "false");
-      button.firstChild.textContent = revealed ? "Hide image " : "Reveal image ";
+      button.firstChild.textContent = (revealed ? "Hide " : "Reveal ") + (button.getAttribute("data-what") || what) + " ";
     }
   }
+  function toggleReveal() { toggle("img[data-media]", "wellness", "reveal", "media"); }
+  function toggleWords() { toggle("mark[data-word]", "masked", "reveal-words", "words"); }
 
-  // Each reveal is recorded (audit log, today's exposure); the image shows whether or not that lands.
-  function report() {
+  // Each reveal is recorded (audit log, today's exposure); what it shows shows whether or not that lands.
+  function report(what) {
     var article = document.querySelector("article[data-reveal-url]");
     if (!article) return;
-    var body = new URLSearchParams({ csrf: article.getAttribute("data-csrf") });
+    var body = new URLSearchParams({ csrf: article.getAttribute("data-csrf"), what: what });
     fetch(article.getAttribute("data-reveal-url"), { method: "POST", body: body, credentials: "same-origin" });
   }
 
@@ -41,6 +45,8 @@
   document.addEventListener("DOMContentLoaded", function () {
     var reveal = byId("reveal");
     if (reveal) reveal.addEventListener("click", toggleReveal);
+    var words = byId("reveal-words");
+    if (words) words.addEventListener("click", toggleWords);
   });
 
   document.addEventListener("keydown", function (event) {
@@ -52,6 +58,7 @@
     var actions = {
       "?": function () { toggleHelp(); },
       "r": toggleReveal,
+      "w": toggleWords,
       "u": function () { choose("action-uphold"); },
       "o": function () { choose("action-overturn"); },
       "s": function () { submit("decide", "submit-next"); },
