@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from tamis.config import get_settings
+from tamis.media.images import larger_copy
 from tamis.media.onnx import load_session, run_exclusive, session_threads
 from tamis.schema import DecodedImage
 
@@ -399,26 +400,16 @@ def _load_gate() -> Gate:
 
 
 def ocr_copy(decoded: DecodedImage, size: int = OCR_SIZE) -> Image.Image:
-    """The image to read: decoded again from its bytes at up to `size` px (oriented, RGB, alpha on
-    white) when the original is larger than the working copy; else the working copy."""
+    """The image to read: the larger copy decoded once per image (tamis.media.images.larger_copy,
+    shared with the QR codes' second look) brought to at most `size` px, when the original is larger
+    than the working copy; else the working copy."""
     working = decoded.image
     if max(decoded.width, decoded.height) <= max(working.size) or size <= max(working.size):
         return working
-    try:
-        with Image.open(io.BytesIO(decoded.data)) as im:
-            if im.format in ("JPEG", "MPO"):
-                scale = size / max(im.size)
-                im.draft("RGB", (int(im.size[0] * scale) + 1, int(im.size[1] * scale) + 1))
-            im.load()
-            if im.mode not in ("RGB", "RGBA", "L", "LA", "P", "PA", "CMYK", "YCbCr"):
-                return working  # 16-bit or float greys: the working copy already scaled them right
-            upright = ImageOps.exif_transpose(im)
-            rgb = upright.convert("RGBA")
-            flat = Image.new("RGBA", rgb.size, (255, 255, 255, 255))
-            flat.alpha_composite(rgb)
-            copy = flat.convert("RGB")
-    except Exception:
-        return working  # the bytes passed decode_image already; never fail an item on the second decode
+    larger = larger_copy(decoded)
+    if larger is None:
+        return working
+    copy = larger.copy()
     copy.thumbnail((size, size), Image.Resampling.LANCZOS)
     return copy
 
