@@ -7,7 +7,6 @@ what was decided.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from tamis.engine.domain_lists import bind_policy as bind_domain_lists
 from tamis.engine.decision import decision, item_result
 from tamis.engine.frames import analyze_frames
 from tamis.engine.policy import Policy
+from tamis.media.onnx import usable_cores
 from tamis.schema import AnalyzerRun, DecisionDoc, Item, Signal
 
 ANALYZER_SECONDS = Histogram(
@@ -61,8 +61,7 @@ def _analysis_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-            _pool = ThreadPoolExecutor(max_workers=max(1, cores), thread_name_prefix="tamis-analyze")
+            _pool = ThreadPoolExecutor(max_workers=max(1, usable_cores()), thread_name_prefix="tamis-analyze")
         return _pool
 
 

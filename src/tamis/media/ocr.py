@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import queue
 import shutil
 import subprocess
 import threading
@@ -23,21 +24,21 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
 
 from tamis.config import get_settings
 from tamis.media.images import larger_copy
-from tamis.media.onnx import load_session, run_exclusive, session_threads
+from tamis.media.onnx import load_session, run_exclusive, session_threads, usable_cores
 from tamis.schema import DecodedImage
 
 # Longest side the gate's detector looks at (the working copy is at most 512 px): 384 px finds every
 # line of tests/read_text_images.py at 0.56x the cost of 512 (256 px misses small labels).
 GATE_SIZE = 384
-# The gate's recogniser reads at most this many candidate lines per pass, the largest first, and
-# stops at the first that reads as text (most photos with text have one that does at once).
+# The gate's recogniser reads the largest candidate line alone (in most images with text it reads
+# as text at once), then the others at most this many per pass, stopping at the first that reads.
 GATE_VERIFY_BATCH = 4
 # The gate's text line: a detector box at least this many times wider than high (a photo's stray
 # blobs are square-ish, lines of text long: bench/ocr.py) and at most this fraction of the image high.
@@ -188,7 +189,7 @@ class RapidOcr:
         models = _rapidocr_models()
         threads = _threads()
         self.version = package_version("rapidocr")
-        self._engine = RapidOCR(params={
+        params = {
             "Global.log_level": "error",
             # Text is upright once EXIF orientation is applied: the 180° classifier is not worth its time.
             "Global.use_cls": False,
@@ -202,14 +203,22 @@ class RapidOcr:
             "Det.limit_side_len": OCR_SIZE,
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-        })
-        # RapidOCR keeps per-call state on the instance: one image at a time per process.
-        self._lock = threading.Lock()
+        }
+        # RapidOCR keeps per-call state on the instance: one image at a time per instance, and one
+        # instance per core, so that two requests' images are read side by side, not one after the other.
+        engines = [RapidOCR(params=params) for _ in range(usable_cores())]
+        self._engine = engines[0]
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for engine in engines:
+            self._idle.put(engine)
 
     def read(self, image: Image.Image) -> list[Line]:
         pixels = np.asarray(image.convert("RGB"))[:, :, ::-1]  # BGR, as OpenCV-based rapidocr expects
-        with self._lock:
-            out = self._engine(pixels)
+        engine = self._idle.get()
+        try:
+            out = engine(pixels)
+        finally:
+            self._idle.put(engine)
         if not out.txts:
             return []
         words = list(out.word_results) if out.word_results and len(out.word_results) == len(out.txts) else []
@@ -350,8 +359,9 @@ class Gate:
         if not candidates:
             return []
         bgr = np.asarray(image.convert("RGB"))[:, :, ::-1]
-        for start in range(0, len(candidates), GATE_VERIFY_BATCH):
-            if any(reads_as_text(text, score) for text, score in self.recognise(bgr, candidates[start:start + GATE_VERIFY_BATCH])):
+        passes = [candidates[:1]] + [candidates[i:i + GATE_VERIFY_BATCH] for i in range(1, len(candidates), GATE_VERIFY_BATCH)]
+        for lines in passes:
+            if any(reads_as_text(text, score) for text, score in self.recognise(bgr, lines)):
                 return quads
         return []
 
