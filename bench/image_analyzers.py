@@ -1,6 +1,7 @@
 """Where an image's time goes, in one run: each default-policy image analyzer alone, the batch's
 analyzers side by side (tamis.engine.judge) against the sum of their times, the cost per image of a
-model call at batch 1, 4 and 16 (does batching concurrent requests' images pay?), and the image-text
+model call at batch 1, 4 and 16 (does batching concurrent requests' images pay?), the latency of
+one image with text at a time (no HTTP: see bench/api_throughput.py for that), and the image-text
 gate: found lines, read lines, and its cost on images with text, photos without text and the frames
 of bench/video.py's video (a pan under a blank caption bar).
 
@@ -72,6 +73,19 @@ def batch_sizes(n: int) -> dict[tuple[str, int], float]:
     return found
 
 
+def text_latency(n: int = 20) -> tuple[float, float]:
+    """p50 and p95 seconds of one image with text at a time through the default policy's analyzers."""
+    policy = Policy("default", 1, default_body())
+    made = benign() + phishing()
+    took = []
+    for data in (made[i * len(made) // n][1] for i in range(n)):
+        start = time.perf_counter()
+        analyze(policy, [Item("t", image=decode_image(data, field="x"))])
+        took.append(time.perf_counter() - start)
+    took.sort()
+    return took[len(took) // 2], took[min(len(took) - 1, int(0.95 * len(took)))]
+
+
 def video_frames(path: Path) -> list[DecodedImage]:
     from tamis.media.video import FrameSampler
 
@@ -108,6 +122,8 @@ def main() -> None:
     sizes = batch_sizes(args.images)
     print("model call, ms per image at batch 1 / 4 / 16: " + "; ".join(
         f"{name} " + " / ".join(f"{sizes[(name, s)]:.1f}" for s in (1, 4, 16)) for name in ("nsfw-image", "image-safety")))
+    p50, p95 = text_latency()
+    print(f"images with text (read_text_images), one at a time through the analyzers: p50 {p50:.2f} s, p95 {p95:.2f} s")
     print(f"the image-text gate (detector at {ocr.GATE_SIZE} px, recogniser on its line-shaped boxes):")
     gate("images with text (read_text_images)", [decode_image(d, field="x") for _, d in benign() + phishing()])
     photos = sorted((ROOT / "tests" / "fixtures" / "benign").glob("*.jpg"))
