@@ -130,8 +130,8 @@ class DecodedImage:
     # An animation's sampled frames as (start ms, working copy); frames[0] is `image`. Empty for a still.
     frames: list[tuple[int, Image.Image]] = field(default_factory=list)
     # Pictures derived from the bytes once and shared by the analyzers (tamis.media.images.larger_copy).
-    derived: dict[str, Image.Image | None] = field(default_factory=dict, repr=False, compare=False)
-    derived_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    derived: dict[str, Image.Image | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    derived_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
 
 @dataclass
