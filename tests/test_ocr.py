@@ -120,6 +120,38 @@ def test_gate_passes_text_and_stops_text_less_photos() -> None:
     assert all(ocr.read_image(d, ocr.get_engine("rapidocr"), gate) is None for d in photos)
 
 
+@pytest.mark.models
+def test_gate_stops_a_line_shaped_box_that_is_no_text() -> None:
+    """A blank caption bar on a photo is shaped like a line and the detector boxes it; the recogniser
+    reads nothing there, so the image is not read (a video with such an overlay paid a read a frame)."""
+    photo = Image.open(BENIGN[0].with_name("chelsea.jpg")).convert("RGB").resize((1280, 720))
+    ImageDraw.Draw(photo).rectangle((400, 600, 560, 660), fill=(240, 240, 240))
+    decoded = decode_image(encoded(photo, "JPEG"), field="file")
+    gate = ocr.get_gate()
+    assert ocr.is_text(gate.detect(decoded.image), decoded.image.size[1])  # the detector sees a "line"
+    assert not gate.has_text(decoded.image)
+    assert ocr.read_image(decoded, ocr.get_engine("rapidocr"), gate) is None
+    # The same bar with a word on it goes through.
+    ImageDraw.Draw(photo).text((410, 605), "SALE", fill=(0, 0, 0), font=font(44))
+    assert gate.has_text(decode_image(encoded(photo, "JPEG"), field="file").image)
+
+
+@pytest.mark.models
+def test_ocr_and_the_qr_codes_second_look_share_one_larger_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tamis.analyzers import get_analyzer
+    from tamis.schema import Item
+
+    image, _ = render(["one decode is enough"], size=(1600, 800), px=64)
+    decoded = decode_image(encoded(image, "JPEG"), field="file")
+    opened: list[int] = []
+    real_open = Image.open
+    monkeypatch.setattr(Image, "open", lambda *a, **k: opened.append(1) or real_open(*a, **k))
+    read = get_analyzer("image-text").analyze([Item("a", image=decoded)])[0]
+    get_analyzer("links").analyze([Item("a", image=decoded)])  # no code at 512 px: the second look
+    assert read.read is not None and read.read.text == "one decode is enough"  # type: ignore[attr-defined]
+    assert len(opened) == 1  # OCR's 1280 px copy and the codes' 2048 px look come from one decode
+
+
 def test_proportional_split_when_the_engine_gives_only_a_line_box() -> None:
     line = ocr.Line("abcd efgh", ((100.0, 50.0), (190.0, 50.0), (190.0, 70.0), (100.0, 70.0)), 0.99)
     read = ocr.ReadText([ocr.Line("first", ((0.0, 0.0), (50.0, 0.0), (50.0, 10.0), (0.0, 10.0)), 0.9), line], "test")

@@ -128,6 +128,22 @@ def test_the_same_image_is_read_once() -> None:
 
 
 @pytest.mark.models
+def test_video_frames_are_read_each_by_its_own_pixels() -> None:
+    """A video frame's DecodedImage has no bytes: the cache must key it by its pixels, not by b"" (which
+    gave every frame of every video the first frame's read)."""
+    from dataclasses import replace
+
+    reader = image_text.ImageText()
+    (_, first), (_, second) = benign()[-2:]
+    frames = [replace(decode_image(data, field="image"), data=b"", format="video-frame") for data in (first, second)]
+    reads = [reader.analyze([Item(f"v@{i}", image=f)])[0].read for i, f in enumerate(frames)]  # type: ignore[attr-defined]
+    assert all(r is not None for r in reads)
+    assert reads[0].text != reads[1].text  # type: ignore[union-attr]
+    again = reader.analyze([Item("v@2", image=frames[1])])[0].read  # type: ignore[attr-defined]
+    assert again.text == reads[1].text
+
+
+@pytest.mark.models
 def test_the_read_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     from tamis import config
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, Literal, Union
@@ -128,6 +129,9 @@ class DecodedImage:
     plain: bool = True  # the working copy is a plain downscale of the original (8-bit, no alpha, upright)
     # An animation's sampled frames as (start ms, working copy); frames[0] is `image`. Empty for a still.
     frames: list[tuple[int, Image.Image]] = field(default_factory=list)
+    # Pictures derived from the bytes once and shared by the analyzers (tamis.media.images.larger_copy).
+    derived: dict[str, Image.Image | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    derived_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
 
 @dataclass

@@ -68,7 +68,7 @@ class ImageText:
         return [self._signal(item) for item in batch]
 
     def _signal(self, item: Item) -> ReadSignal:
-        key = hashlib.sha256(item.image.data).digest() if self._caching and item.image is not None else None
+        key = _key(item) if self._caching else None
         with self._lock:
             hit = self._seen.get(key) if key else None
         if hit is None:
@@ -84,6 +84,18 @@ class ImageText:
         if self.engine is None or item.image is None:
             return None
         return ocr.read_image(item.image, self.engine, self.gate)
+
+
+def _key(item: Item) -> bytes | None:
+    """The cache key of an item's image: its bytes' SHA-256, or its pixels' for a picture without
+    bytes (a video frame: every frame of every video has the same empty bytes)."""
+    image = item.image
+    if image is None:
+        return None
+    if image.data:
+        return hashlib.sha256(image.data).digest()
+    pixels = image.image
+    return hashlib.sha256(f"{pixels.mode}{pixels.size}".encode() + pixels.tobytes()).digest()
 
 
 def add_read_text_signals(

@@ -7,8 +7,10 @@ what was decided.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from prometheus_client import Histogram
@@ -19,6 +21,7 @@ from tamis.engine.domain_lists import bind_policy as bind_domain_lists
 from tamis.engine.decision import decision, item_result
 from tamis.engine.frames import analyze_frames
 from tamis.engine.policy import Policy
+from tamis.media.onnx import usable_cores
 from tamis.schema import AnalyzerRun, DecisionDoc, Item, Signal
 
 ANALYZER_SECONDS = Histogram(
@@ -44,6 +47,39 @@ def _run(analyzer: Analyzer, items: Sequence[Item]) -> tuple[dict[int, Signal], 
     return dict(zip(indexes, signals)), elapsed * 1000 / len(indexes)
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _analysis_pool() -> ThreadPoolExecutor:
+    """Threads that run a batch's analyzers side by side, one per core this process may use.
+
+    Each model session runs on one thread (tamis.media.onnx), so one request running its analyzers
+    one after another used one core; side by side they use them all. The pool is shared by every
+    request and job, so concurrent requests still never run more analyzers at once than there are cores.
+    """
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=max(1, usable_cores()), thread_name_prefix="tamis-analyze")
+        return _pool
+
+
+def _run_side_by_side(jobs: dict[tuple[str, tuple[str | None, ...]], Analyzer], items: Sequence[Item],
+                      cache: Cache) -> None:
+    """Fill `cache` with each job's run on `items`, the analyzers that have work running at once on
+    the pool (one with nothing to do, or the only one, runs here)."""
+    busy = {key: a for key, a in jobs.items() if any(item.has(kind) for item in items for kind in a.media)}
+    futures: dict[tuple[str, tuple[str | None, ...]], Future[tuple[dict[int, Signal], float]]] = {}
+    if len(busy) > 1:
+        futures = {key: _analysis_pool().submit(_run, analyzer, items) for key, analyzer in busy.items()}
+    for key, analyzer in jobs.items():
+        if key not in futures:
+            cache[key] = _run(analyzer, items)
+    for key, future in futures.items():
+        cache[key] = future.result()
+
+
 def analyze(policy: Policy, items: Sequence[Item], cache: Cache | None = None, *,
             extra: Sequence[Analyzer] = ()) -> tuple[Signals, Runs]:
     """The signals of `policy`'s analyzers (and of `extra`) on `items`, not yet decided. `cache` is
@@ -60,11 +96,11 @@ def analyze(policy: Policy, items: Sequence[Item], cache: Cache | None = None, *
     analyzers += extra
     signals: Signals = [[] for _ in items]
     runs: Runs = [[] for _ in items]
-    for analyzer in analyzers:
-        variant = "+rotations" if getattr(analyzer, "rotations", False) else ""
-        key = (f"{analyzer.name}@{analyzer.version}{variant}", texts if "text" in analyzer.media else ())
-        if key not in cache:
-            cache[key] = _run(analyzer, seen)
+    keys = [_key(analyzer, texts) for analyzer in analyzers]
+    missing = {key: analyzer for key, analyzer in zip(keys, analyzers) if key not in cache}
+    if missing:
+        _run_side_by_side(missing, seen, cache)
+    for analyzer, key in zip(analyzers, keys):
         by_index, ms = cache[key]
         for i, signal in by_index.items():
             signals[i].append(signal)
@@ -73,6 +109,12 @@ def analyze(policy: Policy, items: Sequence[Item], cache: Cache | None = None, *
         mask = lists.mask_allowed if lists else None
         image_text.add_read_text_signals(seen, analyzers, signals, runs, cache, _run, mask)
     return signals, runs
+
+
+def _key(analyzer: Analyzer, texts: tuple[str | None, ...]) -> tuple[str, tuple[str | None, ...]]:
+    """An analyzer's run in the cache: its name, version and variant, and for text analyzers the texts."""
+    variant = "+rotations" if getattr(analyzer, "rotations", False) else ""
+    return f"{analyzer.name}@{analyzer.version}{variant}", texts if "text" in analyzer.media else ()
 
 
 def judge(project: str, policy: Policy, items: Sequence[Item], cache: Cache | None = None, *,

@@ -2,24 +2,24 @@
 
 Codes are read on the 512 px working copy first. A QR code that covers a small part of a big photo
 (a flyer photographed whole, a sticker on a poster) has modules too small to read at 512 px, so when
-nothing is found and the original is larger, the image is decoded again at up to `LARGE_SIZE` px
-and read once more (bench/links.py measures what each step finds and costs). Positions are given in
+nothing is found and the original is larger, it is read once more in the larger copy (up to
+`LARGE_SIZE` px, decoded once per image and shared with OCR: tamis.media.images.larger_copy) (bench/links.py measures what each step finds and costs). Positions are given in
 the original image's pixels, after EXIF orientation, like every other box in tamis.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import zxingcpp
-from PIL import Image, ImageOps
+from PIL import Image
 
+from tamis.media.images import LARGER_SIZE, larger_copy
 from tamis.schema import DecodedImage
 
 # Longest side of the second, larger look. 2048 px reads QR codes down to ~4% of a 4000 px
 # photo's width (bench/links.py) at a fraction of a full decode's time and memory.
-LARGE_SIZE = 2048
+LARGE_SIZE = LARGER_SIZE
 
 # 2-D codes (which carry URLs) and the retail/logistics 1-D codes people photograph. Reading every
 # format zxing knows costs time and invites false reads of textures as exotic 1-D codes.
@@ -53,7 +53,7 @@ def read_codes(image: DecodedImage, *, large: bool = True) -> list[Code]:
     codes = _read(image.image, image.width, image.height)
     if codes or not large or max(image.width, image.height) <= max(image.image.size):
         return codes
-    bigger = _larger_copy(image)
+    bigger = larger_copy(image)  # decoded once per image, shared with OCR
     if bigger is None or max(bigger.size) <= max(image.image.size):
         return codes
     return _read(bigger, image.width, image.height, LARGE_FORMATS)
@@ -72,33 +72,3 @@ def _read(im: Image.Image, width: int, height: int, formats: zxingcpp.BarcodeFor
         x1, y1 = min(width, round((max(xs) + 1) * sx)), min(height, round((max(ys) + 1) * sy))
         found.append(Code(barcode.text, barcode.format.name, x0, y0, max(1, x1 - x0), max(1, y1 - y0)))
     return found
-
-
-def _larger_copy(image: DecodedImage) -> Image.Image | None:
-    """The original decoded again, oriented, greyscale, longest side at most LARGE_SIZE.
-
-    The bytes already passed decode_image's checks (format, pixel limits), so a failure here is
-    an unusual file (e.g. an animation frame Pillow decodes differently): skip the second look.
-    """
-    try:
-        with Image.open(io.BytesIO(image.data)) as im:
-            if im.format in ("JPEG", "MPO"):
-                # libjpeg decodes at 1/2, 1/4 or 1/8 scale directly, far less work than full size:
-                # the smallest scale at least half of LARGE_SIZE (a 4000 px photo decodes at 2000)
-                im.draft("L", (LARGE_SIZE // 2, LARGE_SIZE // 2))
-            im.load()
-            grey = _flat_grey(ImageOps.exif_transpose(im))
-    except Exception:  # Pillow raises many types; the working copy was already read
-        return None
-    grey.thumbnail((LARGE_SIZE, LARGE_SIZE), Image.Resampling.BILINEAR)
-    return grey
-
-
-def _flat_grey(im: Image.Image) -> Image.Image:
-    """Greyscale with transparency flattened onto white, as the working copy is (a QR code drawn on a
-    transparent background would otherwise read as black on black)."""
-    if im.has_transparency_data:
-        background = Image.new("RGBA", im.size, (255, 255, 255, 255))
-        background.alpha_composite(im.convert("RGBA"))
-        im = background
-    return im.convert("L")

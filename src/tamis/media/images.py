@@ -88,6 +88,48 @@ def decode_image(data: bytes, *, field: str, settings: Settings | None = None) -
     return DecodedImage(image=working, data=data, format=fmt, width=width, height=height, plain=plain, frames=frames)
 
 
+# Longest side of the larger copy that OCR (1280 px) and the second look for QR codes (2048 px) read.
+LARGER_SIZE = 2048
+# libjpeg decodes the larger copy at the smallest of 1/2, 1/4, 1/8 that keeps the longest side at
+# least OCR's 1280 px and both sides at least half of LARGER_SIZE (the QR codes' second look).
+LARGER_DRAFT, LARGER_DRAFT_MIN_SIDE = 1280, LARGER_SIZE // 2
+
+
+def larger_copy(image: DecodedImage) -> Image.Image | None:
+    """The original decoded again, once per image for every analyzer that needs more than the working
+    copy: oriented, RGB, alpha flattened onto white, longest side at most LARGER_SIZE (a big JPEG is
+    decoded at 1/2, 1/4 or 1/8 scale, never below LARGER_DRAFT px). None when the original is no larger
+    than the working copy, or when a second decode fails (the bytes passed decode_image: an unusual
+    file, e.g. an animation frame Pillow decodes differently; the working copy was read already)."""
+    with image.derived_lock:
+        if "larger" not in image.derived:
+            image.derived["larger"] = _decode_larger(image)
+        return image.derived["larger"]
+
+
+def _decode_larger(image: DecodedImage) -> Image.Image | None:
+    if not image.data or max(image.width, image.height) <= max(image.image.size):
+        return None
+    try:
+        with Image.open(io.BytesIO(image.data)) as im:
+            if im.format in ("JPEG", "MPO"):
+                scale = LARGER_DRAFT / max(im.size)
+                im.draft("RGB", (max(LARGER_DRAFT_MIN_SIDE, int(im.size[0] * scale) + 1),
+                                 max(LARGER_DRAFT_MIN_SIDE, int(im.size[1] * scale) + 1)))
+            im.load()
+            if im.mode not in ("RGB", "RGBA", "L", "LA", "P", "PA", "CMYK", "YCbCr"):
+                return None  # 16-bit or float greys: the working copy already scaled them right
+            upright = ImageOps.exif_transpose(im)
+            rgba = upright.convert("RGBA")
+            flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            flat.alpha_composite(rgba)
+            copy = flat.convert("RGB")
+    except Exception:  # Pillow raises many types on unusual files
+        return None
+    copy.thumbnail((LARGER_SIZE, LARGER_SIZE), Image.Resampling.BILINEAR)
+    return copy
+
+
 def _open(data: bytes, field: str) -> Image.Image:
     """Identify the format from the bytes alone, trying only the formats we accept."""
     try:

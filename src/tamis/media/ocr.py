@@ -4,9 +4,11 @@ Engines: `rapidocr` (PP-OCR ONNX models shipped in its wheel: the pip-only path,
 Debian's `tesseract` binary where it is installed. `bench/ocr.py` measures both (speed and character
 error rate) and the gate; `Settings.ocr_engine` chooses (auto: see `engine_name`).
 
-The gate runs rapidocr's text-detection model alone on the ≤512 px working copy: a photo without
-text costs one small detector pass and nothing more. Only when it finds text is the image decoded
-again at up to OCR_SIZE px and read, and every box is returned in ORIGINAL image pixels.
+The gate runs rapidocr's text-detection model alone on a small copy (GATE_SIZE px) of the working
+copy, then the recogniser alone on the line-shaped boxes it found, in the working copy: a photo
+without text costs one small detector pass, and a box that only looks like a line (a caption bar, a
+fence, a stripe) one short recogniser pass. Only when a box reads as text is the image decoded again
+at up to OCR_SIZE px and its text regions read, and every box is returned in ORIGINAL image pixels.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import queue
 import shutil
 import subprocess
 import threading
@@ -21,17 +24,22 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from tamis.config import get_settings
-from tamis.media.onnx import load_session, run_exclusive, session_threads
+from tamis.media.images import larger_copy
+from tamis.media.onnx import load_session, run_exclusive, session_threads, usable_cores
 from tamis.schema import DecodedImage
 
-# Longest side the gate looks at (the working copy is at most 512 px already).
-GATE_SIZE = 512
+# Longest side the gate's detector looks at (the working copy is at most 512 px): 384 px finds every
+# line of tests/read_text_images.py at 0.56x the cost of 512 (256 px misses small labels).
+GATE_SIZE = 384
+# The gate's recogniser reads the largest candidate line alone (in most images with text it reads
+# as text at once), then the others at most this many per pass, stopping at the first that reads.
+GATE_VERIFY_BATCH = 4
 # The gate's text line: a detector box at least this many times wider than high (a photo's stray
 # blobs are square-ish, lines of text long: bench/ocr.py) and at most this fraction of the image high.
 GATE_MIN_ASPECT = 2.0
@@ -181,7 +189,7 @@ class RapidOcr:
         models = _rapidocr_models()
         threads = _threads()
         self.version = package_version("rapidocr")
-        self._engine = RapidOCR(params={
+        params = {
             "Global.log_level": "error",
             # Text is upright once EXIF orientation is applied: the 180° classifier is not worth its time.
             "Global.use_cls": False,
@@ -195,14 +203,22 @@ class RapidOcr:
             "Det.limit_side_len": OCR_SIZE,
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-        })
-        # RapidOCR keeps per-call state on the instance: one image at a time per process.
-        self._lock = threading.Lock()
+        }
+        # RapidOCR keeps per-call state on the instance: one image at a time per instance, and one
+        # instance per core, so that two requests' images are read side by side, not one after the other.
+        engines = [RapidOCR(params=params) for _ in range(usable_cores())]
+        self._engine = engines[0]
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for engine in engines:
+            self._idle.put(engine)
 
     def read(self, image: Image.Image) -> list[Line]:
         pixels = np.asarray(image.convert("RGB"))[:, :, ::-1]  # BGR, as OpenCV-based rapidocr expects
-        with self._lock:
-            out = self._engine(pixels)
+        engine = self._idle.get()
+        try:
+            out = engine(pixels)
+        finally:
+            self._idle.put(engine)
         if not out.txts:
             return []
         words = list(out.word_results) if out.word_results and len(out.word_results) == len(out.txts) else []
@@ -297,11 +313,17 @@ def get_engine(name: str | None = None) -> Engine | None:
 
 
 class Gate:
-    """rapidocr's text detector alone on the small working copy: does the image have a line of text?"""
+    """Does the image have a line of text? rapidocr's detector alone on a small copy finds line-shaped
+    boxes; its recogniser alone on those boxes (in the working copy) says whether one reads as text."""
 
     def __init__(self) -> None:
         from rapidocr.ch_ppocr_det.utils import DBPostProcess
+        from rapidocr.ch_ppocr_rec.typings import TextRecInput
+        from rapidocr.utils.process_img import get_rotate_crop_image
 
+        self._rec_input, self._crop = TextRecInput, get_rotate_crop_image
+        # The rapidocr engine's own recogniser (it keeps no per-call state; rapidocr is always installed).
+        self._recogniser = _load("rapidocr")._engine._load_rec_model()  # type: ignore[attr-defined]
         self.session = load_session(str(_rapidocr_models() / "PP-OCRv6_det_small.onnx"))
         self.input = self.session.get_inputs()[0].name
         # rapidocr's own defaults for turning the probability map into boxes.
@@ -328,17 +350,49 @@ class Gate:
         return [(_dist(q[1], q[0]), _dist(q[3], q[0]), image.size[1]) for q in self.detect(image, size)]
 
     def has_text(self, image: Image.Image, size: int = GATE_SIZE) -> bool:
-        return is_text(self.detect(image, size), image.size[1])
+        return bool(self.text_lines(image, size))
+
+    def text_lines(self, image: Image.Image, size: int = GATE_SIZE) -> list[Quad]:
+        """The detector's boxes in `image` when one of its line-shaped boxes reads as text; else []."""
+        quads = self.detect(image, size)
+        candidates = sorted(line_boxes(quads, image.size[1]), key=lambda q: -_dist(q[1], q[0]) * _dist(q[3], q[0]))
+        if not candidates:
+            return []
+        bgr = np.asarray(image.convert("RGB"))[:, :, ::-1]
+        passes = [candidates[:1]] + [candidates[i:i + GATE_VERIFY_BATCH] for i in range(1, len(candidates), GATE_VERIFY_BATCH)]
+        for lines in passes:
+            if any(reads_as_text(text, score) for text, score in self.recognise(bgr, lines)):
+                return quads
+        return []
+
+    def recognise(self, bgr: np.ndarray, quads: list[Quad]) -> list[tuple[str, float]]:
+        """rapidocr's recogniser alone on each quad of a BGR picture: (text, confidence)."""
+        crops = [self._crop(bgr, np.array(q, dtype=np.float32)) for q in quads]
+        crops = [c for c in crops if c.size and min(c.shape[:2]) >= 2]
+        if not crops:
+            return []
+        out = self._recogniser(self._rec_input(img=crops))
+        return [(str(t), float(c)) for t, c in zip(out.txts or (), out.scores or ())]
 
 
 def _dist(a: tuple[float, float], b: tuple[float, float]) -> float:
     return float(np.hypot(a[0] - b[0], a[1] - b[1]))
 
 
+def line_boxes(quads: list[Quad], height: int) -> list[Quad]:
+    """The detector's boxes shaped like a line of text (long, not a third of the image high)."""
+    return [q for q in quads
+            if _dist(q[1], q[0]) >= GATE_MIN_ASPECT * _dist(q[3], q[0]) and _dist(q[3], q[0]) <= GATE_MAX_HEIGHT * height]
+
+
 def is_text(quads: list[Quad], height: int) -> bool:
-    """Is one of the detector's boxes a line of text (long, not a third of the image high)?"""
-    return any(_dist(q[1], q[0]) >= GATE_MIN_ASPECT * _dist(q[3], q[0]) and _dist(q[3], q[0]) <= GATE_MAX_HEIGHT * height
-               for q in quads)
+    """Is one of the detector's boxes shaped like a line of text?"""
+    return bool(line_boxes(quads, height))
+
+
+def reads_as_text(text: str, score: float) -> bool:
+    """A recognised line worth reading: confident, with at least MIN_CHARS letters or digits."""
+    return score >= MIN_LINE_SCORE and sum(c.isalnum() for c in text) >= MIN_CHARS
 
 
 def get_gate() -> Gate:
@@ -356,26 +410,16 @@ def _load_gate() -> Gate:
 
 
 def ocr_copy(decoded: DecodedImage, size: int = OCR_SIZE) -> Image.Image:
-    """The image to read: decoded again from its bytes at up to `size` px (oriented, RGB, alpha on
-    white) when the original is larger than the working copy; else the working copy."""
+    """The image to read: the larger copy decoded once per image (tamis.media.images.larger_copy,
+    shared with the QR codes' second look) brought to at most `size` px, when the original is larger
+    than the working copy; else the working copy."""
     working = decoded.image
     if max(decoded.width, decoded.height) <= max(working.size) or size <= max(working.size):
         return working
-    try:
-        with Image.open(io.BytesIO(decoded.data)) as im:
-            if im.format in ("JPEG", "MPO"):
-                scale = size / max(im.size)
-                im.draft("RGB", (int(im.size[0] * scale) + 1, int(im.size[1] * scale) + 1))
-            im.load()
-            if im.mode not in ("RGB", "RGBA", "L", "LA", "P", "PA", "CMYK", "YCbCr"):
-                return working  # 16-bit or float greys: the working copy already scaled them right
-            upright = ImageOps.exif_transpose(im)
-            rgb = upright.convert("RGBA")
-            flat = Image.new("RGBA", rgb.size, (255, 255, 255, 255))
-            flat.alpha_composite(rgb)
-            copy = flat.convert("RGB")
-    except Exception:
-        return working  # the bytes passed decode_image already; never fail an item on the second decode
+    larger = larger_copy(decoded)
+    if larger is None:
+        return working
+    copy = larger.copy()
     copy.thumbnail((size, size), Image.Resampling.LANCZOS)
     return copy
 
@@ -383,14 +427,15 @@ def ocr_copy(decoded: DecodedImage, size: int = OCR_SIZE) -> Image.Image:
 def read_image(decoded: DecodedImage, engine: Engine, gate: Gate | None = None) -> ReadText | None:
     """The text in an image (boxes in original pixels), or None when it has none worth reading.
 
-    With a gate, the detector looks at the small working copy first: no line of text, no reading;
-    else only the regions around the boxes it found are read in the larger copy (not the whole image).
+    With a gate, the detector looks at a small copy first and the recogniser at the lines it found:
+    no line that reads as text, no reading; else only the regions around the boxes it found are read
+    in the larger copy (not the whole image).
     """
     regions: list[Box] | None = None
     image = None
     if gate is not None:
-        quads = gate.detect(decoded.image)
-        if not is_text(quads, decoded.image.size[1]):
+        quads = gate.text_lines(decoded.image)
+        if not quads:
             return None
         image = ocr_copy(decoded)
         regions = text_regions(quads, decoded.image.size, image.size)

@@ -12,6 +12,11 @@ import onnxruntime as ort
 from tamis.config import get_settings
 
 
+def usable_cores() -> int:
+    """The cores this process may use (its CPU affinity where the platform says)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def session_threads() -> int:
     """Threads per session: the setting, or half the cores this process may use (at least one).
 
@@ -20,8 +25,7 @@ def session_threads() -> int:
     threads = get_settings().onnx_threads
     if threads:
         return threads
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores // 2)
+    return max(1, usable_cores() // 2)
 
 
 def load_session(path: str) -> ort.InferenceSession:
