@@ -22,12 +22,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tamis import __version__
 from tamis.analyzers import get_analyzer
 from tamis.api import banks, decisions, hashes, health, moderate, openai_compat, policies, problems, webhooks
-from tamis.api import cases, openapi, videos
+from tamis.api import cases, dsa, openapi, videos
 from tamis.api.cases import CaseDecisionRequest
 from tamis.api import appeals, reports
 from tamis.api.appeals import AppealRequest
+from tamis.api.dsa import SettingsRequest
 from tamis.api.reports import ReportRequest
-from tamis.web import review
+from tamis.web import dsa_pages, review
 from tamis.web import dsa as dsa_web
 from tamis.api.hashes import MatchRequest
 from tamis.api.intake import ModerateRequest
@@ -194,15 +195,18 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     )
     app.state.embedded_worker = get_settings().embedded_worker if embedded_worker is None else embedded_worker
     problems.install(app)
-    openapi.install(app, [ModerateRequest, ModerationRequest, MatchRequest, CaseDecisionRequest, ReportRequest, AppealRequest])
+    openapi.install(app, [ModerateRequest, ModerationRequest, MatchRequest, CaseDecisionRequest, ReportRequest, AppealRequest,
+                          SettingsRequest])
     for module in (moderate, openai_compat, decisions, policies, webhooks, banks, hashes, health):
         app.include_router(module.router)
     app.include_router(videos.router)
     app.include_router(cases.router)
     app.include_router(reports.router)
     app.include_router(appeals.router)
+    app.include_router(dsa.router)
     review.install(app)
     dsa_web.install(app)
+    dsa_pages.install(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware)
     # Docs without a CDN: tamis runs on machines that may not reach the internet. Swagger UI 5 (the
