@@ -154,6 +154,12 @@ def test_statements_keep_the_settings_they_were_made_under(client, auth, project
     got = client.get("/v1/dsa/settings", headers=auth).json()
     assert got["categories"]["sexual"]["category"] == dsa_settings.DEFAULT_MAPPING["sexual"][0]
     assert got["submission"] == {"enabled": False, "url": None, "token_set": False}
+    assert (got["appeal_window_days"], got["out_of_court_info"]) == (183, "")
+    # The appeal window and out-of-court text (the appeals' settings, same row) are set here too, or kept.
+    both = client.put("/v1/dsa/settings", headers=auth, json={"appeal_window_days": 365, "out_of_court_info": "ADR body X, adr.example"})
+    assert both.status_code == 200 and both.json()["appeal_window_days"] == 365
+    kept = client.put("/v1/dsa/settings", headers=auth, json={"territorial_scope": ["DE"]}).json()
+    assert (kept["appeal_window_days"], kept["out_of_court_info"]) == (365, "ADR body X, adr.example")
 
 
 def test_the_schema_refuses_what_the_database_would(client) -> None:  # type: ignore[no-untyped-def]
@@ -236,6 +242,8 @@ def test_export_refuses_malformed_queries(client, auth, params, field) -> None: 
     (b'{"restrict": {"decision_visibility": ["DECISION_VISIBILITY_OTHER"]}}', 422, "restrict"),
     (b'{"incompatible_content_ground": "a\\u0000b"}', 422, "incompatible_content_ground"),
     (b'{"unknown": 1}', 422, "unknown"),
+    (b'{"appeal_window_days": 30}', 422, "appeal_window_days"),
+    (b'{"out_of_court_info": "a\\u0000b"}', 422, "out_of_court_info"),
     (b'{"decision_ground_reference_url": "javascript:alert(1)"}', 422, "decision_ground_reference_url"),
     (b'{"submission": {"enabled": true}}', 422, "submission.url"),
     (b'{"submission": {"enabled": true, "url": "http://127.0.0.1:9/x"}, "submission_token": "tok-12345678"}', 422, "submission.url"),

@@ -16,6 +16,7 @@ from tamis.api.openapi import problems
 from tamis.config import get_settings
 from tamis.errors import ProblemError, bad_input, too_large
 from tamis.schema import storable
+from tamis.services import redress
 from tamis.services.destinations import check_registration
 from tamis.services.dsa import settings as dsa_settings
 from tamis.services.dsa import statements
@@ -35,6 +36,8 @@ class SettingsRequest(dsa_settings.StatementSettings):
     submission_token: str | None = Field(None, min_length=8, max_length=2000,
                                          description="The operator's token for the submission endpoint; omit to keep the stored one.")
     clear_submission_token: bool = Field(False, description="Remove the stored token.")
+    appeal_window_days: int | None = Field(None, description="The appeal window (183 to 3660 days); omit to keep it.")
+    out_of_court_info: str | None = Field(None, description="The out-of-court settlement bodies, in your words; omit to keep it.")
 
     @field_validator("submission_token")
     @classmethod
@@ -52,6 +55,15 @@ class SettingsDoc(dsa_settings.StatementSettings):
     """The statement settings as stored (the submission token is shown only as `submission.token_set`)."""
 
     submission: SubmissionDoc  # type: ignore[assignment]
+    appeal_window_days: int = Field(description="The appeal window in days (notices and appeals settings).")
+    out_of_court_info: str = Field(description="The out-of-court settlement information sent with decisions on notices and appeals.")
+
+
+def _doc(session: Any, project: str) -> dict[str, Any]:
+    current, row = dsa_settings.load(session, project)
+    conf = redress.settings(session, project)
+    return {**dsa_settings.public_doc(current, row), "appeal_window_days": conf.appeal_window_days,
+            "out_of_court_info": conf.out_of_court_info}
 
 
 @router.get("/v1/dsa/settings", response_model=SettingsDoc, responses=problems(401), summary="DSA statement settings")
@@ -61,8 +73,7 @@ def get_settings_doc(project: ProjectId) -> dict[str, Any]:
     territorial scope, what a `block` (and a restoration) does, and the submission endpoint (off by
     default; its token is never shown)."""
     with transaction() as session:
-        current, row = dsa_settings.load(session, project)
-        return dsa_settings.public_doc(current, row)
+        return _doc(session, project)
 
 
 @router.put("/v1/dsa/settings", response_model=SettingsDoc,
@@ -92,13 +103,18 @@ def _put(project: str, body: SettingsRequest) -> dict[str, Any]:
             raise bad_input(detail, "submission.url") from None
     if submission.enabled and not submission.url:
         raise bad_input("an enabled submission needs a url", "submission.url")
-    wanted = dsa_settings.StatementSettings.model_validate(body.model_dump(exclude={"submission_token", "clear_submission_token"}))
+    wanted = dsa_settings.StatementSettings.model_validate(body.model_dump(
+        exclude={"submission_token", "clear_submission_token", "appeal_window_days", "out_of_court_info"}))
     with transaction() as session:
         queries.ensure_project(session, project)
         row = dsa_settings.save(session, project, wanted, token=body.submission_token, clear_token=body.clear_submission_token)
         if wanted.submission.enabled and not row.submission_token:
             raise bad_input("an enabled submission needs a submission_token", "submission_token")
-        return dsa_settings.public_doc(wanted, row)
+        try:  # the notices and appeals settings, on the same row, with their own rules
+            redress.update_settings(session, project, appeal_window_days=body.appeal_window_days, out_of_court_info=body.out_of_court_info)
+        except redress.RedressError as error:
+            raise bad_input(error.detail, error.field or "body") from None
+        return _doc(session, project)
 
 
 def _moment(value: datetime | None) -> datetime | None:
