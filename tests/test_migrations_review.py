@@ -17,7 +17,7 @@ def _thumbnails(engine: Engine) -> list[tuple[str, int]]:
 
 
 def test_0009_upgrades_with_thumbnails_downgrades_and_upgrades_again(empty_engine: Engine) -> None:  # noqa: F811
-    _to(empty_engine, "0007")
+    _to(empty_engine, "0008")
     with empty_engine.begin() as connection:
         connection.execute(text("INSERT INTO projects (id, created_at) VALUES ('p', CURRENT_TIMESTAMP)"))
         connection.execute(text(
@@ -30,7 +30,7 @@ def test_0009_upgrades_with_thumbnails_downgrades_and_upgrades_again(empty_engin
     columns = {c["name"] for c in inspect(empty_engine).get_columns("item_media")}
     assert {"source_width", "source_height"} <= columns and NEW_TABLES <= set(inspect(empty_engine).get_table_names())
     assert _thumbnails(empty_engine) == [("img-1", 200)]  # an old thumbnail: no source size, no boxes drawn
-    _to(empty_engine, "0007", down=True)
+    _to(empty_engine, "0008", down=True)
     assert not NEW_TABLES & set(inspect(empty_engine).get_table_names())
     assert "source_width" not in {c["name"] for c in inspect(empty_engine).get_columns("item_media")}
     assert _thumbnails(empty_engine) == [("img-1", 200)]

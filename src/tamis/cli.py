@@ -24,6 +24,8 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.orm import Session
 
 app = typer.Typer(help="tamis: self-hosted content moderation.", no_args_is_help=True, add_completion=False)
@@ -37,6 +39,8 @@ app.add_typer(hooks_app, name="webhooks")
 app.add_typer(bank_app, name="bank")
 users_app = typer.Typer(help="Reviewers of the review workspace (/review): accounts and roles per project.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+dsa_app = typer.Typer(help="EU Digital Services Act: statement settings, statements of reasons, transparency reports.", no_args_is_help=True)
+app.add_typer(dsa_app, name="dsa")
 
 err = Console(stderr=True)
 # One default everywhere: $TAMIS_PROJECT, else "default" (an API call's project is its key's).
@@ -942,6 +946,128 @@ def bank_export(
             _fail(str(exc))
     if out:
         err.print(escape(f"wrote bank {name!r} to {out}"), soft_wrap=True)
+
+
+# --- the DSA (statements of reasons, transparency report) ---------------------------------------
+
+
+def _day(value: str | None, option: str) -> datetime | None:
+    """A date (YYYY-MM-DD, the day's start) or an ISO 8601 time, in UTC when no zone is given."""
+    from datetime import UTC, datetime
+
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"{option}: {value!r} is not a date (YYYY-MM-DD) or an ISO 8601 time")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@dsa_app.command("settings")
+def dsa_settings_command(
+    project: ProjectOpt = "default",
+    set_file: Annotated[Optional[Path], typer.Option("--set", exists=True, dir_okay=False, help="A JSON file of settings to write.")] = None,
+    token_stdin: Annotated[bool, typer.Option("--token-stdin", help="Read the submission token from stdin.")] = False,
+) -> None:
+    """Show the project's statement settings (the token is never shown), or write them from a file."""
+    from pydantic import ValidationError
+
+    from tamis.config import get_settings
+    from tamis.services import destinations
+    from tamis.services.dsa import settings as dsa
+    from tamis.store import queries
+    from tamis.store.db import transaction
+
+    with transaction() as session:
+        if set_file is not None or token_stdin:
+            try:
+                wanted = dsa.StatementSettings.model_validate_json(set_file.read_bytes()) if set_file else dsa.load(session, project)[0]
+            except ValidationError as exc:
+                _fail(str(exc))
+            if wanted.submission.url:
+                try:
+                    destinations.check(wanted.submission.url, get_settings().webhook_allowed_networks())
+                except destinations.RefusedDestination as exc:
+                    _fail(f"submission.url refused: {exc}")
+            queries.ensure_project(session, project)
+            token = sys.stdin.readline().strip() if token_stdin else None
+            row = dsa.save(session, project, wanted, token=token or None)
+            if wanted.submission.enabled and not (wanted.submission.url and row.submission_token):
+                _fail("an enabled submission needs a url and a token (--token-stdin)")
+        current, row = dsa.load(session, project)
+        _print_json(dsa.public_doc(current, row))
+
+
+@dsa_app.command("statements")
+def dsa_statements(
+    since: Annotated[str, typer.Option(help="From this date (YYYY-MM-DD) or time, UTC.")],
+    until: Annotated[Optional[str], typer.Option(help="Before this date or time.")] = None,
+    project: ProjectOpt = "default",
+    out: Annotated[Optional[Path], typer.Option(help="A directory: one batch-NNNN.json per 100 statements (else JSON lines on stdout).")] = None,
+    submit: Annotated[bool, typer.Option("--submit", help="Send the statements not yet submitted to the configured endpoint.")] = False,
+    restorations: Annotated[bool, typer.Option("--include-restorations", help="Also lifted restrictions (the database has no field for them).")] = False,
+) -> None:
+    """Statements of reasons in the batch API's shape: {"statements": [...]}, 1 to 100 per batch."""
+    from tamis.services.dsa import statements as sor
+    from tamis.services.dsa import submit as submission
+    from tamis.store.db import transaction
+
+    start, end = _day(since, "--since"), _day(until, "--until")
+    if submit:
+        rows = submission.pending(project, since=start, until=end, restorations=restorations)
+        try:
+            sent = submission.submit(project, rows)
+        except submission.SubmissionOff as exc:
+            _fail(str(exc))
+        for s in sent:
+            err.print(escape(f"batch {s.submission_id}: {s.count} statements, {s.error or f'accepted (HTTP {s.status_code})'}"))
+        if any(s.error for s in sent):
+            raise typer.Exit(1)
+        return
+    bodies, after = [], None
+    with transaction() as session:
+        while page := sor.page(session, project, since=start, until=end, after=after, limit=1000, restorations=restorations):
+            bodies += [r.body for r in page]
+            after = page[-1].id
+    batches = sor.batches(bodies)
+    if out is None:
+        for batch in batches:
+            sys.stdout.write(json.dumps(batch, ensure_ascii=False) + "\n")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        for n, batch in enumerate(batches, 1):
+            (out / f"batch-{n:04d}.json").write_text(json.dumps(batch, ensure_ascii=False, indent=1), encoding="utf-8")
+    err.print(escape(f"{len(bodies)} statements in {len(batches)} batches" + (f" in {out}" if out else "")))
+
+
+@dsa_app.command("report")
+def dsa_report(
+    start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD), UTC.")],
+    end: Annotated[str, typer.Option("--to", help="Day after the last (YYYY-MM-DD): the period is [from, to).")],
+    project: ProjectOpt = "default",
+    fmt: Annotated[str, typer.Option("--format", help="csv or html.")] = "html",
+    out: Annotated[Optional[Path], typer.Option(help="The file to write (else stdout).")] = None,
+) -> None:
+    """The transparency report of a period (DSA Art. 15 and 24): CSV after the harmonised templates, or an HTML page."""
+    from tamis.services.dsa import transparency
+    from tamis.store.db import transaction
+    from tamis.web import transparency as render
+
+    if fmt not in ("csv", "html"):
+        _fail("--format is csv or html")
+    first, last = _day(start, "--from"), _day(end, "--to")
+    assert first is not None and last is not None
+    if first >= last:
+        _fail("--from must be before --to")
+    with transaction() as session:
+        figures = transparency.figures(session, project, first, last)
+    text = render.to_csv(figures) if fmt == "csv" else render.to_html(figures)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        err.print(escape(f"wrote {out}"))
 
 
 def main() -> None:

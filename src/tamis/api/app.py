@@ -24,12 +24,13 @@ from tamis.analyzers import get_analyzer
 from tamis.api import banks, decisions, hashes, health, moderate, openai_compat, policies, problems, webhooks
 from tamis.api import audit as audit_api
 from tamis.api import quality as quality_api
-from tamis.api import cases, openapi, videos
+from tamis.api import cases, dsa, openapi, videos
 from tamis.api.cases import CaseDecisionRequest
 from tamis.api import appeals, reports
 from tamis.api.appeals import AppealRequest
+from tamis.api.dsa import SettingsRequest
 from tamis.api.reports import ReportRequest
-from tamis.web import review, review_wellness
+from tamis.web import dsa_pages, review, review_wellness
 from tamis.web import dsa as dsa_web
 from tamis.api.hashes import MatchRequest
 from tamis.api.intake import ModerateRequest
@@ -196,7 +197,8 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     )
     app.state.embedded_worker = get_settings().embedded_worker if embedded_worker is None else embedded_worker
     problems.install(app)
-    openapi.install(app, [ModerateRequest, ModerationRequest, MatchRequest, CaseDecisionRequest, ReportRequest, AppealRequest])
+    openapi.install(app, [ModerateRequest, ModerationRequest, MatchRequest, CaseDecisionRequest, ReportRequest, AppealRequest,
+                          SettingsRequest])
     for module in (moderate, openai_compat, decisions, policies, webhooks, banks, hashes, health):
         app.include_router(module.router)
     app.include_router(videos.router)
@@ -205,8 +207,10 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     app.include_router(appeals.router)
     app.include_router(audit_api.router)
     app.include_router(quality_api.router)
+    app.include_router(dsa.router)
     review.install(app)
     dsa_web.install(app)
+    dsa_pages.install(app)
     review_wellness.install(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware)

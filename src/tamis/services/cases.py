@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from tamis.schema import DecisionDoc, Item, ItemResult
 from tamis.services import redress, sampling
+from tamis.services.dsa import statements
 from tamis.services.reviewers import at_least
 from tamis.store import queries
 from tamis.store.models import new_id
@@ -478,6 +479,7 @@ def decide(
     )
     session.add(record)
     session.flush()
+    statements.record_human(session, case, record)
     announce(session, case, record)
     redress.decided(session, case, record, reply=reply)
     return record
@@ -565,6 +567,7 @@ def bulk_decide(
                               note=note, batch_id=batch)
         session.add(record)
         session.flush()
+        statements.record_human(session, case, record)
         announce(session, case, record, delay_s=UNDO_S + 1)
         redress.decided(session, case, record, delay_s=UNDO_S + 1)
         made.append(record)
@@ -592,4 +595,5 @@ def undo_batch(session: Session, project_id: str, batch_id: str, reviewer_id: st
         for delivery in session.scalars(select(Delivery).where(Delivery.decision_id == case.decision_id,
                                                                Delivery.status == "pending", Delivery.body.contains(record.id))):
             delivery.status, delivery.last_error = "failed", "undone"
+    statements.withdraw(session, [r.id for r in records])
     return len(records)

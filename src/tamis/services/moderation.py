@@ -18,6 +18,7 @@ from tamis.engine.policy import Policy
 from tamis.media.thumbnails import item_thumbnails
 from tamis.schema import AnalyzerRun, DecisionDoc, Item, Signal
 from tamis.services import cases, webhooks
+from tamis.services.dsa import statements
 from tamis.store import queries
 from tamis.store.db import transaction
 
@@ -51,6 +52,7 @@ def record(
     queries.save_item_hashes(session, doc, hashes)
     if not shadow:  # a shadow policy's verdicts are recorded, never acted on: nobody reviews them
         cases.open_cases(session, doc, source=source, items=items)
+        statements.record_automated(session, doc, source=source, items=items)  # DSA Art. 17: with the decision
     webhooks.enqueue(session, doc, shadow=shadow)
 
 

@@ -411,6 +411,11 @@ class DsaSettings(Base):
     appeal_window_days: Mapped[int] = mapped_column(Integer, default=183)  # DSA Art. 20(1): at least six months
     out_of_court_info: Mapped[str] = mapped_column(Text, default="")  # Art. 21 bodies, in the operator's words
     public_form: Mapped[bool] = mapped_column(Boolean, default=False)  # the public report form, off by default
+    # Statements of reasons (migration 0008, services/dsa/settings.py): the category mapping, the
+    # ground, the territorial scope, what a verdict does, the submission endpoint. NULL: the defaults.
+    statements: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # Needed in clear to authenticate to the operator's endpoint (like a webhook secret); never shown.
+    submission_token: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -499,3 +504,42 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     throttled_until: Mapped[float] = mapped_column(Float, default=0.0)  # epoch seconds
     updated_s: Mapped[float] = mapped_column(Float, index=True)  # epoch seconds: old runs are forgotten
+
+
+# --- EU DSA: statements of reasons (issue #15, migration 0008) ---------------------------------------
+
+
+class Statement(Base):
+    """A statement of reasons (DSA Art. 17), built and stored in the transaction of the decision it
+    states, so it says what was decided under the settings of that moment. Holds no personal data:
+    `body` is the Transparency Database's document; the links to the decision are tamis's own ids."""
+
+    __tablename__ = "dsa_statements"
+    __table_args__ = (Index("ix_dsa_statements_project", "project_id", "id"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("sor"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    review_id: Mapped[str | None] = mapped_column(ForeignKey("case_decisions.id"), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # automated | human | restore
+    category: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the tamis category stated first
+    puid: Mapped[str] = mapped_column(String(64), unique=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # its bulk action was undone
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class StatementSubmission(Base):
+    """One batch sent to the operator's submission endpoint, and what it answered."""
+
+    __tablename__ = "dsa_statement_submissions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("sub"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    puids: Mapped[list[str]] = mapped_column(JSONType)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    response: Mapped[str] = mapped_column(Text, default="")  # the first 64 KiB of the answer
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
