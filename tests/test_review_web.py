@@ -290,6 +290,14 @@ def test_a_moderator_bulk_overturns_with_confirmation_and_undoes_in_time(app, cl
         assert too_late.value.kind == "conflict"
 
 
+def test_the_audit_pages_paging_takes_any_digits(app, queued: str) -> None:  # type: ignore[no-untyped-def]
+    """A `before` past PostgreSQL's INTEGER once reached the database: a 500."""
+    with TestClient(app, base_url="https://testserver") as browser:
+        sign_in(browser, add_reviewer(queued, "admin"))
+        for before in ("2147483647", "2147483648", "99999999999999999", "-1", "x"):
+            assert browser.get(f"/review/p/{queued}/audit", params={"before": before}).status_code == 200, before
+
+
 def test_escalating_to_a_person_takes_only_a_member_of_the_project(app, queued: str) -> None:  # type: ignore[no-untyped-def]
     stranger, member = add_reviewer(f"{queued}-other"), add_reviewer(queued)
     with TestClient(app, base_url="https://testserver") as browser:

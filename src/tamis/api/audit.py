@@ -18,7 +18,7 @@ from tamis.store.db import transaction
 
 router = APIRouter(tags=["audit"])
 Kind = Literal[tuple(sorted(audit.KINDS))]  # type: ignore[valid-type]
-MAX_ID = 2**62
+MAX_ID = 2**31 - 1  # event ids are a 32-bit INTEGER column on PostgreSQL
 
 
 class AuditEvent(Doc):

@@ -400,7 +400,7 @@ def audit_log(request: Request, project: str) -> HTMLResponse:
     before = request.query_params.get("before", "")
     with transaction() as session:
         _role(session, who, project, "admin")
-        rows = audit.events(session, project, before=int(before) if before.isdigit() and len(before) < 18 else None)
+        rows = audit.events(session, project, before=int(before) if before.isdigit() and int(before) < 2**31 else None)
     return _page(request, "review_audit.html", {"who": who, "project": project, "rows": rows})
 
 
