@@ -4,6 +4,7 @@ disagree, the language directions projected out of the embedding, and heads that
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from tamis.textmodel import features
@@ -47,6 +48,7 @@ def test_language_directions_are_the_offsets_between_languages_not_the_content()
     assert np.linalg.norm(diff - U @ (U.T @ diff)) < 0.1 * np.linalg.norm(diff)
 
 
+@pytest.mark.slow  # fits two heads (L-BFGS, platt): a few seconds
 def test_language_offsets_are_projected_out_of_the_shipped_weights_and_ngrams_only_where_asked() -> None:
     rng = np.random.default_rng(1)
     dim = features.DENSE_DIM
@@ -59,7 +61,9 @@ def test_language_offsets_are_projected_out_of_the_shipped_weights_and_ngrams_on
                         split="calib" if i % 5 == 0 else "train"))
         dense.append(rng.normal(scale=0.1, size=dim) + (en_offset if lang == "en" else 0) + (y * 0.5))
     dense = np.array(dense)
-    sparse = sp.random(len(rows), features.N_BUCKETS, density=1e-4, random_state=0, format="csr")
+    n = len(rows)  # one n-gram bucket a row, shared by the English positives: a head with n-grams would use it
+    buckets = np.array([7 if r.labels["any"] else 11 + i for i, r in enumerate(rows)])
+    sparse = sp.csr_matrix((np.ones(n), (np.arange(n), buckets)), shape=(n, features.N_BUCKETS))
     fitted = fit(rows, dense, sparse, Recipe(heads=("harassment", "spam"), language_dirs=4, ngram_heads=("spam",)))
     U = language_directions(rows, dense, 4)
     w = fitted.dense_w[:, 0]
