@@ -281,7 +281,7 @@ def test_eval_command_end_to_end(tmp_path: Path, project: str) -> None:
     assert all(g["small"] for g in fpr["groups"])
     # Every clean row is text, so assessed: the identity table's totals are `any`'s false positives.
     assert (fpr["fp"], fpr["fpr"]) == (overall["any"]["fp"], overall["any"]["fpr"])
-    assert report["thresholds"]["profanity"] == {"review": 0.992, "block": None}  # the default policy's
+    assert report["thresholds"]["profanity"] == {"review": 0.952, "block": None}  # the default policy's
 
     html = (out / "eval.html").read_text(encoding="utf-8")
     assert "<svg" in html and "polyline" in html and "muslim" in html

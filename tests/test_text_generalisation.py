@@ -50,9 +50,10 @@ def test_fixtures_are_complete() -> None:
 
 
 @pytest.mark.models
-@pytest.mark.xfail(strict=True, reason="issue 11 open: under the default policy's out-of-source thresholds 7 of the "
-                   "22 English originals pass and translations get the English verdict 30.5 % of the time (before "
-                   "those thresholds: 1 of 22 passed, 32.3 %)")
+@pytest.mark.xfail(strict=True, reason="issue 11 open: under the default policy's out-of-source thresholds 5 of the "
+                   "22 English originals pass and translations get the English verdict 25.9 % of the time (67 of 220 "
+                   "flagged); the multilingual candidates in the model card reach 61.8 % but flag fewer English "
+                   "originals and fail the identity-term tests (`python -m tamis.textmodel.training.probes`)")
 def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts) -> None:
     """The figures are in the failure message: `pytest --runxfail -k english_verdict` prints them."""
     harmful = [p for p in PARALLEL if p["kind"] == "harmful"]

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from tamis.textmodel.training import universe
-from tamis.textmodel.training.data import Row, load_rows
+from tamis.textmodel.training.data import Row, clean_for, load_rows
 from tamis.textmodel.training.train import HEADS, RECIPES, Recipe, features_of, fit, one_blas_thread, save
 
 # Sets that share the origin of their text: held out together, so that no fold trains on a sibling.
@@ -154,8 +154,8 @@ def _auprc(y: np.ndarray, p: np.ndarray) -> float | None:
 
 def clean_mask(row: Row, cats: tuple[str, ...]) -> np.ndarray | None:
     """Which categories must stay quiet on a clean row; None when the row is not clean."""
-    if row.labels.get("any") == 0:
-        return np.ones(len(cats), bool)
+    if row.labels.get("any") == 0:  # clean for every category, or only those its source annotates (CLEAN_COVERS)
+        return np.array([clean_for(row.labels, row.set, c) for c in cats])
     if row.labels and all(v == 0 for v in row.labels.values()):
         return np.array([row.labels.get(c) == 0 for c in cats])
     return None
@@ -449,7 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     res["derived_thresholds"] = derive_thresholds(rows, preds, heads)
     res["folds"] = folds(rows, args.folds)
     res["recipe"] = {"name": f"fixed weights {args.model}" if args.model else args.recipe, "C": recipe.C, "dense_scale": recipe.dense_scale,
-                     "ngram_scale": recipe.ngram_scale, "max_iter": recipe.max_iter, "heads": list(heads),
+                     "ngram_scale": recipe.ngram_scale, "ngram_heads": None if recipe.ngram_heads is None else
+                     list(recipe.ngram_heads), "language_dirs": recipe.language_dirs, "max_iter": recipe.max_iter, "heads": list(heads),
                      "background": recipe.background, "pos_share": recipe.pos_share,
                      "set_weights": {"/".join(map(str, k)): v for k, v in recipe.noisy.items()}}
     if args.write_policy:

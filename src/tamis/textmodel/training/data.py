@@ -24,6 +24,27 @@ TEMPLATE_SET = "jigsaw_sentence_templates"
 TEMPLATE_TRAIN_FRACTION = 0.20
 
 
+# Label definitions where sources disagree. A source's "clean" verdict (any=0) makes a row a negative for
+# every category, except for the sources below, whose annotators were asked about hate speech and
+# offensive language only: their clean rows are negatives for these categories alone. Their "normal" /
+# "neither" classes hold personal insults and abuse ("cunt role playing child. fucked prison!", "Typical
+# meathead redneck. I pity you") that every other source labels `harassment`; counted as clean for
+# harassment they taught the head that insults are clean, and out of source they set its review threshold
+# (the 1 % clean budget) above the scores of plain insults.
+CLEAN_COVERS = {
+    "mlma_hate_speech": frozenset({"hate"}),
+    "davidson_hate_offensive": frozenset({"hate", "profanity"}),
+}
+
+
+def clean_for(labels: dict, set_name: str, category: str) -> bool:
+    """Whether a row the source calls clean overall (any=0) is a negative for `category`."""
+    if labels.get("any") != 0:
+        return False
+    covers = CLEAN_COVERS.get(set_name)
+    return covers is None or category in covers or category == "any"
+
+
 @dataclass
 class Row:
     id: str

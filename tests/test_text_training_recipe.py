@@ -1,0 +1,86 @@
+"""Training choices of issue 11 (tamis.textmodel.training), on made-up rows: label definitions where sources
+disagree, the language directions projected out of the embedding, and heads that use the n-grams or not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from tamis.textmodel import features
+from tamis.textmodel.training.crossval import clean_mask
+from tamis.textmodel.training.data import Row
+from tamis.textmodel.training.train import Recipe, fit, label_for, language_directions
+
+
+def row(i: int, set_name: str, labels: dict, lang: str = "en", split: str = "train") -> Row:
+    return Row(f"{set_name}:{i}", f"text {i}", f"text {i}", labels, lang, set_name, None, split=split)
+
+
+def test_a_hate_speech_sources_clean_rows_are_negatives_only_for_what_it_annotates() -> None:
+    mlma, davidson, other = (row(0, "mlma_hate_speech", {"any": 0, "hate": 0}),
+                             row(1, "davidson_hate_offensive", {"any": 0, "hate": 0, "profanity": 0}),
+                             row(2, "germeval2018", {"any": 0}))
+    assert label_for(mlma, "hate") == 0 and label_for(mlma, "harassment") is None
+    assert label_for(davidson, "profanity") == 0 and label_for(davidson, "harassment/threatening") is None
+    assert label_for(other, "harassment") == 0 and label_for(other, "violence") == 0
+    cats = ("hate", "harassment", "profanity")
+    assert clean_mask(mlma, cats).tolist() == [True, False, False]
+    assert clean_mask(davidson, cats).tolist() == [True, False, True]
+    assert clean_mask(other, cats).tolist() == [True, True, True]
+
+
+def test_language_directions_are_the_offsets_between_languages_not_the_content() -> None:
+    rng = np.random.default_rng(0)
+    dim = features.DENSE_DIM
+    offset = {lang: rng.normal(size=dim) for lang in ("en", "de", "fr")}
+    rows, dense = [], []
+    for i in range(60):
+        lang = ("en", "de", "fr")[i % 3]
+        rows.append(row(i, "xquad_wiki_paragraphs", {"any": 0}, lang))
+        dense.append(rng.normal(scale=0.1, size=dim) + offset[lang])
+    rows.append(row(99, "germeval2018", {"any": 1}, "de"))  # not a parallel set: not used
+    dense.append(rng.normal(size=dim) * 50)
+    U = language_directions(rows, np.array(dense), k=2)
+    assert U.shape == (dim, 2) and np.allclose(U.T @ U, np.eye(2), atol=1e-8)
+    diff = offset["en"] - offset["de"]
+    # the en-de offset lies (almost) in the span of the directions found
+    assert np.linalg.norm(diff - U @ (U.T @ diff)) < 0.1 * np.linalg.norm(diff)
+
+
+@pytest.mark.slow  # fits two heads (L-BFGS, platt): a few seconds
+def test_language_offsets_are_projected_out_of_the_shipped_weights_and_ngrams_only_where_asked() -> None:
+    rng = np.random.default_rng(1)
+    dim = features.DENSE_DIM
+    en_offset = rng.normal(size=dim)
+    rows, dense = [], []
+    for i in range(400):  # positives are all English: a head could learn "English" as harm
+        lang = "en" if i % 2 else "de"
+        y = int(i % 2 == 1 and i % 4 == 1)
+        rows.append(row(i, "xquad_wiki_paragraphs" if not y else "threats", {"any": y, "harassment": y}, lang,
+                        split="calib" if i % 5 == 0 else "train"))
+        dense.append(rng.normal(scale=0.1, size=dim) + (en_offset if lang == "en" else 0) + (y * 0.5))
+    dense = np.array(dense)
+    n = len(rows)  # one n-gram bucket a row, shared by the English positives: a head with n-grams would use it
+    buckets = np.array([7 if r.labels["any"] else 11 + i for i, r in enumerate(rows)])
+    sparse = sp.csr_matrix((np.ones(n), (np.arange(n), buckets)), shape=(n, features.N_BUCKETS))
+    fitted = fit(rows, dense, sparse, Recipe(heads=("harassment", "spam"), language_dirs=4, ngram_heads=("spam",)))
+    U = language_directions(rows, dense, 4)
+    w = fitted.dense_w[:, 0]
+    assert np.abs(U.T @ w).max() < 1e-6 * np.abs(w).max()  # the language offset carries no weight
+    assert not fitted.sparse_w[:, 0].any()  # harassment: no n-grams
+
+
+def test_probe_figures_count_english_misses_and_translations_that_differ() -> None:
+    from tamis.textmodel.training.probes import LANGUAGES, figures
+
+    harmful = {"kind": "harmful", "texts": {"en": "E", **{lang: f"T-{lang}" for lang in LANGUAGES}}}
+    benign = {"kind": "benign", "texts": {"en": "b", **{lang: f"b-{lang}" for lang in LANGUAGES}}}
+    v = {"E": ("review", frozenset({"harassment"})), "b": ("pass", frozenset()), "news": ("block", frozenset({"violence"}))}
+    v |= {f"T-{lang}": ("review" if lang in ("de", "fr") else "pass", frozenset()) for lang in LANGUAGES}
+    v |= {f"b-{lang}": ("pass", frozenset()) for lang in LANGUAGES} | {"b-zh": ("review", frozenset({"hate"}))}
+    out = figures([harmful, benign], [{"text": "news"}], v)
+    assert out["english_flagged"] == 1 and out["english_pass"] == []
+    assert out["same_verdict_rate"] == 0.2 and out["same_verdict_per_language"]["de"] == 1
+    assert out["translations_flagged"] == 2
+    assert out["everyday_flagged"] == ["zh: b-zh"] and out["context_flagged"] == ["news"]
