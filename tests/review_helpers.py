@@ -31,3 +31,12 @@ def add_reviewer(project: str, role: str = "reviewer", password: str = PASSWORD)
         reviewers.add(session, name, password)
         reviewers.grant(session, name, project, role)
     return name
+
+
+def sign_in_page(page: Any, base: str, name: str, password: str = PASSWORD) -> None:
+    """Sign in through the real form in a Playwright page, and wait for the queues page."""
+    page.goto(base + "/review/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.click("#login button[type=submit]")
+    page.wait_for_url(base + "/review")

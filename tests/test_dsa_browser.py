@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from dsa_helpers import EMAIL, NAME, item, report_body
-from review_helpers import PASSWORD, add_reviewer
+from review_helpers import add_reviewer, sign_in_page
 from serving import serve, stop
 from test_scan import CHROMIUM_ARGS, _chromium
 from tamis.services import redress, webhooks
@@ -24,13 +24,6 @@ from tamis.store.models import Appeal, Delivery, Report
 
 pytestmark = pytest.mark.browser
 
-
-def _sign_in(page, base: str, name: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(base + "/review/login")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login button[type=submit]")
-    page.wait_for_url(base + "/review")
 
 
 def test_reports_and_an_appeal_in_the_review_screens(project: str, key: str, tmp_path: Path) -> None:
@@ -65,7 +58,7 @@ def test_reports_and_an_appeal_in_the_review_screens(project: str, key: str, tmp
                 page.check("#good-faith")
                 page.click("#send-report")
                 assert page.locator("#receipt-id").inner_text().startswith("rep_")
-                _sign_in(page, base, first)
+                sign_in_page(page, base, first)
                 page.locator("tr[data-queue=default] button.claim").click()
                 page.wait_for_url(f"**/cases/{case_id}")
                 reports = page.locator("#reports")
@@ -89,7 +82,7 @@ def test_reports_and_an_appeal_in_the_review_screens(project: str, key: str, tmp
                 assert "Nothing to review" in page.locator(".notice").inner_text()  # the first reviewer is not offered it
 
                 other = browser.new_context().new_page()
-                _sign_in(other, base, moderator)
+                sign_in_page(other, base, moderator)
                 other.goto(base + f"/review/p/{project}/cases/{case_id}")
                 assert EMAIL in other.locator("#reports").inner_text()  # moderators see who reported
                 other.goto(base + "/review")

@@ -12,19 +12,12 @@ import httpx
 import pytest
 
 from statement_helpers import BLOCK_WORD, REVIEW_WORD, list_policy
-from review_helpers import PASSWORD, add_reviewer
+from review_helpers import add_reviewer, sign_in_page
 from serving import serve, stop
 from test_scan import CHROMIUM_ARGS, _chromium
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-
-def sign_in(page, base: str, name: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(base + "/review/login")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login button[type=submit]")
-    page.wait_for_url(base + "/review")
 
 
 def test_an_admin_opens_the_report_and_a_reviewer_is_refused(project: str, key: str, tmp_path: Path) -> None:
@@ -46,7 +39,7 @@ def test_an_admin_opens_the_report_and_a_reviewer_is_refused(project: str, key: 
                 page = browser.new_page()
                 elsewhere: list[str] = []
                 page.on("request", lambda r: elsewhere.append(r.url) if not r.url.startswith(base) else None)
-                sign_in(page, base, admin)
+                sign_in_page(page, base, admin)
                 page.goto(f"{base}/review/p/{project}/admin")
                 page.click("#dsa-report")
                 page.wait_for_url(f"**/review/p/{project}/dsa/report")
@@ -69,7 +62,7 @@ def test_an_admin_opens_the_report_and_a_reviewer_is_refused(project: str, key: 
                 # A reviewer of the project, and an admin of another project, are refused on the server.
                 for name, status in ((reviewer, 403), (outsider, 404)):
                     other = browser.new_context(accept_downloads=True).new_page()
-                    sign_in(other, base, name)
+                    sign_in_page(other, base, name)
                     answer = other.goto(f"{base}/review/p/{project}/dsa/report")
                     assert answer is not None and answer.status == status
                     assert "restrictions" not in other.locator("body").inner_text()
