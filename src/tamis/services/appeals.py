@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tamis.services import cases, redress
 from tamis.services.reports import get_report, item_text, latest_item, reports_of
+from tamis.store import queries
 from tamis.store.models import Appeal, Case, CaseDecision, Decision, ReviewQueue, utcnow
 
 APPEALS_QUEUE = "appeals"
@@ -143,8 +144,7 @@ def file_appeal(
 
 
 def get_appeal(session: Session, project_id: str, appeal_id: str) -> Appeal | None:
-    appeal = session.get(Appeal, appeal_id) if "\x00" not in appeal_id else None
-    return appeal if appeal is not None and appeal.project_id == project_id else None
+    return queries.owned(session, Appeal, project_id, appeal_id)
 
 
 def appeal_of_case(session: Session, case_id: str) -> Appeal | None:

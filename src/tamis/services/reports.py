@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tamis.errors import ProblemError
 from tamis.media.fetch import check_url, refusal
 from tamis.services import cases
+from tamis.store import queries
 from tamis.store.models import Case, Decision, DecisionItem, Report, utcnow
 from tamis.taxonomy import CATEGORIES, is_category
 
@@ -199,8 +200,7 @@ def file_report(session: Session, project_id: str, notice: Notice) -> Report:
 
 
 def get_report(session: Session, project_id: str, report_id: str) -> Report | None:
-    report = session.get(Report, report_id) if "\x00" not in report_id else None
-    return report if report is not None and report.project_id == project_id else None
+    return queries.owned(session, Report, project_id, report_id)
 
 
 def reports_of(session: Session, case_id: str, limit: int = 200) -> list[Report]:
