@@ -9,7 +9,8 @@
    precision and recall of the spans found; and, where the shared data is there (--shared), the
    links found in ham SMS, to read by eye.
 3. QR codes rendered into a 4000x3000 photo at several sizes: decode rate from the 512 px working
-   copy alone and with the larger second look, and the time per image (also for photos without codes).
+   copy alone and with the larger second look, and the time per image (also for photos without codes);
+   and the QR widths in a 640x480 photo that only the second look reads.
 """
 
 from __future__ import annotations
@@ -184,6 +185,17 @@ def bench_qr(quick: bool) -> dict:
                          "with_second_look_ms": round(1000 * statistics.median(times[True]), 1)}
         print(f"read_codes on a {label}: {timing[label]['first_look_ms']} ms (512 px only), "
               f"{timing[label]['with_second_look_ms']} ms (with the second look)")
+    # A photo barely larger than the working copy: does the second look (the original at 640 px) still
+    # find codes the 512 px copy misses? (issue 16 asked whether it could be skipped there.)
+    only_second = []
+    for width in range(36, 140, 8 if quick else 4):
+        photo = _photo((640, 480))
+        photo.paste(_qr(url, width), (300, 200))
+        decoded = decode_image(_jpeg(photo), field="image")
+        if not any(c.text == url for c in read_codes(decoded, large=False)) and any(c.text == url for c in read_codes(decoded)):
+            only_second.append(width)
+    print(f"QR codes in a 640x480 JPEG read only by the second look (at 640 px), by QR width in px: {only_second}")
+    timing["640x480_second_look_only_qr_px"] = only_second  # type: ignore[assignment]
     false_reads = sum(len(read_codes(decode_image(p.read_bytes(), field="image"))) for p in sorted(FIXTURES.glob("*.jpg")))
     print(f"codes read in the {len(list(FIXTURES.glob('*.jpg')))} benign fixture photos: {false_reads}")
     return {"qr": rows, "timing_ms": timing, "false_reads_benign": false_reads}

@@ -8,12 +8,13 @@ cropped and scaled four ways each.
 Prints, per engine and per reading size (the ≤512 px working copy vs a re-decode at ≤1280 px):
 the time to read one image and the character error rate (CER: edit distance / reference length,
 case-folded, whitespace collapsed), and tesseract / rapidocr ratios; then the gate's cost and its
-recall on text images vs its false positives on text-less photos, at 512 and 320 px; then
+recall on text images vs its false positives on text-less photos, at GATE_SIZE and 320 px, and what a
+256 px pre-gate would refuse (tried for issue 16, not kept: it loses small captions); then
 `read_image` (gate + read) on text-less photos, the overhead a photo without text pays; then reading
 only the gate's text regions against reading the whole image (time and CER), and the cache of reads
 (a second post of the same image against the first).
 
-    TAMIS_ONNX_THREADS=2 python bench/ocr.py [--fonts 4] [--repeat 1] [--only regions]
+    TAMIS_ONNX_THREADS=2 python bench/ocr.py [--fonts 4] [--repeat 1] [--only regions|gate]
 """
 
 from __future__ import annotations
@@ -121,8 +122,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fonts", type=int, default=4, help="number of fonts (the last is Pillow's default)")
     parser.add_argument("--repeat", type=int, default=1, help="timed reads per image (the median is kept)")
-    parser.add_argument("--only", choices=("all", "regions"), default="all",
-                        help="regions: only the regions-vs-whole and cache measures")
+    parser.add_argument("--only", choices=("all", "regions", "gate"), default="all",
+                        help="regions: only the regions-vs-whole and cache measures; gate: only the gate's")
     args = parser.parse_args()
 
     font_list = fonts(args.fonts)
@@ -142,6 +143,9 @@ def main() -> None:
 
     if args.only == "regions":
         regions_and_cache(cases)
+        return
+    if args.only == "gate":
+        gate_section(ocr.get_gate(), cases, negatives)
         return
     engines = [ocr.get_engine("rapidocr")]
     if ocr.tesseract_binary():
@@ -185,19 +189,7 @@ def main() -> None:
     gate.has_text(cases[0][0].image)  # load and warm up
     print(f"\ngate: text detector on the working copy; text if a box is ≥ {ocr.GATE_MIN_ASPECT}x wider than high"
           f" and ≤ {ocr.GATE_MAX_HEIGHT:.2f} of the image high")
-    for size in (ocr.GATE_SIZE, 320):
-        pos, neg, times = [], [], []
-        for d, *_ in cases:
-            start = time.perf_counter()
-            pos.append(gate.has_text(d.image, size))
-            times.append(time.perf_counter() - start)
-        for d in negatives:
-            start = time.perf_counter()
-            neg.append(gate.has_text(d.image, size))
-            times.append(time.perf_counter() - start)
-        missed = sorted({s for (_, _, _, s), hit in zip(cases, pos) if not hit})
-        print(f"gate at {size}px: {1000 * statistics.mean(times):.0f} ms/image, recall {sum(pos) / len(pos):.3f}"
-              f" (missed font sizes {missed}), false positives on text-less photos {sum(neg)}/{len(neg)}")
+    gate_section(gate, cases, negatives)
 
     default = ocr.get_engine("rapidocr")
     times, derived = [], 0
@@ -212,6 +204,41 @@ def main() -> None:
 
     pipeline_overhead(PHOTOS)
     regions_and_cache(cases)
+
+
+# A pre-gate tried (issue 16) and not kept: the detector at this size first, refusing an image where no
+# pixel of its text-probability map reaches the detector's own box threshold.
+PREGATE_SIZE, PREGATE_MIN_PROB = 256, 0.3
+
+
+def gate_section(gate: ocr.Gate, cases: list[tuple], negatives: list) -> None:  # type: ignore[type-arg]
+    """The gate's recall, false positives and cost at GATE_SIZE and at 320 px; and what a pre-gate
+    (the detector at PREGATE_SIZE px, refusing images with no pixel >= PREGATE_MIN_PROB) would keep."""
+    for size in (ocr.GATE_SIZE, 320):
+        pos, neg, t_pos, t_neg = [], [], [], []
+        for d, *_ in cases:
+            start = time.perf_counter()
+            pos.append(gate.has_text(d.image, size))
+            t_pos.append(time.perf_counter() - start)
+        for d in negatives:
+            start = time.perf_counter()
+            neg.append(gate.has_text(d.image, size))
+            t_neg.append(time.perf_counter() - start)
+        missed = sorted({s for (_, _, _, s), hit in zip(cases, pos) if not hit})
+        print(f"gate at {size}px: {1000 * statistics.mean(t_pos):.0f} ms/image with text,"
+              f" {1000 * statistics.mean(t_neg):.0f} ms/text-less photo; recall {sum(pos) / len(pos):.3f}"
+              f" (missed font sizes {missed}), false positives on text-less photos {sum(neg)}/{len(neg)}")
+        if size == ocr.GATE_SIZE:
+            found = pos
+    start = time.perf_counter()
+    peaks = [float(gate.probabilities(d.image, PREGATE_SIZE).max()) for d, *_ in cases]
+    spent = [float(gate.probabilities(d.image, PREGATE_SIZE).max()) for d in negatives]
+    ms = 1000 * (time.perf_counter() - start) / (len(cases) + len(negatives))
+    lost = [f"{background} {font_size}px: peak {peak:.3f}" for (_, _, background, font_size), peak, hit
+            in zip(cases, peaks, found) if hit and peak < PREGATE_MIN_PROB]
+    print(f"a pre-gate at {PREGATE_SIZE}px (some pixel >= {PREGATE_MIN_PROB}), {ms:.0f} ms/image: would refuse "
+          f"{sum(p < PREGATE_MIN_PROB for p in spent)}/{len(spent)} text-less photos and {len(lost)} images with text"
+          f" that the gate finds ({'; '.join(lost)})")
 
 
 def regions_and_cache(cases: list[tuple]) -> None:  # type: ignore[type-arg]

@@ -4,7 +4,8 @@ Builds a throw-away database (SQLite in a temporary directory, or a new database
 server of --database), fills one project with N open cases across a few queues, then, for R rounds,
 does what the case page does for a reviewer who presses "next": claim the next case of a queue
 (services.cases.claim_next) and read what the page shows (the automated result, the earlier
-decisions on its data_id and author, the thumbnail, a video's frames, the reviewer's wellness settings). Each round is its own transaction, as a request is.
+decisions on its data_id and author, the thumbnail, a video's frames, the ids of its sharp review
+copies, the reviewer's wellness settings). Each round is its own transaction, as a request is.
 
 Prints p50/p95/max in ms, and the ratio of p95 to an anchor measured in the same run: reading one
 case by primary key in its own transaction (what any page costs at least on this machine).
@@ -117,9 +118,11 @@ def main() -> None:
                 assert case is not None
                 cases.automated(session, case)
                 cases.history(session, case)
-                # What the case view reads besides: the thumbnail, a video's frames, the wellness settings.
+                # What the case view reads besides: the thumbnail, a video's frames, which sharp review
+                # copies it has (fetched only on reveal), the wellness settings.
                 queries.get_thumbnail(session, project, case.decision_id, case.data_id)
                 queries.get_frames(session, project, case.decision_id, case.data_id)
+                queries.sharp_ids(session, project, case.decision_id, case.data_id)
                 wellness.hidden_categories(session, project, reviewer_id)
             times.append(time.perf_counter() - t)
         ms = sorted(x * 1000 for x in times)

@@ -110,12 +110,14 @@ class Proc:
         return self.popen.poll() is None
 
     def ready(self) -> bool:
+        """A worker once its loops run; an API once /readyz says its models are loaded (timings start
+        there, not while the first requests wait for the models)."""
         if not self.alive():
             raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.log.read_text()[-3000:]}")
         if self.url is None:
             return WORKER_READY in self.log.read_text(errors="replace")
         try:
-            return httpx.get(self.url + "/healthz", timeout=2).status_code == 200
+            return httpx.get(self.url + "/readyz", timeout=2).status_code == 200
         except httpx.TransportError:
             return False
 
@@ -150,6 +152,17 @@ class Proc:
         return {c.laddr.port for c in connections if c.raddr and c.raddr.port == port and c.raddr.ip == "127.0.0.1"}
 
 
+def _derive_int8_models() -> None:
+    """The int8 models derived here, once, before the processes start: they share this session's
+    TAMIS_MODEL_CACHE_DIR (tests/conftest.py), and several processes deriving at once on a small
+    machine would eat a timed test's window."""
+    from tamis.analyzers import get_analyzer
+    from tamis.config import get_settings
+
+    for name in get_settings().int8_models:
+        get_analyzer(name)
+
+
 class Cluster:
     """API processes and workers on the database of TAMIS_DATABASE_URL (each with its own data folder,
     as on separate machines)."""
@@ -164,6 +177,7 @@ class Cluster:
             **(env or {}),
         }
         self.procs: list[Proc] = []
+        _derive_int8_models()
 
     def _start(self, name: str, args: list[str], url: str | None) -> Proc:
         data_dir = self.workdir / name

@@ -8,6 +8,7 @@ import importlib
 import os
 import secrets
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ def database() -> Iterator[str]:
     """Point tamis at a fresh database for the whole test session."""
     data_dir = tempfile.mkdtemp(prefix="tamis-test-")
     os.environ["TAMIS_DATA_DIR"] = data_dir
+    # One folder of derived int8 models for the session's servers too (each has its own data dir).
+    os.environ.setdefault("TAMIS_MODEL_CACHE_DIR", str(Path(data_dir) / "models"))
     given = os.environ.get("TAMIS_DATABASE_URL")
     created = None
     if given:
@@ -71,8 +74,29 @@ def app(database: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """The app, once its models are loaded. Waiting matters beyond speed: the models load in a
+    thread, and loading parses (numpy's array headers use ast); CPython 3.11.7's ast.parse is not
+    safe in two threads at once ("AST constructor recursion depth mismatch"), and tests parse too
+    (pytest's reports, hypothesis's descriptions)."""
+    from tamis.api import health
+
     with TestClient(app) as test_client:
+        deadline = time.monotonic() + 600
+        while health.MODELS.state == "loading" and time.monotonic() < deadline:
+            time.sleep(0.1)
         yield test_client
+
+
+@pytest.fixture
+def sample_everything(monkeypatch):  # type: ignore[no-untyped-def]
+    """TAMIS_REVIEW_SAMPLE_RATE=1: every pass and block also goes to review (quality checks)."""
+    from tamis import config
+
+    monkeypatch.setenv("TAMIS_REVIEW_SAMPLE_RATE", "1")
+    config.get_settings.cache_clear()
+    yield
+    monkeypatch.delenv("TAMIS_REVIEW_SAMPLE_RATE")
+    config.get_settings.cache_clear()
 
 
 @pytest.fixture

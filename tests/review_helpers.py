@@ -40,3 +40,16 @@ def sign_in_page(page: Any, base: str, name: str, password: str = PASSWORD) -> N
     page.fill("input[name=password]", password)
     page.click("#login button[type=submit]")
     page.wait_for_url(base + "/review")
+
+
+def wait_true(page: Any, expression: str, timeout_s: float = 30) -> None:
+    """Wait until a JavaScript expression is true in the page. Playwright's wait_for_function polls
+    with eval inside the page, which the review pages' Content-Security-Policy (no 'unsafe-eval')
+    refuses; page.evaluate goes through the browser's debugging protocol, which the policy allows."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout_s:.0f} s: {expression}")
+        time.sleep(0.05)

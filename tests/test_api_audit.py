@@ -119,9 +119,12 @@ def test_policy_and_key_changes_are_audited(client, auth, project: str, tmp_path
         from tamis.store import queries
 
         key_id = next(k.id for k in queries.list_keys(session, project) if k.name == "ci")
+        caller = next(k.id for k in queries.list_keys(session, project) if k.name != "ci")  # the key `auth` sends
     assert CliRunner().invoke(cli, ["keys", "revoke", key_id]).exit_code == 0
     events = client.get("/v1/audit", headers=auth, params=[("kind", "policy_put"), ("kind", "key_create"), ("kind", "key_revoke")]).json()["events"]
-    assert [(e["kind"], e["actor"]) for e in events] == [("key_revoke", "cli"), ("key_create", "cli"), ("policy_put", "cli"), ("policy_put", "api")]
+    # The API change names the key that made it (its id, never the key).
+    assert [(e["kind"], e["actor"]) for e in events] == [("key_revoke", "cli"), ("key_create", "cli"), ("policy_put", "cli"),
+                                                         ("policy_put", f"key:{caller}")]
     assert events[3]["detail"] == {"policy": "strict", "version": 1, "shadow": False} and events[2]["detail"]["version"] == 2
     assert events[0]["detail"] == {"key": key_id} and events[1]["detail"]["key"] == key_id and "ci" == events[1]["detail"]["name"]
     assert not any(len(str(v)) > 40 for e in events for v in e["detail"].values())  # never a key itself

@@ -11,22 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from statement_helpers import BLOCK_WORD, REVIEW_WORD, list_policy
+from dsa_helpers import BLOCK_WORD, REVIEW_WORD, list_policy
 from tamis.cli import app
 from tamis.services.dsa import transparency
 from tamis.store.db import transaction
 from tamis.web import transparency as render
-
-
-@pytest.fixture
-def sample_everything(monkeypatch):  # type: ignore[no-untyped-def]
-    from tamis import config
-
-    monkeypatch.setenv("TAMIS_REVIEW_SAMPLE_RATE", "1")
-    config.get_settings.cache_clear()
-    yield
-    monkeypatch.delenv("TAMIS_REVIEW_SAMPLE_RATE")
-    config.get_settings.cache_clear()
 
 
 def period() -> tuple[datetime, datetime]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from statement_helpers import BLOCK_WORD, REVIEW_WORD, list_policy
+from dsa_helpers import BLOCK_WORD, REVIEW_WORD, list_policy
 from review_helpers import add_reviewer, sign_in_page
 from serving import serve, stop
 from test_scan import CHROMIUM_ARGS, _chromium

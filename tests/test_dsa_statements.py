@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import assert_problem, unlimited_key
-from statement_helpers import BLOCK_WORD, REVIEW_WORD, list_policy
+from dsa_helpers import BLOCK_WORD, REVIEW_WORD, list_policy
 from tamis.services import cases
 from tamis.services.dsa import settings as dsa_settings
 from tamis.services.dsa import statements
@@ -100,18 +100,6 @@ def test_quality_samples_overturned_restore_or_restrict(client, auth, project: s
     assert human.case_id == sampled["p1"] and human.body["category"] == dsa_settings.DEFAULT_MAPPING["spam"][0]
     assert (human.body["automated_detection"], human.body["automated_decision"]) == ("No", "AUTOMATED_DECISION_NOT_AUTOMATED")
     assert all(statements.errors(r.body) == [] for r in rows)
-
-
-@pytest.fixture
-def sample_everything(monkeypatch):  # type: ignore[no-untyped-def]
-    """TAMIS_REVIEW_SAMPLE_RATE=1: every pass and block also goes to review (quality checks)."""
-    from tamis import config
-
-    monkeypatch.setenv("TAMIS_REVIEW_SAMPLE_RATE", "1")
-    config.get_settings.cache_clear()
-    yield
-    monkeypatch.delenv("TAMIS_REVIEW_SAMPLE_RATE")
-    config.get_settings.cache_clear()
 
 
 def test_no_personal_data_in_any_statement_or_export(client, auth, project: str) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from statement_helpers import list_policy
+from dsa_helpers import list_policy
 from tamis.services.dsa import statements, transparency
 from tamis.store.db import transaction
 from tamis.store.models import Statement

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from conftest import assert_problem
-from statement_helpers import BLOCK_WORD, list_policy
+from dsa_helpers import BLOCK_WORD, list_policy
 from test_webhooks import receiver  # noqa: F401  (the local test server fixture)
 from tamis import config
 from tamis.cli import app

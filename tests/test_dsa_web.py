@@ -15,6 +15,7 @@ from dsa_helpers import EMAIL, item
 from review_helpers import add_reviewer
 from test_review_web import csrf_of, sign_in
 from tamis.services import redress
+from tamis.services.dsa import settings as dsa_settings
 from tamis.store.db import transaction
 from tamis.store.models import Report, ReviewEvent
 from tamis.web import dsa as dsa_web
@@ -119,3 +120,48 @@ def test_the_public_form_refuses_other_sites_and_floods(browser: TestClient, pro
     assert set(answers[int(dsa_web.FORM_BURST):]) == {429}
     assert len(_stored(project)) == int(dsa_web.FORM_BURST)
     assert dsa_web.limiter.take("another", "1.2.3.4")  # one address's flood does not close the form to others
+
+
+def _statement_form(page: str, **over: str) -> dict[str, str]:
+    """The statement settings form as the page fills it, with some fields changed."""
+    data = {"csrf": csrf_of(page), "decision_ground": "DECISION_GROUND_INCOMPATIBLE_CONTENT",
+            "incompatible_content_ground": "Forum rules, section 3", "territorial_scope": "FR, be,DE"}
+    data.update(over)
+    return data
+
+
+def test_admins_edit_the_statement_mapping_ground_and_scope_others_are_refused(browser: TestClient, project: str) -> None:
+    admin, moderator = add_reviewer(project, "admin"), add_reviewer(project, "moderator")
+    sign_in(browser, moderator)
+    home = browser.get("/review")
+    refused = browser.post(f"/review/p/{project}/dsa/statements", data=_statement_form(home.text))
+    assert refused.status_code == 403
+    browser.cookies.clear()
+    sign_in(browser, admin)
+    page = browser.get(f"/review/p/{project}/dsa").text
+    assert 'name="map.harassment"' in page and "STATEMENT_CATEGORY_CYBER_VIOLENCE\" selected" in page
+    assert browser.post(f"/review/p/{project}/dsa/statements", data=_statement_form(page, csrf="forged")).status_code == 403
+    bad = [({"map.hate": "STATEMENT_CATEGORY_NOPE"}, "categories.hate.category"),
+           ({"kw.spam": "KEYWORD_OK, not a keyword"}, "categories.spam.specification"),
+           ({"territorial_scope": "FR, XX"}, "territorial_scope"), ({"territorial_scope": ""}, "territorial_scope"),
+           ({"decision_ground": "DECISION_GROUND_ILLEGAL_CONTENT"}, "illegal_content_legal_ground"),
+           ({"decision_ground_reference_url": "javascript:alert(1)"}, "decision_ground_reference_url"),
+           ({"incompatible_content_ground": ""}, "incompatible_content_ground")]
+    for fields, named in bad:
+        answer = browser.post(f"/review/p/{project}/dsa/statements", data=_statement_form(page, **fields))
+        assert answer.status_code == 422 and named in answer.text, (fields, answer.text[:300])
+    with transaction() as session:
+        assert dsa_settings.load(session, project)[1] is None  # nothing written by the refusals
+    saved = browser.post(f"/review/p/{project}/dsa/statements", data=_statement_form(
+        page, **{"map.spam": "STATEMENT_CATEGORY_SCAMS_AND_FRAUD", "kw.spam": "KEYWORD_PHISHING",
+                 "decision_ground": "DECISION_GROUND_ILLEGAL_CONTENT", "illegal_content_legal_ground": "Loi n° 2004-575, art. 6"}))
+    assert saved.status_code == 200 and "Statement settings saved." in saved.text
+    with transaction() as session:
+        stored, _ = dsa_settings.load(session, project)
+        event = session.scalar(select(ReviewEvent).where(ReviewEvent.project_id == project, ReviewEvent.kind == "dsa_settings"))
+    assert stored.categories["spam"].category == "STATEMENT_CATEGORY_SCAMS_AND_FRAUD"
+    assert stored.categories["spam"].specification == ["KEYWORD_PHISHING"]
+    assert stored.categories["hate"].category == "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"  # left as it was
+    assert stored.territorial_scope == ["FR", "BE", "DE"] and stored.decision_ground == "DECISION_GROUND_ILLEGAL_CONTENT"
+    assert event is not None and event.actor == admin and event.detail["part"] == "statements"
+    assert event.detail["categories_changed"] == ["spam"]

@@ -90,3 +90,11 @@ def test_int8_model_is_derived_once_and_again_when_altered(cache: Path) -> None:
     again = Path(quantize.model_file("image-safety", bundled_model_path(), _tensor))
     assert again == path and quantize.sha256(path) == path.with_name(path.name + ".sha256").read_text().strip()
     assert not list(cache.glob(".quantize-*"))  # no temporary left behind
+
+
+def test_by_default_nsfw_image_runs_int8_and_image_safety_float(cache: Path) -> None:
+    os.environ.pop("TAMIS_INT8_MODELS", None)  # the shipped default
+    config.get_settings.cache_clear()
+    nsfw, safety = NsfwImage(), ImageSafety()
+    assert nsfw.version.endswith("+int8") and "int8" not in safety.version
+    assert [p.name.split("-")[0] for p in cache.glob("*-int8-v*.onnx")].count("nsfw") == 1

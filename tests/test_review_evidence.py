@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from review_helpers import add_reviewer, review_everything_flagged
 from test_review_web import claim, csrf_of, sign_in
+from test_thumbnails import laplacian_variance
 from tamis.media.images import decode_image
 from tamis.media.thumbnails import item_thumbnails
 from tamis.schema import CategoryResult, DecisionDoc, Item, ItemResult, PolicyRef, new_id
@@ -89,23 +90,25 @@ def test_words_of_term_lists_and_profanity_are_masked_not_whole_sentences(browse
     sign_in(browser, name)
     url = claim(browser, project)
     page = browser.get(url).text
-    masked = re.findall(r'<mark [^>]*class="masked" data-word>([^<]*)</mark>', page)
-    assert masked == ["idiot", "moron"]  # the words, not the sentence the text model flagged
+    masked = re.findall(r'<mark [^>]*class="masked" data-word[^>]*>([^<]*)</mark>', page)
+    assert len(masked) == 2 and "idiot" not in page and "moron" not in page  # not in the page at all until revealed
     assert re.search(r'<mark title="harassment" data-categories="harassment">You are an </mark>', page)
     assert 'id="reveal-words"' in page
-    # A reveal of the words is audited and counted like a media reveal.
-    assert browser.post(url + "/reveal", data={"csrf": csrf_of(page), "what": "words"}).status_code == 204
+    # The reveal answers the words (not the sentence the text model flagged), audited and counted like a media reveal.
+    revealed = browser.post(url + "/reveal/words", data={"csrf": csrf_of(page)})
+    assert revealed.status_code == 200 and revealed.json() == {"words": ["idiot", "moron"]}
     assert browser.post(url + "/reveal", data={"csrf": csrf_of(page), "what": "everything"}).status_code == 422
     with transaction() as session:
         (event,) = session.scalars(select(ReviewEvent).where(ReviewEvent.project_id == project, ReviewEvent.kind == "reveal")).all()
-        assert (event.actor, event.detail) == (name, {"what": "words"})
+        assert (event.actor, event.detail) == (name, {"what": "words", "n": 2})
     # A reviewer who shows profanity for themselves sees "moron"; "idiot" (harassment) stays masked.
     settings = browser.get(f"/review/p/{project}/wellness")
     assert settings.status_code == 200
     saved = browser.post(f"/review/p/{project}/wellness", data={"csrf": csrf_of(settings.text), "hide.profanity": "show"})
     assert saved.status_code == 200
     page = browser.get(url).text
-    assert re.findall(r'<mark [^>]*class="masked" data-word>([^<]*)</mark>', page) == ["idiot"]
+    assert "moron" in page and "idiot" not in page and len(re.findall(r'class="masked" data-word', page)) == 1
+    assert browser.post(url + "/reveal/words", data={"csrf": csrf_of(page)}).json() == {"words": ["idiot"]}
 
 
 def test_admin_defaults_per_category_and_each_reviewers_own_choice(app, project: str) -> None:  # type: ignore[no-untyped-def]
@@ -177,9 +180,12 @@ def test_a_video_case_shows_its_flagged_frames_and_time_ranges_which_retention_d
     run_due(session_factory())
     with transaction() as session:
         frames = session.scalars(select(ItemMedia).where(ItemMedia.project_id == project).order_by(ItemMedia.t_ms)).all()
-        kept = [(f.kind, f.t_ms, f.data_id, f.content_type) for f in frames]
-        ids = [f.id for f in frames]
+        kept = [(f.kind, f.t_ms, f.data_id, f.content_type) for f in frames if f.kind == "frame"]
+        ids = [f.id for f in frames if f.kind == "frame"]
+        sharp = {f.t_ms: f for f in frames if f.kind == "sharp_frame"}
+        everything = [f.id for f in frames]
     assert kept and all(k == ("frame", t, "clip-7", "image/jpeg") for k, (_, t, _, _) in zip(kept, kept))
+    assert sorted(sharp) == [t for _, t, _, _ in kept]  # each kept frame also sharp, for reviewers who reveal it
     assert all(3000 <= t <= 6000 for _, t, _, _ in kept)  # flagged frames only: the banked picture's stretch
     with TestClient(app, base_url="https://testserver") as browser:
         sign_in(browser, add_reviewer(project))
@@ -190,12 +196,23 @@ def test_a_video_case_shows_its_flagged_frames_and_time_ranges_which_retention_d
         served = browser.get(f"{url}/frames/{ids[0]}")
         assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
         assert Image.open(io.BytesIO(served.content)).size[0] <= 256  # the blurred copy, never the frame itself
-        for bad in ("999999999", "abc", "1" * 40, "-1"):
+        for bad in ("999999999", "abc", "1" * 40, "-1", str(sharp[kept[0][1]].id)):  # a sharp copy: only by an audited reveal
             assert browser.get(f"{url}/frames/{bad}").status_code == 404
-    # Frames follow TAMIS_MEDIA_RETENTION_DAYS like thumbnails.
-    assert purge_media(session_factory(), 1, now=datetime.now(UTC) + timedelta(days=2)) >= len(ids)
+        first = sharp[kept[0][1]]
+        assert f'data-sharp="{url}/reveal/media/{first.id}"' in page
+        revealed = browser.post(f"{url}/reveal/media/{first.id}", data={"csrf": csrf_of(page)})
+        assert revealed.status_code == 200 and revealed.headers["cache-control"] == "no-store"
+        assert Image.open(io.BytesIO(revealed.content)).size == (first.width, first.height) and first.width > 256
+        assert laplacian_variance(Image.open(io.BytesIO(revealed.content))) > 5 * laplacian_variance(
+            Image.open(io.BytesIO(served.content)).resize((first.width, first.height)))
     with transaction() as session:
-        assert not session.scalars(select(ItemMedia).where(ItemMedia.id.in_(ids))).all()
+        events = [e.detail for e in session.scalars(select(ReviewEvent).where(ReviewEvent.project_id == project,
+                                                                              ReviewEvent.kind == "reveal"))]
+    assert events == [{"what": "frame", "media": first.id, "t_ms": first.t_ms}]
+    # Frames and their sharp copies follow TAMIS_MEDIA_RETENTION_DAYS like thumbnails.
+    assert purge_media(session_factory(), 1, now=datetime.now(UTC) + timedelta(days=2)) >= len(everything)
+    with transaction() as session:
+        assert not session.scalars(select(ItemMedia).where(ItemMedia.id.in_(everything))).all()
 
 
 def test_a_frame_of_another_case_is_not_served(app, project: str) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from review_helpers import PASSWORD, add_reviewer
 from test_review_web import csrf_of
-from tamis.services import throttle
+from tamis.services import reviewers, throttle
 from tamis.store.db import transaction
 from tamis.store.models import ReviewEvent
 
@@ -67,12 +67,27 @@ def test_one_address_is_throttled_after_many_failures_even_with_the_right_passwo
     assert [e.detail["scope"] for e in _events(ip=ip) if e.kind == "sign_in_throttled"] == ["address"]
 
 
-def test_a_success_clears_the_addresss_run(app, project: str) -> None:  # type: ignore[no-untyped-def]
+def test_signing_in_to_ones_own_account_does_not_wipe_the_guesses_at_others(app, project: str) -> None:  # type: ignore[no-untyped-def]
+    """Someone holding one account guessed at other names from one address, signing in to their own
+    between runs of guesses: the address's count must keep the guesses (it was reset to zero)."""
     name = add_reviewer(project)
     with TestClient(app, base_url="https://testserver", client=(_address(), 4000)) as client:
         assert {_try(client, f"x-{n}-{secrets.token_hex(2)}") for n in range(throttle.IP_AFTER - 1)} == {401}
         assert _try(client, name, PASSWORD) == 303
-        assert {_try(client, f"y-{n}-{secrets.token_hex(2)}") for n in range(throttle.IP_AFTER - 1)} == {401}
+        assert _try(client, f"y-{secrets.token_hex(2)}") == 401  # the address's IP_AFTER-th failure: it waits now
+        assert _try(client, name, PASSWORD) == 429
+
+
+def test_a_success_forgives_the_address_that_names_own_mistakes(app, project: str) -> None:  # type: ignore[no-untyped-def]
+    """An office behind one address: a colleague's typos, forgiven when they sign in, do not count
+    towards the address's limit."""
+    name = add_reviewer(project)
+    typos = reviewers.THROTTLE_AFTER - 1
+    with TestClient(app, base_url="https://testserver", client=(_address(), 4000)) as client:
+        assert [_try(client, name) for _ in range(typos)] == [401] * typos
+        assert _try(client, name, PASSWORD) == 303
+        assert {_try(client, f"x-{n}-{secrets.token_hex(2)}") for n in range(throttle.IP_AFTER - 1)} == {401}
+        assert _try(client, name, PASSWORD) == 303
 
 
 def test_waits_double_and_end(database: str) -> None:
@@ -82,8 +97,20 @@ def test_waits_double_and_end(database: str) -> None:
         assert started == [False, False, True, True]
         assert throttle.wait_s(session, [key], now=now) == pytest.approx(60.0)  # 30 s, doubled by the 4th failure
         assert throttle.wait_s(session, [key], now=now + 61) == 0.0
-        throttle.succeeded(session, key)
-        assert throttle.wait_s(session, [key], now=now) == 0.0
+        throttle.succeeded(session, key, "ana")  # no failures under that name from there: nothing forgiven
+        assert throttle.wait_s(session, [key], now=now) == pytest.approx(60.0)
+
+
+def test_a_success_forgives_only_its_own_names_failures(database: str) -> None:
+    address, now = f"ip:{_address()}", time.time()
+    with transaction() as session:
+        for name in ["ana"] * 3 + ["bo"] * (throttle.IP_AFTER - 3):
+            throttle.failed_from(session, address, name, now=now)
+        assert throttle.wait_s(session, [address], now=now) > 0
+        throttle.succeeded(session, address, "ana")
+        assert throttle.wait_s(session, [address], now=now) == 0.0  # below the limit again: bo's 17 remain
+        assert not throttle.failed_from(session, address, "cy", now=now) and not throttle.failed_from(session, address, "cy", now=now)
+        assert throttle.failed_from(session, address, "cy", now=now)  # 17 + 3 = IP_AFTER
 
 
 def test_addresses_are_grouped_sensibly() -> None:

@@ -1,6 +1,6 @@
 """Text judgement that does not depend on the language, and stays out of politics, faith and the news.
 
-Hand-written fixtures (not training sentences; a test checks):
+Hand-written fixtures (neither training sentences nor near-copies of them: tests/test_text_nearcopy.py):
 * `fixtures/text_parallel_probes.jsonl`: 22 threats and insults and 10 everyday sentences, each in
   English and its translation into de, fr, es, pt, it, nl, pl, ar, zh, hi. A threat or an insult must get
   the same verdict as its English original at least 90 % of the time (issue 11), and every everyday
@@ -14,10 +14,8 @@ come from out-of-source predictions (a plain test now).
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -106,9 +104,3 @@ def test_text_is_not_assessed_for_extremism(verdicts) -> None:
         assert "extremism" not in {c.name for c in result.categories}
         assert all(e.category != "extremism" for e in result.evidence)
 
-
-def test_probes_are_not_training_sentences() -> None:
-    contrast = Path(__file__).parents[1] / "data" / "text" / "tamis_contrast.jsonl.gz"
-    written = {json.loads(line)["text"].strip().lower() for line in gzip.open(contrast, "rt", encoding="utf-8")}
-    probes = {t.strip().lower() for p in PARALLEL for t in p["texts"].values()} | {p["text"].strip().lower() for p in CONTEXT}
-    assert not written & probes

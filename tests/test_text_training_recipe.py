@@ -84,3 +84,19 @@ def test_probe_figures_count_english_misses_and_translations_that_differ() -> No
     assert out["same_verdict_rate"] == 0.2 and out["same_verdict_per_language"]["de"] == 1
     assert out["translations_flagged"] == 2
     assert out["everyday_flagged"] == ["zh: b-zh"] and out["context_flagged"] == ["news"]
+
+
+def test_the_identity_templates_cap_can_be_raised() -> None:
+    # identity neutrality of `hate` depends on how many templates the heads see (model card): `--templates N`
+    from tamis.textmodel.training import universe
+    from tamis.textmodel.training.data import TEMPLATE_SET, Row
+
+    rows = [Row(f"{s}:{i}", f"text {i}", f"text {i}", {"any": 0}, "en", s, None)
+            for s in (TEMPLATE_SET, "other_set") for i in range(3000)]
+    default = universe.sample(rows)
+    raised = universe.sample(rows, templates=2800)
+    count = lambda rs, s: sum(r.set == s for r in rs)  # noqa: E731
+    assert count(default, TEMPLATE_SET) == universe.CAPS[TEMPLATE_SET] < 2800
+    assert count(raised, TEMPLATE_SET) == 2800
+    assert count(raised, "other_set") == count(default, "other_set") == universe.SET_CAP
+    assert {r.id for r in default} <= {r.id for r in raised}  # the same stable sample, only larger

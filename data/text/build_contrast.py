@@ -62,7 +62,7 @@ The suspect was arrested after the robbery, police said.
 The report describes the attack on the city in 1940.
 Which medicine is safe to take for a headache during pregnancy?
 What are the warning signs of depression in teenagers?
-If you feel suicidal, please call a crisis line, you are not alone.
+Feeling suicidal? A crisis line is open all night and someone will listen.
 I'm worried about my friend, she talks about hurting herself. How can I help?
 Where can I find support for people recovering from self-harm?
 How do I report a scam email to my bank?
@@ -132,7 +132,7 @@ Trans rights are human rights.
 Stop Asian hate.
 Love is love.
 Never again: we remember the victims of the Holocaust.
-I am a proud Muslim and I love my neighbours.
+As a Muslim, I love my neighbours and they love me.
 I'm gay and my husband and I just adopted a dog.
 As a Black woman in tech, I mentor young engineers.
 Jewish families in our town are hosting a Hanukkah market.
@@ -180,21 +180,21 @@ Kut, mijn fiets is weer lek.""".splitlines()
 
 # Direct threats against a person: harassment/threatening and violence. The shared threat set is Telegram
 # chatter; short, plain threats as they arrive in comments and DMs were scored too low.
-THREATS = """I'm going to find you and beat you until you can't walk.
+THREATS = """I'll beat you so badly you'll need a wheelchair.
 Say that again and I'll break your jaw.
-I know where you live and I'm coming for you tonight.
+Your address is no secret to me, expect a visit tonight.
 You'd better watch your back, I'm going to hurt you.
-I will stab you the next time I see you.
-Keep talking and I'll put you in the hospital.
+Show your face here again and I'll put a knife in you.
+Another word out of you and you're going to hospital.
 I'm going to shoot you and your whole family.
-One more word and I'll slit your throat.
-I will burn your house down with you inside.
+One more word and I'll cut your neck open.
+I'll set fire to your place while you sleep.
 Meet me outside after school, I'm going to smash your face in.
-I swear I will kill you if you post that again.
-I'm going to strangle you with my bare hands.
+Post that again and you're a dead man, I swear.
+I'll choke the life out of you.
 You won't live to see next week, I promise you that.
 I'll run you over with my car when you leave work.
-Next time you show up here I'm going to beat you to death.
+Come back here and they'll carry you out in a bag.
 I'm going to make you bleed.
 Tell your boyfriend I'm going to kill him.
 You're dead when I get my hands on you.
@@ -203,9 +203,9 @@ I'm bringing a knife to class tomorrow for you.
 Watch what happens to your kids if you don't pay me.
 I'll wait for you at the parking lot and break both your legs.
 I'm going to put a bullet in your head.
-Ich bring dich um, wenn ich dich erwische.
-Je vais te tuer, tu m'entends ?
-Te voy a matar cuando te vea.
+Wenn ich dich erwische, bist du tot.
+Tu es un homme mort, tu m'entends ?
+Cuando te vea, eres hombre muerto.
 Ik ga je kapot slaan als ik je zie.
 Vou te matar se você aparecer aqui de novo.""".splitlines()
 
@@ -236,15 +236,15 @@ Ik wil dood, ik kan niet meer.""".splitlines()
 
 # Insults aimed at a person with no identity group in them: harassment, not hate.
 INSULTS = """You are such a pathetic loser.
-Shut up, you brainless moron.
-You're the dumbest person I've ever met.
+Shut up, you empty-headed fool.
+I've never met anyone as thick as you.
 Nobody likes you, you annoying clown.
 You're an ugly, useless piece of garbage.
 Go cry somewhere else, you spineless coward.
 You are a complete waste of space.
 What an absolute idiot you are.
 You're so stupid it's embarrassing.
-You disgusting pig, get off this forum.
+Get off this forum, you revolting slob.
 Everyone laughs at you behind your back, loser.
 You're a fucking joke.
 Shut your mouth, you stupid bitch.
@@ -253,8 +253,8 @@ Get lost, you pathetic little creep.
 You're a lying sack of shit.
 Du bist so ein dummer Idiot.
 T'es vraiment un gros con.
-Eres un imbécil y un inútil.
-Je bent een waardeloze sukkel.
+No vales para nada, cretino.
+Wat ben jij een sukkel, echt.
 You are a fucking moron, learn to read.
 Shut the fuck up, you clueless idiot.
 You're such a dumbass, seriously.
@@ -329,8 +329,25 @@ add("faith", FAITH, {**zeros, "profanity": 0, "any": 0})
 add("web_spam", WEB_SPAM, {"spam": 1, "hate": 0, "harassment": 0, "harassment/threatening": 0, "violence": 0,
                            "extremism": 0, "sexual": 0, "self-harm": 0, "any": 1})
 
+# The sentences in the probe languages (contrast_multilingual.py): their language is known, not guessed.
+from contrast_multilingual import EVERYDAY_VI, HARD_NEGATIVES, INSULTS as INSULTS_ML, SELF_HARM_SUPPORT, SEXUAL_HEALTH, THREATS as THREATS_ML
+
+def add_languages(kind, by_lang, labels):
+    for lang, texts in by_lang.items():
+        for i, t in enumerate(texts):
+            rows.append({"id": f"contrast:{kind}:{lang}:{i}", "text": t.strip(), "labels": labels, "lang": lang,
+                         "set": "tamis_contrast", "group": kind, "meta": {}})
+
+add_languages("threats_multilingual", THREATS_ML, rows[[r["group"] for r in rows].index("threats")]["labels"])
+add_languages("insults_multilingual", INSULTS_ML, rows[[r["group"] for r in rows].index("insults")]["labels"])
+add_languages("hard_negatives_multilingual", HARD_NEGATIVES, {**zeros, "profanity": 0, "any": 0})
+add_languages("self_harm_support", SELF_HARM_SUPPORT, {**zeros, "profanity": 0, "any": 0})
+add_languages("sexual_health", SEXUAL_HEALTH, {**zeros, "profanity": 0, "any": 0})
+add_languages("everyday_vi", EVERYDAY_VI, {**zeros, "profanity": 0, "any": 0})
+
 for r in rows:
-    r["lang"] = py3langid.classify(r["text"])[0]
+    if r["lang"] is None:
+        r["lang"] = py3langid.classify(r["text"])[0]
 out = Path(__file__).with_name("tamis_contrast.jsonl.gz")
 with gzip.GzipFile(out, "wb", mtime=0) as fh:
     for r in rows:

@@ -39,6 +39,8 @@ app.add_typer(hooks_app, name="webhooks")
 app.add_typer(bank_app, name="bank")
 users_app = typer.Typer(help="Reviewers of the review workspace (/review): accounts and roles per project.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+audit_app = typer.Typer(help="The review workspace's audit log, as the operator reads it.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 dsa_app = typer.Typer(help="EU Digital Services Act: statement settings, statements of reasons, transparency reports.", no_args_is_help=True)
 app.add_typer(dsa_app, name="dsa")
 
@@ -444,6 +446,41 @@ def _reviewers_do(change) -> None:  # type: ignore[no-untyped-def]
             change(session)
     except ReviewerError as exc:
         _fail(str(exc))
+
+
+@audit_app.command("sign-ins")
+def audit_sign_ins(
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed and throttled sign-ins.")] = False,
+    since: Annotated[Optional[str], typer.Option(help="From this day or time on (ISO 8601, UTC).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many, newest first.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
+    """Sign-ins of the whole server, newest first, including failures under names that have no
+    account (shown as `anonymous`: the name typed is never kept; the address is)."""
+    from datetime import UTC, datetime
+
+    from tamis.services import audit
+    from tamis.store.db import transaction
+
+    try:
+        start = datetime.fromisoformat(since) if since else None
+    except ValueError:
+        _fail(f"--since: not an ISO 8601 day or time: {since!r}")
+    if start is not None and start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    with transaction() as session:
+        rows = [{"at": e.created_at.isoformat(timespec="seconds"), "kind": e.kind, "user": e.actor,
+                 "no_such_account": bool(e.detail.get("unknown_user")), "address": e.detail.get("ip", ""),
+                 "scope": e.detail.get("scope", "")} for e in audit.sign_ins(session, failed=failed, since=start, limit=limit)]
+    if as_json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    table = Table("at (UTC)", "event", "user", "address", "throttled")
+    for row in rows:
+        user = "anonymous (no such account)" if row["no_such_account"] else row["user"]
+        table.add_row(row["at"], row["kind"], escape(user), escape(row["address"]), row["scope"])
+    _print_table(table)
 
 
 @users_app.command("add")

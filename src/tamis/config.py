@@ -91,9 +91,10 @@ class Settings(BaseSettings):
     # two requests running models at once fill the cores without fighting over them
     onnx_threads: int = 0
     # Image classifiers run as int8 versions derived from the shipped float models on first use, into
-    # model_cache_dir (default: data_dir/models), e.g. TAMIS_INT8_MODELS='["nsfw-image"]'. Off by
-    # default: bench/quantized.py measures agreement and speed (image-safety's int8 changes verdicts)
-    int8_models: list[Literal["nsfw-image", "image-safety"]] = Field(default_factory=list)
+    # model_cache_dir (default: data_dir/models). nsfw-image by default: bench/quantized.py measures it
+    # 0.70x the float time with no verdict changed; image-safety's int8 changes a verdict, so it is
+    # opt-in. TAMIS_INT8_MODELS='[]' runs both float.
+    int8_models: list[Literal["nsfw-image", "image-safety"]] = Field(default_factory=lambda: ["nsfw-image"])
     model_cache_dir: Path | None = None
     # OCR: auto = tesseract where Debian's tesseract-ocr is installed, else rapidocr (pip-only)
     ocr_engine: Literal["auto", "rapidocr", "tesseract", "off"] = "auto"
@@ -109,6 +110,17 @@ class Settings(BaseSettings):
     # Stored media: blurred thumbnails for reviewers, kept this many days (0 = keep forever)
     thumbnail_px: int = 256
     media_retention_days: int = 90
+    # Sharp review copies, shown when a reviewer reveals a picture (blurred thumbnails show shapes
+    # only): kept for `flagged` items (review or block, and any item that becomes a case when judged,
+    # e.g. a sampled pass), `all` images (user reports on passed items then have one too), or `none`.
+    # Longest side review_sharp_px; deleted after media_retention_days like the thumbnails.
+    review_sharp_media: Literal["none", "flagged", "all"] = "flagged"
+    review_sharp_px: int = Field(1024, ge=64, le=4096)
+    # Never a sharp copy of an item flagged in these categories, or (`bank_match`) blocked by a bank
+    # match (a bank that asks for review keeps one: a person must judge the match): suspected child sexual abuse material and known material matched by hash are not
+    # kept viewable in tamis nor shown to reviewers (what the law asks of the operator for such material
+    # differs by country; tamis keeps the blurred thumbnail, the hashes and the decision). '[]' keeps all.
+    review_sharp_withheld: list[str] = Field(default_factory=lambda: ["sexual/minors", "bank_match"])
     # Review workspace: a reviewer who has revealed media or decided cases this many times today (UTC)
     # is reminded to take a break (a soft limit: they may go on).
     review_daily_soft_limit: int = 300

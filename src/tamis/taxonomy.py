@@ -1,4 +1,5 @@
-"""The harm categories tamis scores, and their mapping to the EU DSA transparency database.
+"""The harm categories tamis scores. (Their default mapping to the EU DSA Transparency Database's
+statement categories is services/dsa/settings.py: DEFAULT_MAPPING, checked against its schema.)
 
 The first thirteen names follow OpenAI's moderation API so that its clients and evaluation data map
 one to one; the last four are tamis's own. A category an analyzer does not report is "not assessed",
@@ -25,32 +26,11 @@ OPENAI_CATEGORIES: tuple[str, ...] = (
 TAMIS_CATEGORIES: tuple[str, ...] = ("extremism", "spam", "scam", "profanity")
 CATEGORIES: tuple[str, ...] = OPENAI_CATEGORIES + TAMIS_CATEGORIES
 
-# Statement-of-reasons categories of the DSA transparency database.
-DSA_CATEGORY: dict[str, str] = {
-    "sexual": "STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT",
-    "sexual/minors": "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
-    "hate": "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
-    "hate/threatening": "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
-    "harassment": "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
-    "harassment/threatening": "STATEMENT_CATEGORY_VIOLENCE",
-    "self-harm": "STATEMENT_CATEGORY_SELF_HARM",
-    "self-harm/intent": "STATEMENT_CATEGORY_SELF_HARM",
-    "self-harm/instructions": "STATEMENT_CATEGORY_SELF_HARM",
-    "violence": "STATEMENT_CATEGORY_VIOLENCE",
-    "violence/graphic": "STATEMENT_CATEGORY_VIOLENCE",
-    "illicit": "STATEMENT_CATEGORY_UNSAFE_AND_ILLEGAL_PRODUCTS",
-    "illicit/violent": "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
-    "extremism": "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
-    "spam": "STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE",
-    "scam": "STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
-    "profanity": "STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE",
-}
-
-assert set(DSA_CATEGORY) == set(CATEGORIES)
+_KNOWN = frozenset(CATEGORIES)
 
 
 def is_category(name: str) -> bool:
-    return name in DSA_CATEGORY
+    return name in _KNOWN
 
 
 def parent(name: str) -> str | None:

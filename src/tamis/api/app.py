@@ -30,7 +30,7 @@ from tamis.api import appeals, reports
 from tamis.api.appeals import AppealRequest
 from tamis.api.dsa import SettingsRequest
 from tamis.api.reports import ReportRequest
-from tamis.web import dsa_pages, review, review_wellness
+from tamis.web import dsa_pages, review, review_media, review_wellness
 from tamis.web import dsa as dsa_web
 from tamis.api.hashes import MatchRequest
 from tamis.api.intake import ModerateRequest
@@ -212,6 +212,7 @@ def create_app(*, embedded_worker: bool | None = None) -> FastAPI:
     dsa_web.install(app)
     dsa_pages.install(app)
     review_wellness.install(app)
+    review_media.install(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware)
     # Docs without a CDN: tamis runs on machines that may not reach the internet. Swagger UI 5 (the

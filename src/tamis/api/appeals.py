@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from tamis.api.auth import ProjectId
 from tamis.api.intake import read_body
 from tamis.api.openapi import problems
-from tamis.api.schemas import AppealDoc
+from tamis.api.reports import NO_NUL, period
+from tamis.api.schemas import AppealDoc, AppealList
 from tamis.errors import ProblemError, bad_input, not_found
 from tamis.services import appeals, redress
 from tamis.store.db import transaction
@@ -66,6 +68,25 @@ def _file(project: str, body: AppealRequest) -> dict[str, Any]:
         except appeals.AppealError as error:
             raise as_problem(error) from error
         return redress.appeal_doc(appeal)
+
+
+@router.get("/v1/appeals", response_model=AppealList, responses=problems(401, 422), summary="List appeals")
+def list_appeals(
+    project: ProjectId,
+    status: Literal["open", "decided"] | None = Query(None),
+    data_id: str | None = Query(None, min_length=1, max_length=256, pattern=NO_NUL, description="Appeals about this item."),
+    since: datetime | None = Query(None, description="Received at or after this time (ISO 8601; UTC if no zone)."),
+    until: datetime | None = Query(None, description="Received before this time."),
+    before: str | None = Query(None, pattern=r"^apl_[0-9a-f]{32}$", description="An appeal id: list older ones (paging)."),
+    limit: int = Query(50, ge=1, le=500),
+) -> dict[str, Any]:
+    """The project's appeals, newest first; filter by `status`, `data_id` and the time received; page with `before`."""
+    start, end = period(since, until)
+    with transaction() as session:
+        rows = appeals.list_appeals(session, project, status=status, data_id=data_id, since=start,
+                                     until=end, before=before, limit=limit)
+        docs = [redress.appeal_doc(a) for a in rows]
+    return {"appeals": docs, "next_before": docs[-1]["id"] if len(docs) == limit else None}
 
 
 @router.get("/v1/appeals/{appeal_id}", response_model=AppealDoc, responses=problems(401, 404, 422), summary="An appeal")

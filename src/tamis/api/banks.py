@@ -238,7 +238,7 @@ def _import(project: str, name: str, entries: list[banks.EntryIn], label: str, s
 
 
 @router.post("/v1/banks/{name}/import", openapi_extra=_IMPORT_OPENAPI, response_model=EntriesImported,
-             responses=problems(401, 404, 413, 415, 422), summary="Import a hash list")
+             responses=problems(400, 401, 404, 413, 415, 422), summary="Import a hash list")
 async def import_entries(
     request: Request,
     project: ProjectId,

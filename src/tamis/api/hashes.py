@@ -77,7 +77,7 @@ def hash_media(data: bytes) -> dict[str, Any]:
     return doc
 
 
-@router.post("/v1/hash", openapi_extra=_UPLOAD, response_model=MediaHashes, responses=problems(401, 413, 415, 422),
+@router.post("/v1/hash", openapi_extra=_UPLOAD, response_model=MediaHashes, responses=problems(400, 401, 413, 415, 422),
              summary="Hash an image or a video")
 async def hash_endpoint(request: Request, project: ProjectId) -> dict[str, Any]:
     """`{"pdq": {"hash", "quality"}, "md5", "sha256"}` for an image; `vpdq` frames for a video."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
-from tamis.api.auth import ProjectId
+from tamis.api.auth import ProjectId, key_actor
 from tamis.api.openapi import problems
 from tamis.api.schemas import PolicyDetail, PolicyDoc, PolicyList
 from tamis.errors import not_found
@@ -63,10 +63,10 @@ def get_policy_version(version: int, project: ProjectId, policy_id: str = Policy
 
 @router.put("/v1/policies/{policy_id}", status_code=201, response_model=PolicyDoc, responses=problems(400, 401, 413, 422),
             summary="Write a new policy version")
-def put_policy(body: PolicyBody, project: ProjectId, policy_id: str = PolicyName) -> dict[str, Any]:
+def put_policy(body: PolicyBody, request: Request, project: ProjectId, policy_id: str = PolicyName) -> dict[str, Any]:
     """Write a new version. With `"shadow": true` it is evaluated and recorded beside the enforced one."""
     with transaction() as session:
         policy = queries.put_policy(session, project, policy_id, body)
-        audit.log(session, "policy_put", actor="api", project_id=project, policy=policy_id, version=policy.version,
+        audit.log(session, "policy_put", actor=key_actor(request), project_id=project, policy=policy_id, version=policy.version,
                   shadow=policy.shadow)
         return _doc(policy)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from tamis.api.auth import ProjectId
 from tamis.api.intake import read_body
 from tamis.api.openapi import problems
-from tamis.api.schemas import ReportDoc, ReportReceipt
+from tamis.api.schemas import ReportDoc, ReportList, ReportReceipt
 from tamis.errors import ProblemError, bad_input, not_found
 from tamis.services import redress, reports
 from tamis.store.db import transaction
@@ -98,6 +99,37 @@ def _file(project: str, notice: reports.Notice) -> dict[str, Any]:
         count = reports.case_report_count(session, report.case_id)
         return {"id": report.id, "received_at": report.received_at.isoformat(), "case_id": report.case_id,
                 "report_count": count, "status": report.status}
+
+
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL cannot compare text with U+0000 in it
+
+
+def period(since: datetime | None, until: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """The filters' times in UTC (a time without a zone is UTC); an empty period is a 422 naming `since`."""
+    start, end = (None if t is None else t.replace(tzinfo=UTC) if t.tzinfo is None else t for t in (since, until))
+    if start is not None and end is not None and start >= end:
+        raise bad_input("since must be before until", "since")
+    return start, end
+
+
+@router.get("/v1/reports", response_model=ReportList, responses=problems(401, 422), summary="List reports")
+def list_reports(
+    project: ProjectId,
+    status: Literal["open", "decided"] | None = Query(None),
+    data_id: str | None = Query(None, min_length=1, max_length=256, pattern=NO_NUL, description="Reports of this item."),
+    since: datetime | None = Query(None, description="Received at or after this time (ISO 8601; UTC if no zone)."),
+    until: datetime | None = Query(None, description="Received before this time."),
+    before: str | None = Query(None, pattern=r"^rep_[0-9a-f]{32}$", description="A report id: list older ones (paging)."),
+    limit: int = Query(50, ge=1, le=500),
+) -> dict[str, Any]:
+    """The project's notices, newest first; filter by `status`, `data_id` and the time received; page
+    with `before`. The reporters' names and emails are not listed: `GET /v1/reports/{id}` has them."""
+    start, end = period(since, until)
+    with transaction() as session:
+        rows = reports.list_reports(session, project, status=status, data_id=data_id, since=start,
+                                     until=end, before=before, limit=limit)
+        docs = [redress.report_doc(r) for r in rows]
+    return {"reports": docs, "next_before": docs[-1]["id"] if len(docs) == limit else None}
 
 
 @router.get("/v1/reports/{report_id}", response_model=ReportDoc, responses=problems(401, 404, 422), summary="A report")

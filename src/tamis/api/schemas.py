@@ -315,6 +315,11 @@ class ReportDoc(Doc):
     reporter: ReporterDoc | None = Field(None, description="The reporter's name and email (personal data): only here, never in webhooks.")
 
 
+class ReportList(Doc):
+    reports: list[ReportDoc] = Field(description="Newest first, without the reporters' names and emails (ask for one report).")
+    next_before: str | None = Field(description="Pass as `before` for the next page; null on the last page.")
+
+
 class ContestedDoc(Doc):
     decision_id: str
     case_id: str | None
@@ -340,3 +345,8 @@ class AppealDoc(Doc):
     review_id: str | None
     received_at: str
     decided_at: str | None
+
+
+class AppealList(Doc):
+    appeals: list[AppealDoc] = Field(description="Newest first.")
+    next_before: str | None = Field(description="Pass as `before` for the next page; null on the last page.")

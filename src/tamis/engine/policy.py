@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import regex
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, ValidationInfo, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, ValidationInfo, field_validator, model_serializer,
+                      model_validator)
 
 from tamis.analyzers.lists import CompiledList, ListMatcher
 from tamis.analyzers.registry import available
@@ -134,13 +135,57 @@ def _within_budget(lists: Sequence[BlockList | AllowList], earlier: Sequence[Blo
         )
 
 
+MAX_STRATA = 10
+
+
+class PassStratum(BaseModel):
+    """One band of a pass item's highest category score and the share of its items sampled."""
+
+    model_config = ConfigDict(extra="forbid")
+    below: StrictFloat = Field(gt=0.0, le=1.0, description="The band's upper bound (exclusive; the last band, "
+                                                           "ending at 1, includes 1). It starts at the previous band's bound, or 0.")
+    rate: StrictFloat = Field(gt=0.0, le=1.0, description="Share of this band's `pass` items sent to review (above 0: "
+                                                          "a band never sampled would hide its misses from the recall estimate).")
+
+
 class ReviewSampling(BaseModel):
     """Quality checks: shares of the items this policy passes and blocks that also become review
-    cases (after every real review case of their queue)."""
+    cases (after every real review case of their queue). `pass_strata` samples passes by the band of
+    their highest category score (higher rates near the review threshold, where misses are); each
+    sampled case records its band and probability so that the recall estimate weighs it by 1/p."""
 
     model_config = ConfigDict(extra="forbid")
     pass_rate: StrictFloat = Field(0.0, ge=0.0, le=1.0, description="Share of `pass` items sent to review too (0 to 1).")
     block_rate: StrictFloat = Field(0.0, ge=0.0, le=1.0, description="Share of `block` items sent to review too (0 to 1).")
+    pass_strata: list[PassStratum] | None = Field(
+        None, min_length=1, max_length=MAX_STRATA,
+        description="Stratified sampling of passes instead of `pass_rate`: bands of the item's highest score, "
+                    "in increasing order of `below`, the last ending at 1.")
+
+    @field_validator("pass_strata")
+    @classmethod
+    def _bands(cls, strata: list[PassStratum] | None) -> list[PassStratum] | None:
+        if strata is None:
+            return None
+        bounds = [s.below for s in strata]
+        if any(b <= a for a, b in zip(bounds, bounds[1:], strict=False)):
+            raise ValueError("the bands' `below` bounds must increase")
+        if bounds[-1] != 1.0:
+            raise ValueError("the last band must end at 1 (`below`: 1.0) so that every score falls in a band")
+        return strata
+
+    @model_validator(mode="after")
+    def _one_pass_rule(self) -> ReviewSampling:
+        if self.pass_strata is not None and "pass_rate" in self.model_fields_set and self.pass_rate:
+            raise ValueError("give `pass_rate` or `pass_strata`, not both")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("pass_strata") is None:
+            data.pop("pass_strata", None)  # policies written before strata keep their stored shape
+        return data
 
 
 class PolicyBody(BaseModel):

@@ -2,8 +2,9 @@
 its retroactive matching commit together), claimed with a lease, and retried with backoff; a job
 whose runner died mid-way runs again when its lease ends, so handlers must be idempotent.
 
-A long handler renews its lease as it goes (`renew`), so a live job is never taken over while a
-dead runner's job is, after TAMIS_JOB_LEASE_S. Each claim is an attempt (its number is the lease's
+While a handler runs, a heartbeat thread renews its lease every third of TAMIS_JOB_LEASE_S, so a
+live job is never taken over however long one step of it takes on a busy machine, while a dead
+runner's job is, after TAMIS_JOB_LEASE_S. A handler may also `renew` to record its progress. Each claim is an attempt (its number is the lease's
 token): a runner whose lease was taken over cannot finish, fail or renew the job any more.
 A handler raises JobFailed for a failure that no retry can cure (a corrupt upload).
 """
@@ -11,8 +12,10 @@ A handler raises JobFailed for a failure that no retry can cure (a corrupt uploa
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -121,6 +124,30 @@ def complete(session: Session, job_id: str, attempt: int, result: dict[str, Any]
         raise LeaseLost(job_id)
 
 
+@contextmanager
+def heartbeat(sessions: sessionmaker[Session], job_id: str, attempt: int) -> Iterator[None]:
+    """Renew the job's lease in the background while the block runs. It stops on its own once the
+    lease is lost (the handler then learns it from its next `renew` or `complete`)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(lease_s() / 3):
+            try:
+                renew(sessions, job_id, attempt)
+            except LeaseLost:
+                return
+            except Exception:  # a database hiccup: the next beat tries again, well within the lease
+                log.warning("job %s: lease renewal failed", job_id, exc_info=True)
+
+    thread = threading.Thread(target=beat, name=f"tamis-job-lease-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def run_due(sessions: sessionmaker[Session]) -> int:
     """Run due jobs until none is left; returns how many ran (handlers: see tamis.services.jobs)."""
     ran = 0
@@ -131,7 +158,8 @@ def run_due(sessions: sessionmaker[Session]) -> int:
         try:
             if fn is None:
                 raise LookupError(f"no handler for job kind {kind!r}")
-            result, error = fn(sessions, job_id, payload), None
+            with heartbeat(sessions, job_id, attempt):
+                result, error = fn(sessions, job_id, payload), None
         except LeaseLost:
             log.warning("job %s (%s): another runner took it over", job_id, kind)
             result, error = None, "lease lost"  # _finish leaves the job to its new runner

@@ -37,6 +37,9 @@ from tamis.schema import DecodedImage
 # Longest side the gate's detector looks at (the working copy is at most 512 px): 384 px finds every
 # line of tests/read_text_images.py at 0.56x the cost of 512 (256 px misses small labels).
 GATE_SIZE = 384
+# No cheaper pre-gate: the detector at 256 px (0.45x the pixels) would refuse most text-less photos, but
+# loses captions the 384 px pass finds: a 32 px serif caption on a 1280x720 photo peaks at 0.007 at 256 px
+# (bench/ocr.py --only gate measures it).
 # The gate's recogniser reads the largest candidate line alone (in most images with text it reads
 # as text at once), then the others at most this many per pass, stopping at the first that reads.
 GATE_VERIFY_BATCH = 4
@@ -334,16 +337,22 @@ class Gate:
         """The text boxes the detector finds in the image looked at with its longest side ≤ size px,
         as quads in `image`'s pixels."""
 
+        prob = self.probabilities(image, size)
+        h, w = prob.shape[2:]
+        boxes, _ = self.boxes_from(prob, (h, w))
+        sx, sy = image.size[0] / w, image.size[1] / h
+        return [tuple((float(x) * sx, float(y) * sy) for x, y in q) for q in np.asarray(boxes).reshape(-1, 4, 2)]
+
+    def probabilities(self, image: Image.Image, size: int) -> np.ndarray:
+        """The detector's text-probability map [1, 1, h, w] of the image looked at with its longest
+        side ≤ size px (each side a multiple of 32)."""
         small = image.convert("RGB")
         scale = min(1.0, size / max(small.size))
         w, h = (max(32, round(d * scale / 32) * 32) for d in small.size)
         # BGR, as the PaddleOCR detector was trained on
         pixels = np.asarray(small.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)[:, :, ::-1]
         batch = np.ascontiguousarray(((pixels / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None])
-        prob = run_exclusive(self.session, {self.input: batch})[0]
-        boxes, _ = self.boxes_from(prob, (h, w))
-        sx, sy = image.size[0] / w, image.size[1] / h
-        return [tuple((float(x) * sx, float(y) * sy) for x, y in q) for q in np.asarray(boxes).reshape(-1, 4, 2)]
+        return run_exclusive(self.session, {self.input: batch})[0]
 
     def lines(self, image: Image.Image, size: int = GATE_SIZE) -> list[tuple[float, float, int]]:
         """(width, height, image height) in image pixels of each text box the detector finds."""

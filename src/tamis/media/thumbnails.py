@@ -1,7 +1,8 @@
 """Reviewer-safe thumbnails: a small, strongly blurred JPEG of each image a decision judged.
 
 Reviewers see these first and open the original only when they choose to: content is sensitive.
-tamis never stores the original image, only this thumbnail, in `item_media` (tamis.store.queries),
+tamis never stores the original image, only this thumbnail (and, for items a person may judge, a
+size-capped sharp copy without metadata: tamis.media.review_copies), in `item_media` (tamis.store.queries),
 written in the decision's own transaction and deleted after TAMIS_MEDIA_RETENTION_DAYS
 (tamis.services.retention).
 """
@@ -33,6 +34,7 @@ class Thumbnail:
     source_width: int | None = None  # the original's size: evidence boxes are in its pixels
     source_height: int | None = None
     t_ms: int | None = None  # a video frame's time
+    sharp: bool = False  # a sharp review copy (tamis.media.review_copies), not a blurred thumbnail
 
 
 def blurred_thumbnail(image: Image.Image, size: int | None = None) -> tuple[bytes, int, int]:

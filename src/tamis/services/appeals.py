@@ -11,6 +11,7 @@ appeal and sends `appeal.decided`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -145,6 +146,11 @@ def file_appeal(
 
 def get_appeal(session: Session, project_id: str, appeal_id: str) -> Appeal | None:
     return queries.owned(session, Appeal, project_id, appeal_id)
+
+
+def list_appeals(session: Session, project_id: str, **filters: Any) -> Sequence[Appeal]:
+    """Newest first; filters: status, data_id, since, until, before (an appeal id), limit."""
+    return queries.received_page(session, Appeal, project_id, **filters)
 
 
 def appeal_of_case(session: Session, case_id: str) -> Appeal | None:

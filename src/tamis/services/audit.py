@@ -54,6 +54,20 @@ def events(
     return session.scalars(query.order_by(ReviewEvent.id.desc()).limit(limit)).all()
 
 
+SIGN_INS = ("sign_in", "sign_in_failed", "sign_in_throttled", "sign_out")
+FAILED_SIGN_INS = ("sign_in_failed", "sign_in_throttled")
+
+
+def sign_ins(session: Session, *, failed: bool = False, since: datetime | None = None, limit: int = 100) -> Sequence[ReviewEvent]:
+    """Every sign-in event of the server, newest first, failed ones only if `failed`. Unlike
+    `events` this includes failures under names without an account (no project, no reviewer):
+    they are for the operator, who reads them with `tamis audit sign-ins`."""
+    query = select(ReviewEvent).where(ReviewEvent.kind.in_(FAILED_SIGN_INS if failed else SIGN_INS))
+    if since is not None:
+        query = query.where(ReviewEvent.created_at >= since)
+    return session.scalars(query.order_by(ReviewEvent.id.desc()).limit(limit)).all()
+
+
 def exposure_today(session: Session, reviewer_id: str, now: datetime | None = None) -> dict[str, int]:
     """Media revealed and cases decided by the reviewer since midnight UTC."""
     now = now or datetime.now(UTC)

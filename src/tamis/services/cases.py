@@ -11,7 +11,6 @@ project's webhooks as `{"type": "review", ...}` through the same outbox as decis
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any, Literal
 
 import orjson
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tamis.schema import DecisionDoc, Item, ItemResult
@@ -77,10 +77,14 @@ def queues(session: Session, project_id: str) -> list[ReviewQueue]:
     """The project's queues in routing order; the default queue is made on first need."""
     rows = list(session.scalars(select(ReviewQueue).where(ReviewQueue.project_id == project_id).order_by(ReviewQueue.position, ReviewQueue.created_at)))
     if not any(q.is_default for q in rows):
-        default = ReviewQueue(project_id=project_id, name="default", rules={}, position=1_000_000, is_default=True)
-        session.add(default)
-        session.flush()
-        rows.append(default)
+        try:
+            with session.begin_nested():  # another process may open the project's first case at the same moment
+                default = ReviewQueue(project_id=project_id, name="default", rules={}, position=1_000_000, is_default=True)
+                session.add(default)
+                session.flush()
+            rows.append(default)
+        except IntegrityError:
+            return queues(session, project_id)
     return rows
 
 
@@ -139,23 +143,28 @@ def priority(category: str | None, score: float) -> int:
 
 def open_cases(session: Session, doc: DecisionDoc, *, source: str, items: Sequence[Item] = ()) -> list[Case]:
     """A case for every item the decision sends to review, and for a sample of the others (the
-    policy's review_sampling, else TAMIS_REVIEW_SAMPLE_RATE), in the caller's transaction."""
-    rate = sampling.rates(session, doc)
-    review = [(i, r) for i, r in enumerate(doc.results)
-              if r.verdict == "review" or (rate.get(r.verdict) and random.random() < rate[r.verdict])]
+    policy's review_sampling, else TAMIS_REVIEW_SAMPLE_RATE, recording each sample's stratum and
+    inclusion probability), in the caller's transaction."""
+    plan = sampling.plan(session, doc)
+    review: list[tuple[int, ItemResult, tuple[str, float] | None]] = []
+    for i, result in enumerate(doc.results):
+        drawn = plan.draw(result.verdict, top_category(result)[1]) if plan is not None else None
+        if result.verdict == "review" or drawn is not None:
+            review.append((i, result, drawn))
     if not review:
         return []
     candidates = queues(session, doc.project)
     given = dict(enumerate(items))
     cases = []
-    for position, result in review:
+    for position, result, drawn in review:
         category, score = top_category(result)
         queue = route(candidates, category=category, verdict=result.verdict, score=score, source=source)
         cases.append(
             Case(project_id=doc.project, decision_id=doc.id, position=position, data_id=result.data_id,
                  author_id=given[position].author_id if position in given else None,
                  text=given[position].text if position in given else None, queue_id=queue.id, status="open", verdict=result.verdict,
-                 category=category, score=score, source=source,
+                 category=category, score=score, source=source, stratum=drawn[0] if drawn else None,
+                 inclusion_p=drawn[1] if drawn else None,
                  # A sampled pass/block (a quality check) waits behind every real review case.
                  priority=priority(category, score) - (SAMPLED_PENALTY if result.verdict != "review" else 0))
         )

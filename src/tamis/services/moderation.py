@@ -17,10 +17,11 @@ from tamis.engine import judge as engine
 from tamis.engine.policy import Policy
 from tamis.media.thumbnails import item_thumbnails
 from tamis.schema import AnalyzerRun, DecisionDoc, Item, Signal
-from tamis.services import cases, webhooks
+from tamis.services import cases, review_media, webhooks
 from tamis.services.dsa import statements
 from tamis.store import queries
 from tamis.store.db import transaction
+from tamis.store.models import Case
 
 ITEMS = Counter("tamis_items_total", "Items judged, by enforced verdict.", ["verdict"])
 
@@ -45,15 +46,17 @@ def judge(project: str, policy: Policy, items: Sequence[Item], cache: engine.Cac
 def record(
     session: Session, doc: DecisionDoc, *, shadow: bool, source: str, hashes: Sequence[dict[str, str]] = (),
     items: Sequence[Item] = (),
-) -> None:
+) -> list[Case]:
     """Store a decision, its items' media hashes, its review cases and its webhook deliveries in the
-    caller's transaction."""
+    caller's transaction; the cases it opened."""
     queries.save_decision(session, doc, shadow=shadow, source=source, items=items)
     queries.save_item_hashes(session, doc, hashes)
+    opened: list[Case] = []
     if not shadow:  # a shadow policy's verdicts are recorded, never acted on: nobody reviews them
-        cases.open_cases(session, doc, source=source, items=items)
+        opened = cases.open_cases(session, doc, source=source, items=items)
         statements.record_automated(session, doc, source=source, items=items)  # DSA Art. 17: with the decision
     webhooks.enqueue(session, doc, shadow=shadow)
+    return opened
 
 
 # (project, policy id) -> (enforced, shadow, when read). Policies change rarely and every process
@@ -91,10 +94,11 @@ def moderate(
     doc, hashes = engine.judge(project, enforced, items, cache, extra=[bank_matcher(project, enforced)])
     shadow_doc = judge(project, shadow, items, cache) if shadow else None
     if store:
-        thumbnails = item_thumbnails(items)  # blurred for reviewers, outside the transaction
+        # Blurred thumbnails, and the sharp copies reviewers reveal, made outside the transaction.
+        thumbnails, sharp = item_thumbnails(items), review_media.before_storing(items, doc)
         with transaction() as session:
-            record(session, doc, shadow=False, source=source, hashes=hashes, items=items)
-            queries.save_thumbnails(session, doc, thumbnails)
+            opened = record(session, doc, shadow=False, source=source, hashes=hashes, items=items)
+            queries.save_thumbnails(session, doc, [*thumbnails, *sharp, *review_media.for_opened_cases(items, doc, opened, sharp)])
             if shadow_doc is not None:
                 record(session, shadow_doc, shadow=True, source=source, items=items)
     for result in doc.results:

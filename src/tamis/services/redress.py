@@ -175,3 +175,23 @@ def undone(session: Session, record: CaseDecision) -> None:
     for appeal in session.scalars(select(Appeal).where(Appeal.review_id == record.id)).all():
         appeal.status, appeal.outcome, appeal.reply, appeal.review_id, appeal.decided_at = "open", None, None, None, None
         appeal.decided_by = appeal.decided_actor = None
+    _absorb_newer_report_case(session, record.case_id)
+
+
+def _absorb_newer_report_case(session: Session, case_id: str) -> None:
+    """The case about to wait again takes in the report case opened for its item since it was
+    decided (reports, count), so that one waiting report case per item stays true
+    (ux_cases_open_report)."""
+    case = session.get(Case, case_id)
+    if case is None or case.source != "user_report":
+        return
+    newer = session.scalar(select(Case).where(Case.project_id == case.project_id, Case.data_id == case.data_id,
+                                              Case.source == "user_report", Case.status != "decided", Case.id != case.id))
+    if newer is None:
+        return
+    for report in session.scalars(select(Report).where(Report.case_id == newer.id)).all():
+        report.case_id = case.id
+    case.report_count += newer.report_count
+    session.flush()
+    session.delete(newer)
+    session.flush()  # before the caller reopens the case: the index sees one waiting case at a time

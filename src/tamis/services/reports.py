@@ -11,12 +11,14 @@ When a person decides the case, `services/redress.py` closes the reports and not
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tamis.errors import ProblemError
@@ -160,8 +162,12 @@ def _open_case(session: Session, project_id: str, item: DecisionItem, notice: No
                 author_id=item.author_id, text=item_text(session, project_id, item.data_id), queue_id=queue.id, status="open",
                 verdict=item.verdict, category=category, score=score, source="user_report",
                 priority=cases.priority(category, score) + bump, report_count=1)
-    session.add(case)
-    session.flush()
+    # Only the insert in the savepoint: on SQLite, a savepoint's earlier reads would pin a snapshot
+    # that a concurrent first report's commit makes stale ("database is locked" instead of the
+    # index's refusal).
+    with session.begin_nested():
+        session.add(case)
+        session.flush()
     return case
 
 
@@ -178,18 +184,7 @@ def file_report(session: Session, project_id: str, notice: Notice) -> Report:
         raise ReportError("name the reporter: reporter_ref, or reporter_name and reporter_email (only a "
                           "sexual/minors report may be anonymous)", "reporter_email")
     low = not notice.trusted_flagger and deprioritised(session, project_id, notice.reporter_ref)
-    case = open_case_of(session, project_id, notice.data_id)
-    if case is None:
-        case = _open_case(session, project_id, item, notice, low)
-    else:
-        bump = TRUSTED_BUMP if notice.trusted_flagger else 0 if low or case.report_count >= BUMPED_REPORTS else REPORT_BUMP
-        if case.priority < 0 and not low:
-            bump += cases.SAMPLED_PENALTY  # a sampled quality check someone reported is a real case now
-        # One UPDATE, so concurrent reports of the same case all count.
-        session.execute(update(Case).where(Case.id == case.id)
-                        .values(report_count=Case.report_count + 1, priority=Case.priority + bump)
-                        .execution_options(synchronize_session=False))
-        session.refresh(case)
+    case = _case_for(session, project_id, item, notice, low)
     report = Report(project_id=project_id, case_id=case.id, data_id=notice.data_id, category=notice.category,
                     explanation=notice.explanation, location=notice.location, source=notice.source,
                     trusted_flagger=notice.trusted_flagger, good_faith=True, reporter_name=notice.reporter_name,
@@ -199,8 +194,40 @@ def file_report(session: Session, project_id: str, notice: Notice) -> Report:
     return report
 
 
+def _case_for(session: Session, project_id: str, item: DecisionItem, notice: Notice, low: bool) -> Case:
+    """The item's waiting case, counting this report, or a new one. Two first reports arriving
+    together both find none: the database's one-waiting-report-case index (ux_cases_open_report)
+    refuses the second insert, which then joins the first's case."""
+    case = open_case_of(session, project_id, notice.data_id)
+    if case is None:
+        try:
+            return _open_case(session, project_id, item, notice, low)
+        except IntegrityError:
+            case = open_case_of(session, project_id, notice.data_id)
+            if case is None:
+                raise
+    _join(session, case, notice, low)
+    return case
+
+
+def _join(session: Session, case: Case, notice: Notice, low: bool) -> None:
+    bump = TRUSTED_BUMP if notice.trusted_flagger else 0 if low or case.report_count >= BUMPED_REPORTS else REPORT_BUMP
+    if case.priority < 0 and not low:
+        bump += cases.SAMPLED_PENALTY  # a sampled quality check someone reported is a real case now
+    # One UPDATE, so concurrent reports of the same case all count.
+    session.execute(update(Case).where(Case.id == case.id)
+                    .values(report_count=Case.report_count + 1, priority=Case.priority + bump)
+                    .execution_options(synchronize_session=False))
+    session.refresh(case)
+
+
 def get_report(session: Session, project_id: str, report_id: str) -> Report | None:
     return queries.owned(session, Report, project_id, report_id)
+
+
+def list_reports(session: Session, project_id: str, **filters: Any) -> Sequence[Report]:
+    """Newest first; filters: status, data_id, since, until, before (a report id), limit."""
+    return queries.received_page(session, Report, project_id, **filters)
 
 
 def reports_of(session: Session, case_id: str, limit: int = 200) -> list[Report]:

@@ -3,7 +3,9 @@ per username that has no account, so that guessing many names, or many passwords
 slows down too. Kept in the database, so every API process sees the same counts.
 
 After a run of failures a key waits THROTTLE_BASE_S, doubling with each further failure up to
-THROTTLE_MAX_S; a successful sign-in from an address clears that address's run.
+THROTTLE_MAX_S. A successful sign-in from an address forgives that address only the failures under
+the name that signed in (counted per address and name, hashed): someone who holds one account must
+not be able to wipe the record of their guesses at other names by signing in between them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import ipaddress
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +43,11 @@ def name_key(username: str) -> str:
     return "name:" + hashlib.sha256(username.encode()).hexdigest()[:40]
 
 
+def pair_key(address: str, username: str) -> str:
+    """The failures of one name from one address (an `ip_key`), hashed like `name_key`."""
+    return "pair:" + hashlib.sha256(f"{address}\n{username}".encode()).hexdigest()[:40]
+
+
 def wait_s(session: Session, keys: Sequence[str], now: float | None = None) -> float:
     """How long the longest-throttled of these keys must still wait (0: none)."""
     now = time.time() if now is None else now
@@ -51,6 +58,23 @@ def wait_s(session: Session, keys: Sequence[str], now: float | None = None) -> f
 def failed(session: Session, key: str, after: int, now: float | None = None) -> bool:
     """Count a failure for the key; True when this failure starts (or lengthens) a wait."""
     now = time.time() if now is None else now
+    row = _counted(session, key, now)
+    if row.failures < after:
+        return False
+    row.throttled_until = now + min(THROTTLE_MAX_S, THROTTLE_BASE_S * 2 ** (row.failures - after))
+    return True
+
+
+def failed_from(session: Session, address: str, username: str, now: float | None = None) -> bool:
+    """Count a failure for the address, and for the name from that address (forgiven only when that
+    name signs in from there: `succeeded`); True when this failure starts a wait for the address."""
+    now = time.time() if now is None else now
+    _counted(session, pair_key(address, username), now)
+    return failed(session, address, IP_AFTER, now)
+
+
+def _counted(session: Session, key: str, now: float) -> SignInThrottle:
+    """The key's row, with one more failure counted."""
     session.execute(delete(SignInThrottle).where(SignInThrottle.updated_s < now - FORGET_S))
     row = session.get(SignInThrottle, key)
     if row is None:
@@ -63,11 +87,19 @@ def failed(session: Session, key: str, after: int, now: float | None = None) -> 
             assert row is not None
     row.failures += 1
     row.updated_s = now
-    if row.failures < after:
-        return False
-    row.throttled_until = now + min(THROTTLE_MAX_S, THROTTLE_BASE_S * 2 ** (row.failures - after))
-    return True
+    return row
 
 
-def succeeded(session: Session, key: str) -> None:
-    session.execute(delete(SignInThrottle).where(SignInThrottle.key == key))
+def succeeded(session: Session, address: str, username: str) -> None:
+    """`username` signed in from `address`: forgive the address that name's failures, no others'."""
+    pair = session.get(SignInThrottle, pair_key(address, username))
+    if pair is None:
+        return
+    n = pair.failures
+    # One UPDATE: failures counted meanwhile by another process are kept.
+    session.execute(update(SignInThrottle).where(SignInThrottle.key == address)
+                    .values(failures=case((SignInThrottle.failures > n, SignInThrottle.failures - n), else_=0))
+                    .execution_options(synchronize_session=False))
+    session.execute(update(SignInThrottle).where(SignInThrottle.key == address, SignInThrottle.failures < IP_AFTER)
+                    .values(throttled_until=0.0).execution_options(synchronize_session=False))
+    session.delete(pair)

@@ -5,7 +5,7 @@ The upload waits in `job_media` (in the database, so any worker on any machine c
 A thread decodes the sampled frames while the analyzers run on the previous ones (decoding and
 inference overlap). Frames are judged in batches; a frame that repeats the last analyzed one
 (media.near_duplicates) takes its signals without running the analyzers again, its bank matching
-is its own. After each batch the job's progress is written and its lease renewed. The decision, its webhook deliveries, the job's end and the upload's removal commit in
+is its own. After each batch the job's progress is written (a heartbeat renews its lease meanwhile). The decision, its webhook deliveries, the job's end and the upload's removal commit in
 one transaction that first checks the job is still this runner's (queue.complete): a runner that
 died or lost its lease records nothing, and the job's next run starts over, so a video gets
 exactly one decision. A video that turns out damaged fails the job at once (JobFailed).
@@ -38,6 +38,7 @@ from tamis.media.near_duplicates import NearDuplicates
 from tamis.media.thumbnails import Thumbnail, blurred_thumbnail
 from tamis.media.video import FrameSampler, SampledFrame, VideoDecodeError
 from tamis.schema import AnalyzerRun, DecisionDoc, Item, Signal
+from tamis.services import review_media
 from tamis.services.moderation import active_policies, record
 from tamis.store import queries
 from tamis.store.db import session_factory
@@ -136,6 +137,7 @@ class VideoJudge:
         self.analyzed = 0  # frames the analyzers ran on (the others repeat one of them)
         self._anchor: list[list[Signal]] = [[] for _ in self.policies]  # per policy, the last analyzed frame's signals
         self.review_frames: list[Thumbnail] = []  # flagged frames under the enforced policy, blurred
+        self.sharp_frames: list[Thumbnail] = []  # the same frames sharp, for reviewers who reveal them
 
     def judge_batch(self, batch: list[SampledFrame]) -> None:
         # Per frame, its index among the frames analyzed in this batch (-1: the anchor of an earlier batch).
@@ -173,6 +175,9 @@ class VideoJudge:
                 data, width, height = blurred_thumbnail(frame.image.image)
                 self.review_frames.append(Thumbnail(self.data_id, data, width, height, frame.image.width,
                                                     frame.image.height, t_ms=frame.t_ms))
+                sharp = review_media.sharp_frame(frame.image, frame.t_ms, self.data_id)
+                if sharp is not None:
+                    self.sharp_frames.append(sharp)
 
     def _bank_signals(self, batch: list[SampledFrame]) -> list[tuple[Signal, float]]:
         """Each frame's PDQ against the project's banks, as a `hash-match` signal and its ms."""
@@ -258,8 +263,9 @@ def moderate_video(sessions: sessionmaker[Session], job_id: str, payload: dict[s
               "frames": sampler.sampled, "scene_changes": sampler.scene_changes, "analyzed_frames": judge.analyzed}
     with sessions.begin() as session:
         complete(session, job_id, attempt, result)  # first: LeaseLost rolls everything back
-        record(session, doc, shadow=False, source="video", hashes=[judge.digests])
-        queries.save_thumbnails(session, doc, judge.review_frames)
+        opened = record(session, doc, shadow=False, source="video", hashes=[judge.digests])
+        sharp = judge.sharp_frames if review_media.wanted(doc.results[0], opened_case=bool(opened)) else []
+        queries.save_thumbnails(session, doc, [*judge.review_frames, *sharp])
         for shadow_doc in shadow:
             record(session, shadow_doc, shadow=True, source="video")
         session.execute(delete(JobMedia).where(JobMedia.job_id == job_id))

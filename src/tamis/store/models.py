@@ -238,8 +238,10 @@ class Job(Base):
 
 
 class ItemMedia(Base):
-    """Media kept with a decision for its reviewers: a blurred thumbnail of each image (never the
-    original). Deleted after TAMIS_MEDIA_RETENTION_DAYS; the decision itself stays."""
+    """Media kept with a decision for its reviewers: a blurred thumbnail of each image and a video's
+    flagged frames (never the original), and for items a person may judge a sharp, size-capped copy
+    without metadata (kinds `sharp`, `sharp_frame`: served only by an audited reveal). Deleted after
+    TAMIS_MEDIA_RETENTION_DAYS; the decision itself stays."""
 
     __tablename__ = "item_media"
     __table_args__ = (Index("ix_item_media_item", "decision_id", "data_id"),)
@@ -247,7 +249,7 @@ class ItemMedia(Base):
     project_id: Mapped[str] = mapped_column(String(64))
     decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"))
     data_id: Mapped[str] = mapped_column(String(256))
-    kind: Mapped[str] = mapped_column(String(16), default="thumbnail")  # thumbnail, frame
+    kind: Mapped[str] = mapped_column(String(16), default="thumbnail")  # thumbnail, frame, sharp, sharp_frame
     t_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)  # for a video frame
     content_type: Mapped[str] = mapped_column(String(64))
     width: Mapped[int] = mapped_column(Integer)
@@ -336,6 +338,12 @@ class Case(Base):
         Index("ix_cases_next", "queue_id", "status", "priority", "created_at"),
         Index("ix_cases_project_data", "project_id", "data_id"),
         Index("ix_cases_project_author", "project_id", "author_id"),
+        # One waiting case per reported item: two first reports arriving together join one case
+        # (services/reports.py retries on this index). Automated cases are left out (a re-sent item's
+        # new version gets its own), and so are appeals (a case of their own in the appeals queue).
+        Index("ux_cases_open_report", "project_id", "data_id", unique=True,
+              sqlite_where=text("status <> 'decided' AND source = 'user_report'"),
+              postgresql_where=text("status <> 'decided' AND source = 'user_report'")),
     )
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("case"))
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -354,6 +362,10 @@ class Case(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     # Notices (user reports) joined to this case while it was open (migration 0007).
     report_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A quality sample's stratum (services/sampling.py) and the probability it was drawn with; None
+    # for cases every item of their kind gets (review verdicts, notices, appeals). Migration 0011.
+    stratum: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    inclusion_p: Mapped[float | None] = mapped_column(Float, nullable=True)
     claimed_by: Mapped[str | None] = mapped_column(ForeignKey("reviewers.id"), nullable=True)
     lease_expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)  # epoch seconds
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)  # only moderators (or escalated_to) take it

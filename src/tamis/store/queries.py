@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select
@@ -35,6 +36,25 @@ KEY_PREFIX = "tamis_"
 # --- rows by id, for their project only -----------------------------------------------------------
 
 Row = TypeVar("Row", bound=Base)
+
+
+def received_page(
+    session: Session, model: Any, project_id: str, *, status: str | None = None, data_id: str | None = None,
+    since: datetime | None = None, until: datetime | None = None, before: str | None = None, limit: int = 50,
+) -> Sequence[Any]:
+    """A project's notices or appeals (rows with status, data_id and received_at), newest first;
+    `before` is a row id (ids sort by time) for paging."""
+    query = select(model).where(model.project_id == project_id)
+    for column, value in ((model.status, status), (model.data_id, data_id)):
+        if value is not None:
+            query = query.where(column == value)
+    if since is not None:
+        query = query.where(model.received_at >= since)
+    if until is not None:
+        query = query.where(model.received_at < until)
+    if before is not None:
+        query = query.where(model.id < before)
+    return session.scalars(query.order_by(model.id.desc()).limit(limit)).all()
 
 
 def owned(session: Session, model: type[Row], project_id: str, row_id: str) -> Row | None:
@@ -74,11 +94,17 @@ def create_key(session: Session, project_id: str, name: str = "") -> tuple[ApiKe
     return key, plaintext
 
 
-def project_for_key(session: Session, plaintext: str) -> str | None:
+def key_for(session: Session, plaintext: str) -> tuple[str, str] | None:
+    """(project, key id) of a live key, or None for an unknown or revoked one."""
     key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(plaintext)))
     if key is None or key.revoked_at is not None:
         return None
-    return key.project_id
+    return key.project_id, key.id
+
+
+def project_for_key(session: Session, plaintext: str) -> str | None:
+    found = key_for(session, plaintext)
+    return found[0] if found else None
 
 
 def list_keys(session: Session, project_id: str | None = None) -> Sequence[ApiKey]:
@@ -276,11 +302,16 @@ def list_decisions(
 # --- thumbnails -------------------------------------------------------------------------------------
 
 
+# item_media.kind: (is a video frame, is sharp) -> kind. Thumbnails and frames are blurred; the
+# sharp kinds are review copies, served only through the review workspace's audited reveal.
+MEDIA_KINDS = {(False, False): "thumbnail", (True, False): "frame", (False, True): "sharp", (True, True): "sharp_frame"}
+
+
 def save_thumbnails(session: Session, doc: DecisionDoc, thumbnails: Sequence[Thumbnail]) -> None:
     """Store the thumbnails with their decision, in the caller's transaction."""
     session.add_all(
         ItemMedia(
-            project_id=doc.project, decision_id=doc.id, data_id=t.data_id, kind="thumbnail" if t.t_ms is None else "frame",
+            project_id=doc.project, decision_id=doc.id, data_id=t.data_id, kind=MEDIA_KINDS[(t.t_ms is not None, t.sharp)],
             t_ms=t.t_ms, content_type=THUMBNAIL_TYPE, width=t.width, height=t.height, data=t.data,
             source_width=t.source_width, source_height=t.source_height,
         )
@@ -310,6 +341,27 @@ def get_thumbnail(session: Session, project: str, decision_id: str, data_id: str
         .order_by(ItemMedia.id)
         .limit(1)
     ).first()
+
+
+def get_sharp(session: Session, project: str, decision_id: str, data_id: str, media_id: int) -> ItemMedia | None:
+    """One of an item's sharp review copies, by id, only if it is this project's and this item's."""
+    media = session.get(ItemMedia, media_id)
+    if media is None or (media.project_id, media.decision_id, media.data_id) != (project, decision_id, data_id):
+        return None
+    return media if media.kind in ("sharp", "sharp_frame") else None
+
+
+def sharp_ids(session: Session, project: str, decision_id: str, data_id: str) -> dict[int | None, int]:
+    """The item's sharp review copies: t_ms (None for a still image) -> media id."""
+    if "\x00" in data_id:
+        return {}
+    rows = session.execute(
+        select(ItemMedia.t_ms, ItemMedia.id)
+        .where(ItemMedia.project_id == project, ItemMedia.decision_id == decision_id)
+        .where(ItemMedia.data_id == data_id, ItemMedia.kind.in_(("sharp", "sharp_frame")))
+        .order_by(ItemMedia.id)
+    ).all()
+    return {t_ms: media_id for t_ms, media_id in reversed(rows)}  # the first stored wins
 
 
 def has_picture_bank_entries(session: Session, project_id: str) -> bool:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from tamis.services.dsa import transparency
 from tamis.store.db import transaction
 from tamis.web import transparency as render
-from tamis.web.review import WebError, _role, _who
+from tamis.web.review_common import WebError, require_role, signed_in
 
 router = APIRouter(prefix="/review", include_in_schema=False)
 MAX_DAYS = 3 * 366
@@ -46,14 +46,14 @@ def _period(start: str | None, end: str | None) -> tuple[datetime, datetime]:
 
 @router.get("/p/{project}/dsa/report")
 def report(request: Request, project: str) -> Response:
-    who = _who(request)
+    who = signed_in(request)
     params = request.query_params
     start, end = _period(params.get("from"), params.get("to"))
     fmt = params.get("format", "html")
     if fmt not in ("html", "csv"):
         raise WebError(400, "The format is html or csv.")
     with transaction() as session:
-        _role(session, who, project, "admin")
+        require_role(session, who, project, "admin")
         figures = transparency.figures(session, project, start, end)
     if fmt == "csv":
         name = f"tamis-transparency-{project}-{start.date()}-{end.date()}.csv"

@@ -13,128 +13,42 @@ import secrets
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from tamis.store.models import ItemMedia
-from tamis.store.queries import get_frames, get_thumbnail
+from tamis.store.queries import get_frames, get_thumbnail, sharp_ids
 from tamis.config import get_settings
 from tamis.services import appeals, audit, cases, quality, reviewers, throttle, wellness
 from tamis.services.reviewers import SignedIn
 from tamis.store.db import transaction
 from tamis.taxonomy import CATEGORIES
 from tamis.web import evidence
+from tamis.web.review_common import (
+    COOKIE, WebError, install_handlers, page, read_form, redirect, require_role, same_origin, signed_in, signed_post,
+)
 
-COOKIE = "tamis_review"
+
 LOGIN_COOKIE = "tamis_review_login"  # the login form's CSRF token (double submit), before a session exists
-MAX_FIELD = 10_000
 SHORTCUTS = [("u", "uphold"), ("o", "overturn"), ("s", "submit & next"), ("r", "reveal or hide media"),
              ("w", "reveal or hide masked words"),
              ("k", "skip"), ("h", "put on hold"), ("e", "escalate"), ("?", "show or hide these shortcuts")]
 
+# What the page shows for a masked word: the word itself is not in the page until revealed.
+MASK = "\u2022\u2022\u2022"
+
 router = APIRouter(prefix="/review", include_in_schema=False)
-templates = Jinja2Templates(directory=str(resources.files("tamis.web") / "templates"))
-
-
-class WebError(Exception):
-    """A refusal shown as a page (the API's problem documents are for programs)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
-class SignIn(Exception):
-    """Not signed in: go to the sign-in page."""
 
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
     app.mount("/review/static", StaticFiles(directory=str(resources.files("tamis.web") / "static")), name="review-static")
-
-    @app.exception_handler(WebError)
-    async def _refused(request: Request, exc: WebError) -> HTMLResponse:
-        return templates.TemplateResponse(request, "review_error.html", {"status": exc.status, "message": exc.message},
-                                          status_code=exc.status, headers=_SECURITY_HEADERS)
-
-    @app.exception_handler(SignIn)
-    async def _sign_in(request: Request, exc: SignIn) -> RedirectResponse:
-        return RedirectResponse("/review/login", status_code=303)
-
-
-# No framing, no referrer, nothing from elsewhere: the pages show harmful content to the people
-# protecting others from it.
-_SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; "
-                               "form-action 'self'; frame-ancestors 'none'",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-}
-
-
-def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, status_code=status, headers=_SECURITY_HEADERS)
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
-
-
-# --- who is asking ---------------------------------------------------------------------------------
-
-
-def _who(request: Request) -> SignedIn:
-    token = request.cookies.get(COOKIE, "")
-    with transaction() as session:
-        who = reviewers.signed_in(session, token)
-    if who is None:
-        raise SignIn()
-    return who
-
-
-def _role(session: Session, who: SignedIn, project: str, needed: str = "reviewer") -> str:
-    """The reviewer's role in the project, if it is at least `needed`; refused otherwise. A
-    project they are not in answers 404, so its name is not confirmed to them."""
-    role = reviewers.role_in(session, who.reviewer_id, project)
-    if role is None:
-        raise WebError(404, "No such project, or you are not one of its reviewers.")
-    if not reviewers.at_least(role, needed):
-        raise WebError(403, f"This needs the {needed} role; you are {role} in {project}.")
-    return role
-
-
-def _same_origin(request: Request) -> None:
-    """A POST from another site is refused (SameSite=Strict already withholds the cookie; this
-    also covers browsers that send none)."""
-    origin = request.headers.get("origin") or request.headers.get("referer")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
-        raise WebError(403, "This form was sent from another site.")
-
-
-async def _form(request: Request, max_fields: int = 20) -> dict[str, str]:
-    try:
-        form = await request.form(max_files=0, max_fields=max_fields, max_part_size=MAX_FIELD)
-    except Exception as exc:  # starlette's parse errors: a malformed or oversized form
-        raise WebError(400, "The form could not be read.") from exc
-    return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-async def _post(request: Request, max_fields: int = 20) -> tuple[SignedIn, dict[str, str]]:
-    """A signed-in POST with the session's CSRF token."""
-    _same_origin(request)
-    who = _who(request)
-    form = await _form(request, max_fields)
-    if not hmac.compare_digest(form.get("csrf", "").encode(), who.csrf.encode()):
-        raise WebError(403, "This form has expired (CSRF token mismatch): reload the page and try again.")
-    return who, form
+    install_handlers(app)
 
 
 # --- sign-in ---------------------------------------------------------------------------------------
@@ -142,7 +56,7 @@ async def _post(request: Request, max_fields: int = 20) -> tuple[SignedIn, dict[
 
 def _login_page(request: Request, error: str = "", status: int = 200) -> HTMLResponse:
     token = secrets.token_urlsafe(24)
-    response = _page(request, "review_login.html", {"csrf": token, "error": error}, status)
+    response = page(request, "review_login.html", {"csrf": token, "error": error}, status)
     response.set_cookie(LOGIN_COOKIE, token, max_age=3600, path="/review", secure=True, httponly=True, samesite="strict")
     return response
 
@@ -154,8 +68,8 @@ def login_form(request: Request) -> HTMLResponse:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    _same_origin(request)
-    form = await _form(request)
+    same_origin(request)
+    form = await read_form(request)
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(form.get("csrf", "").encode(), expected.encode()):
         return _login_page(request, "The sign-in form expired: please try again.", 403)
@@ -167,7 +81,7 @@ async def login(request: Request) -> Response:
         return _login_page(request, str(exc), 429)
     if token is None:
         return _login_page(request, "Wrong username or password, or the account is disabled.", 401)
-    response = _redirect("/review")
+    response = redirect("/review")
     response.set_cookie(COOKIE, token, max_age=reviewers.SESSION_S, path="/review", secure=True, httponly=True, samesite="strict")
     response.delete_cookie(LOGIN_COOKIE, path="/review")
     return response
@@ -184,9 +98,9 @@ def _sign_in(username: str, password: str, old_token: str, ip: str) -> str | Non
         if reviewer is None:
             _failed(session, username, address)
             return None
-        throttle.succeeded(session, address)
+        throttle.succeeded(session, address, username)
         reviewers.end_session(session, old_token)  # a token from before sign-in never survives it
-        audit.log(session, "sign_in", actor=reviewer.username, reviewer_id=reviewer.id)
+        audit.log(session, "sign_in", actor=reviewer.username, reviewer_id=reviewer.id, ip=address.removeprefix("ip:"))
         return reviewers.start_session(session, reviewer)
 
 
@@ -198,7 +112,7 @@ def _failed(session: Session, username: str, address: str) -> None:
     actor, reviewer_id = (known.username, known.id) if known else ("anonymous", None)
     ip = address.removeprefix("ip:")
     audit.log(session, "sign_in_failed", actor=actor, reviewer_id=reviewer_id, ip=ip, **({} if known else {"unknown_user": True}))
-    if throttle.failed(session, address, throttle.IP_AFTER):
+    if throttle.failed_from(session, address, username):
         audit.log(session, "sign_in_throttled", actor=actor, reviewer_id=reviewer_id, ip=ip, scope="address")
     if known is None and throttle.failed(session, throttle.name_key(username), throttle.NAME_AFTER):
         audit.log(session, "sign_in_throttled", actor=actor, ip=ip, scope="name")
@@ -208,11 +122,11 @@ def _failed(session: Session, username: str, address: str) -> None:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    who, _ = await _post(request)
+    who, _ = await signed_post(request)
     with transaction() as session:
         reviewers.end_session(session, request.cookies.get(COOKIE, ""))
         audit.log(session, "sign_out", actor=who.username, reviewer_id=who.reviewer_id)
-    response = _redirect("/review/login")
+    response = redirect("/review/login")
     response.delete_cookie(COOKIE, path="/review")
     return response
 
@@ -232,14 +146,14 @@ def _age(when: datetime | None) -> str:
 
 @router.get("")
 def home(request: Request) -> HTMLResponse:
-    who = _who(request)
+    who = signed_in(request)
     with transaction() as session:
         projects = [
             {"id": project, "role": role, "queues": cases.queue_stats(session, project)}
             for project, role in reviewers.memberships(session, who.reviewer_id)
         ]
         exposure = _exposure(session, who)
-    return _page(request, "review_home.html", {"who": who, "projects": projects, "age": _age, "exposure": exposure,
+    return page(request, "review_home.html", {"who": who, "projects": projects, "age": _age, "exposure": exposure,
                                                "notice": request.query_params.get("notice", "")[:200]})
 
 
@@ -252,14 +166,14 @@ def _exposure(session: Session, who: SignedIn) -> dict[str, Any]:
 
 @router.post("/p/{project}/queues/{queue_id}/next")
 async def claim_next(request: Request, project: str, queue_id: str) -> Response:
-    who, _ = await _post(request)
-    return _redirect(_next_url(who, project, queue_id))
+    who, _ = await signed_post(request)
+    return redirect(_next_url(who, project, queue_id))
 
 
 def _next_url(who: SignedIn, project: str, queue_id: str) -> str:
     """Claim the next case of the queue: its page, or home with a notice when the queue is empty."""
     with transaction() as session:
-        role = _role(session, who, project)
+        role = require_role(session, who, project)
         if cases.get_queue(session, project, queue_id) is None:
             raise WebError(404, "No such queue in this project.")
         case = cases.claim_next(session, project, queue_id, who.reviewer_id, role)
@@ -273,7 +187,7 @@ def _next_url(who: SignedIn, project: str, queue_id: str) -> str:
 
 
 def _case_context(session: Session, who: SignedIn, project: str, case_id: str) -> dict[str, Any]:
-    role = _role(session, who, project)
+    role = require_role(session, who, project)
     case = cases.get_case(session, project, case_id)
     if case is None:
         raise WebError(404, "No such case in this project.")
@@ -291,6 +205,8 @@ def _case_context(session: Session, who: SignedIn, project: str, case_id: str) -
         "segments": evidence.segments(case.text, found, lambda c: wellness.is_hidden(hidden, c)) if case.text else [],
         "hidden": wellness.is_hidden(hidden, case.category),
         "has_image": thumbnail is not None,
+        # Sharp review copies by frame time (None: the still image), fetched only on reveal.
+        "sharp": sharp_ids(session, project, case.decision_id, case.data_id),
         "image": evidence.picture(thumbnail, found) if thumbnail is not None else None,
         "frames": frames, "timeline": evidence.timeline(flagged, frames), "clock": evidence.clock,
         "banks": [e for e in result.get("evidence", []) if e.get("type") == "bank_match"],
@@ -301,6 +217,7 @@ def _case_context(session: Session, who: SignedIn, project: str, case_id: str) -
         "people": [name for name, _, disabled in reviewers.members(session, project) if not disabled and name != who.username],
         "categories": CATEGORIES,
         "shortcuts": SHORTCUTS,
+        "mask": MASK,
         "age": _age,
         "exposure": _exposure(session, who),
         # Notices and appeals (DSA); reporters' identity only to moderators and admins.
@@ -310,23 +227,24 @@ def _case_context(session: Session, who: SignedIn, project: str, case_id: str) -
 
 @router.get("/p/{project}/cases/{case_id}")
 def case_view(request: Request, project: str, case_id: str) -> HTMLResponse:
-    who = _who(request)
+    who = signed_in(request)
     with transaction() as session:
         context = _case_context(session, who, project, case_id)
-        if (context["has_image"] or context["frames"]) and not context["hidden"]:
-            # Shown unblurred by the wellness settings: an exposure like a reveal, and audited as one.
+        if (context["has_image"] or context["frames"]) and not context["hidden"] and not context["sharp"]:
+            # Shown unblurred by the wellness settings: an exposure like a reveal, and audited as one
+            # (a sharp copy the page then fetches is audited by the reveal that serves it).
             audit.log(session, "reveal", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id,
                       what="media", by="settings")
-    return _page(request, "review_case.html", context)
+    return page(request, "review_case.html", context)
 
 
 @router.get("/p/{project}/cases/{case_id}/image")
 def case_image(request: Request, project: str, case_id: str) -> Response:
     """The item's stored thumbnail (already blurred when stored); the page blurs and greys it further
     until the reviewer reveals it."""
-    who = _who(request)
+    who = signed_in(request)
     with transaction() as session:
-        _role(session, who, project)
+        require_role(session, who, project)
         case = cases.get_case(session, project, case_id)
         media = get_thumbnail(session, project, case.decision_id, case.data_id) if case else None
         if media is None:
@@ -337,9 +255,9 @@ def case_image(request: Request, project: str, case_id: str) -> Response:
 @router.get("/p/{project}/cases/{case_id}/frames/{media_id}")
 def case_frame(request: Request, project: str, case_id: str, media_id: str) -> Response:
     """One of a video case's kept frames (blurred when stored, like thumbnails)."""
-    who = _who(request)
+    who = signed_in(request)
     with transaction() as session:
-        _role(session, who, project)
+        require_role(session, who, project)
         case = cases.get_case(session, project, case_id)
         media = session.get(ItemMedia, int(media_id)) if case and media_id.isdigit() and len(media_id) < 18 else None
         if case is None or media is None or (media.project_id, media.decision_id, media.data_id, media.kind) != (
@@ -350,7 +268,7 @@ def case_frame(request: Request, project: str, case_id: str, media_id: str) -> R
 
 @router.post("/p/{project}/cases/{case_id}/decision")
 async def decide(request: Request, project: str, case_id: str) -> Response:
-    who, form = await _post(request)
+    who, form = await signed_post(request)
     action = form.get("action")
     if action not in ("uphold", "overturn"):
         raise WebError(422, "Choose uphold or overturn.")
@@ -359,7 +277,7 @@ async def decide(request: Request, project: str, case_id: str) -> Response:
         raise WebError(422, "Choose a category from the list.")
     reason, note, reply = form.get("reason", "")[:200], form.get("note", "")[:5000], form.get("reply", "")[:5000] or None
     with transaction() as session:
-        _role(session, who, project)
+        require_role(session, who, project)
         reviewer = reviewers.by_name(session, who.username)
         case = cases.get_case(session, project, case_id)
         queue_id = case.queue_id if case else ""
@@ -372,20 +290,20 @@ async def decide(request: Request, project: str, case_id: str) -> Response:
         audit.log(session, "decision", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id,
                   action=record.action, verdict=record.verdict, category=record.category)
     if form.get("next"):
-        return _redirect(_next_url(who, project, queue_id))
-    return _redirect(f"/review/p/{quote(project)}/cases/{case_id}")
+        return redirect(_next_url(who, project, queue_id))
+    return redirect(f"/review/p/{quote(project)}/cases/{case_id}")
 
 
 @router.post("/p/{project}/cases/{case_id}/reveal")
 async def reveal(request: Request, project: str, case_id: str) -> Response:
     """The page reports each reveal of a case's media or masked words: the audit log and today's
     exposure count it."""
-    who, form = await _post(request)
+    who, form = await signed_post(request)
     what = form.get("what") or "media"
     if what not in ("media", "words"):
         raise WebError(422, "Reveal media or words.")
     with transaction() as session:
-        _role(session, who, project)
+        require_role(session, who, project)
         if cases.get_case(session, project, case_id) is None:
             raise WebError(404, "No such case in this project.")
         audit.log(session, "reveal", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id,
@@ -396,20 +314,20 @@ async def reveal(request: Request, project: str, case_id: str) -> Response:
 @router.get("/p/{project}/audit")
 def audit_log(request: Request, project: str) -> HTMLResponse:
     """Admins read the project's audit log (newest first, 100 a page)."""
-    who = _who(request)
+    who = signed_in(request)
     before = request.query_params.get("before", "")
     with transaction() as session:
-        _role(session, who, project, "admin")
+        require_role(session, who, project, "admin")
         rows = audit.events(session, project, before=int(before) if before.isdigit() and int(before) < 2**31 else None)
-    return _page(request, "review_audit.html", {"who": who, "project": project, "rows": rows})
+    return page(request, "review_audit.html", {"who": who, "project": project, "rows": rows})
 
 
 @router.post("/p/{project}/cases/{case_id}/{step}")
 async def case_step(request: Request, project: str, case_id: str, step: str) -> Response:
     """skip, hold, escalate (reviewers, on the case they hold), resume (moderators)."""
-    who, form = await _post(request)
+    who, form = await signed_post(request)
     with transaction() as session:
-        role = _role(session, who, project, "moderator" if step == "resume" else "reviewer")
+        role = require_role(session, who, project, "moderator" if step == "resume" else "reviewer")
         case = cases.get_case(session, project, case_id)
         queue_id = case.queue_id if case else ""
         try:
@@ -430,8 +348,8 @@ async def case_step(request: Request, project: str, case_id: str, step: str) -> 
         audit.log(session, step, actor=who.username, reviewer_id=who.reviewer_id, project_id=project, case_id=case_id,
                   **({"queue": form.get("queue"), "to": form.get("to") or None} if step == "escalate" else {}))
     if step in ("skip", "hold", "escalate"):
-        return _redirect(_next_url(who, project, queue_id))
-    return _redirect(f"/review/p/{quote(project)}/cases/{case_id}")
+        return redirect(_next_url(who, project, queue_id))
+    return redirect(f"/review/p/{quote(project)}/cases/{case_id}")
 
 
 def _escalation_target(session: Session, project: str, username: str) -> str | None:
@@ -450,16 +368,16 @@ def _escalation_target(session: Session, project: str, username: str) -> str | N
 
 @router.get("/p/{project}/cases")
 def case_list(request: Request, project: str) -> HTMLResponse:
-    who = _who(request)
+    who = signed_in(request)
     status = request.query_params.get("status") or None
     data_id = (request.query_params.get("data_id") or "")[:256] or None
     if status not in (None, *cases.STATUSES):
         raise WebError(422, "Unknown status.")
     with transaction() as session:
-        _role(session, who, project)
+        require_role(session, who, project)
         rows = cases.list_cases(session, project, status=status, data_id=data_id.replace("\x00", "") if data_id else None, limit=100)
         role = reviewers.role_in(session, who.reviewer_id, project)
-    return _page(request, "review_cases.html", {"who": who, "project": project, "rows": rows, "status": status or "",
+    return page(request, "review_cases.html", {"who": who, "project": project, "rows": rows, "status": status or "",
                                                 "data_id": data_id or "", "statuses": cases.STATUSES, "age": _age,
                                                 "bulk": reviewers.at_least(role, "moderator"), "categories": CATEGORIES,
                                                 "notice": request.query_params.get("notice", "")[:200]})
@@ -469,17 +387,17 @@ def case_list(request: Request, project: str) -> HTMLResponse:
 async def bulk(request: Request, project: str) -> Response:
     """Moderators decide many waiting cases at once: first a confirmation page, then the action,
     which can be undone for cases.UNDO_S seconds (its webhooks wait until then)."""
-    who, form = await _post(request, max_fields=cases.BULK_MAX + 10)
+    who, form = await signed_post(request, max_fields=cases.BULK_MAX + 10)
     raw = await request.form()
     ids = [v for v in raw.getlist("case") if isinstance(v, str)][: cases.BULK_MAX + 1]
     action, category = form.get("action"), form.get("category") or None
     if action not in ("uphold", "overturn") or (category is not None and category not in CATEGORIES):
         raise WebError(422, "Choose uphold or overturn, and a category from the list.")
     with transaction() as session:
-        _role(session, who, project, "moderator")
+        require_role(session, who, project, "moderator")
         if not form.get("confirm"):
             chosen = [c for c in (cases.get_case(session, project, i) for i in ids) if c is not None]
-            return _page(request, "review_bulk.html", {"who": who, "project": project, "chosen": chosen, "action": action,
+            return page(request, "review_bulk.html", {"who": who, "project": project, "chosen": chosen, "action": action,
                                                        "category": category or "", "reason": form.get("reason", "")[:200],
                                                        "undo_s": cases.UNDO_S})
         reviewer = reviewers.by_name(session, who.username)
@@ -490,39 +408,39 @@ async def bulk(request: Request, project: str) -> Response:
             raise WebError(422, exc.detail) from exc
         audit.log(session, "bulk", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, batch=batch,
                   action=action, cases=[m.case_id for m in made])
-    return _page(request, "review_bulk_done.html", {"who": who, "project": project, "batch": batch, "n": len(made),
+    return page(request, "review_bulk_done.html", {"who": who, "project": project, "batch": batch, "n": len(made),
                                                     "asked": len(ids), "undo_s": cases.UNDO_S})
 
 
 @router.post("/p/{project}/bulk/{batch_id}/undo")
 async def bulk_undo(request: Request, project: str, batch_id: str) -> Response:
-    who, _ = await _post(request)
+    who, _ = await signed_post(request)
     with transaction() as session:
-        _role(session, who, project, "moderator")
+        require_role(session, who, project, "moderator")
         try:
             n = cases.undo_batch(session, project, batch_id, who.reviewer_id)
         except cases.CaseError as exc:
             raise WebError(404 if exc.kind == "not_found" else 409, exc.detail) from exc
         audit.log(session, "bulk_undo", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, batch=batch_id)
-    return _redirect(f"/review/p/{quote(project)}/cases?notice=" + quote(f"Undone: {n} cases wait again."))
+    return redirect(f"/review/p/{quote(project)}/cases?notice=" + quote(f"Undone: {n} cases wait again."))
 
 
 @router.get("/p/{project}/admin")
 def admin(request: Request, project: str) -> HTMLResponse:
-    who = _who(request)
+    who = signed_in(request)
     with transaction() as session:
-        _role(session, who, project, "admin")
+        require_role(session, who, project, "admin")
         context = {"who": who, "project": project, "members": reviewers.members(session, project),
                    "agreement": cases.agreement(session, project), "quality": quality.by_analyzer(session, project),
                    "queues": cases.queues(session, project), "notice": request.query_params.get("notice", "")[:200]}
-    return _page(request, "review_admin.html", context)
+    return page(request, "review_admin.html", context)
 
 
 @router.post("/p/{project}/admin/queues")
 async def admin_add_queue(request: Request, project: str) -> Response:
     import orjson
 
-    who, form = await _post(request)
+    who, form = await signed_post(request)
     try:
         rules = orjson.loads(form.get("rules") or "{}")
     except orjson.JSONDecodeError as exc:
@@ -530,7 +448,7 @@ async def admin_add_queue(request: Request, project: str) -> Response:
     if not isinstance(rules, dict):
         raise WebError(422, "Rules must be a JSON object.")
     with transaction() as session:
-        _role(session, who, project, "admin")
+        require_role(session, who, project, "admin")
         try:
             queue = cases.create_queue(session, project, form.get("name", "").strip(), rules,
                                        position=len(cases.queues(session, project)))
@@ -538,4 +456,4 @@ async def admin_add_queue(request: Request, project: str) -> Response:
             raise WebError(409 if exc.kind == "conflict" else 422, exc.detail) from exc
         audit.log(session, "queue_add", actor=who.username, reviewer_id=who.reviewer_id, project_id=project,
                   queue=queue.name, rules=rules)
-    return _redirect(f"/review/p/{quote(project)}/admin?notice=" + quote("Queue added."))
+    return redirect(f"/review/p/{quote(project)}/admin?notice=" + quote("Queue added."))

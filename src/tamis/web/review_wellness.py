@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from tamis.services import audit, wellness
 from tamis.store.db import transaction
 from tamis.taxonomy import CATEGORIES
-from tamis.web.review import WebError, _page, _post, _redirect, _role, _who
+from tamis.web.review_common import WebError, page, redirect, require_role, signed_in, signed_post
 
 router = APIRouter(prefix="/review", include_in_schema=False)
 CHOICES = {"hide": True, "show": False}
@@ -23,14 +23,14 @@ def install(app: FastAPI) -> None:
 
 
 @router.get("/p/{project}/wellness")
-def page(request: Request, project: str) -> HTMLResponse:
-    who = _who(request)
+def settings_page(request: Request, project: str) -> HTMLResponse:
+    who = signed_in(request)
     with transaction() as session:
-        role = _role(session, who, project)
+        role = require_role(session, who, project)
         context = {"who": who, "project": project, "role": role, "categories": CATEGORIES,
                    "defaults": wellness.settings(session, project), "own": wellness.settings(session, project, who.reviewer_id),
                    "notice": request.query_params.get("notice", "")[:200]}
-    return _page(request, "review_wellness.html", context)
+    return page(request, "review_wellness.html", context)
 
 
 def _choices(form: dict[str, str], allowed: set[str]) -> dict[str, bool]:
@@ -52,22 +52,22 @@ def _choices(form: dict[str, str], allowed: set[str]) -> dict[str, bool]:
 @router.post("/p/{project}/wellness")
 async def own(request: Request, project: str) -> Response:
     """A reviewer's own choices, for themselves."""
-    who, form = await _post(request, max_fields=len(CATEGORIES) + 2)
+    who, form = await signed_post(request, max_fields=len(CATEGORIES) + 2)
     hidden = _choices(form, {"hide", "show", "default"})
     with transaction() as session:
-        _role(session, who, project)
+        require_role(session, who, project)
         wellness.store(session, project, hidden, who.reviewer_id)
         audit.log(session, "wellness_own", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, hidden=hidden)
-    return _redirect(f"/review/p/{quote(project)}/wellness?notice=" + quote("Your settings are saved."))
+    return redirect(f"/review/p/{quote(project)}/wellness?notice=" + quote("Your settings are saved."))
 
 
 @router.post("/p/{project}/wellness/defaults")
 async def defaults(request: Request, project: str) -> Response:
     """The project's defaults (admins)."""
-    who, form = await _post(request, max_fields=len(CATEGORIES) + 2)
+    who, form = await signed_post(request, max_fields=len(CATEGORIES) + 2)
     hidden = _choices(form, {"hide", "show"})
     with transaction() as session:
-        _role(session, who, project, "admin")
+        require_role(session, who, project, "admin")
         wellness.store(session, project, hidden)
         audit.log(session, "wellness_defaults", actor=who.username, reviewer_id=who.reviewer_id, project_id=project, hidden=hidden)
-    return _redirect(f"/review/p/{quote(project)}/wellness?notice=" + quote("The project's defaults are saved."))
+    return redirect(f"/review/p/{quote(project)}/wellness?notice=" + quote("The project's defaults are saved."))

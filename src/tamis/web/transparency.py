@@ -76,6 +76,10 @@ def rows(f: Figures) -> Iterator[list[str]]:
     yield [S_AUTOMATED, "Automated verdicts in the period", "total", str(f.decisions), "", "", "", ""]
     yield [S_AUTOMATED, "Automated verdicts in the period", "pass", str(f.passes), "", "", "", ""]
     yield [S_AUTOMATED, "Pass verdicts sampled and reviewed for quality", "", str(f.pass_samples_reviewed), "", "", "", ""]
+    for stratum in f.pass_strata:
+        probability = "inclusion probability not recorded" if stratum.p is None else f"inclusion probability {stratum.p:g}"
+        yield [S_AUTOMATED, "Pass verdicts sampled for quality, by stratum of highest score (drawn, reviewed)", stratum.name,
+               str(stratum.drawn), str(stratum.reviewed), "", "", probability]
     for a in f.accuracy:
         yield [S_AUTOMATED, "Automated flags (review or block)", a.category, str(a.flagged), "", "", "", ""]
         yield _estimate_row(S_AUTOMATED, "Precision: share of reviewed automated flags upheld by people", a.category, a.precision)

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 from jsonschema import Draft202012Validator
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from tamis.schema import DecisionDoc, Item
@@ -338,11 +338,10 @@ def withdraw(session: Session, review_ids: Sequence[str]) -> int:
 # --- reading --------------------------------------------------------------------------------------
 
 
-def page(
-    session: Session, project_id: str, *, since: datetime | None = None, until: datetime | None = None,
-    after: str | None = None, limit: int = 100, restorations: bool = True,
-) -> list[Statement]:
-    """The project's statements in the order they were made (ids sort by time), `after` a statement id."""
+def in_force(project_id: str, *, since: datetime | None = None, until: datetime | None = None,
+             restorations: bool = True) -> Select[tuple[Statement]]:
+    """The project's statements not withdrawn, made in [since, until), in the order they were made
+    (ids sort by time); restorations only when asked."""
     query = select(Statement).where(Statement.project_id == project_id, Statement.withdrawn_at.is_(None))
     if not restorations:
         query = query.where(Statement.kind != "restore")
@@ -350,9 +349,18 @@ def page(
         query = query.where(Statement.created_at >= since)
     if until is not None:
         query = query.where(Statement.created_at < until)
+    return query.order_by(Statement.id)
+
+
+def page(
+    session: Session, project_id: str, *, since: datetime | None = None, until: datetime | None = None,
+    after: str | None = None, limit: int = 100, restorations: bool = True,
+) -> list[Statement]:
+    """A page of `in_force`, `after` a statement id."""
+    query = in_force(project_id, since=since, until=until, restorations=restorations)
     if after is not None:
         query = query.where(Statement.id > after)
-    return list(session.scalars(query.order_by(Statement.id).limit(limit)))
+    return list(session.scalars(query.limit(limit)))
 
 
 def export_doc(row: Statement) -> dict[str, Any]:

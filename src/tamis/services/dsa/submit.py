@@ -15,11 +15,12 @@ from datetime import datetime
 
 import httpx
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from tamis.config import get_settings
 from tamis.services import destinations
 from tamis.services.dsa import settings as dsa_settings
+from tamis.services.dsa import statements
 from tamis.services.dsa.statements import batches
 from tamis.store.db import transaction
 from tamis.store.models import Statement, StatementSubmission, utcnow
@@ -72,15 +73,8 @@ def pending(project: str, *, since: datetime | None, until: datetime | None, res
     """Statements not yet accepted by the endpoint; restorations (a lifted restriction, which the
     database has no field for) only when asked."""
     with transaction() as session:
-        query = select(Statement).where(Statement.project_id == project, Statement.withdrawn_at.is_(None),
-                                        Statement.submitted_at.is_(None))
-        if not restorations:
-            query = query.where(Statement.kind != "restore")
-        if since is not None:
-            query = query.where(Statement.created_at >= since)
-        if until is not None:
-            query = query.where(Statement.created_at < until)
-        rows = list(session.scalars(query.order_by(Statement.id)))
+        query = statements.in_force(project, since=since, until=until, restorations=restorations)
+        rows = list(session.scalars(query.where(Statement.submitted_at.is_(None))))
         session.expunge_all()
     return rows
 

@@ -5,8 +5,10 @@ the accuracy of the automated means per category, each estimate with its sample 
 Accuracy, per tamis category:
 - precision: among automated flags (`review` and `block` verdicts) that people reviewed in the
   period (review cases and sampled blocks; not notices or appeals), the share they upheld;
-- miss rate: among the random sample of `pass` verdicts sent to review for quality
-  (TAMIS_REVIEW_SAMPLE_RATE), the share people decided to block in that category;
+- miss rate: among the random sample of `pass` verdicts sent to review for quality (the policy's
+  `review_sampling`, stratified by score band, else TAMIS_REVIEW_SAMPLE_RATE), the share people
+  decided to block in that category, each reviewed pass weighed by 1/p, the probability it was drawn
+  with, and its interval a Wilson interval on the effective sample size (services/dsa/estimates.py);
 - recall: estimated true positives (flags x precision) over those plus the estimated misses
   (passes x miss rate). Its interval combines the two Wilson intervals at their worst and best
   ends: wider than a joint 95 % interval, never narrower.
@@ -15,7 +17,6 @@ An estimate from fewer than MIN_SAMPLE reviews is shown with the warning "sample
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,39 +26,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tamis.services.dsa.estimates import MIN_SAMPLE, Estimate, Stratum, proportion, stratified_rate, wilson
 from tamis.store.models import Appeal, Case, CaseDecision, Decision, DecisionItem, Report, Statement
 from tamis.taxonomy import CATEGORIES
 
-MIN_SAMPLE = 30
-Z95 = 1.959963984540054
+__all__ = ["MIN_SAMPLE", "Estimate", "Figures", "figures", "proportion", "wilson"]
+
 NOTICE_SOURCES = ("user_report", "appeal")  # cases people opened, not automated flags
-
-
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
-    """The Wilson score interval of a binomial proportion; None without observations."""
-    if n <= 0:
-        return None
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    value: float | None
-    low: float | None
-    high: float | None
-    n: int  # the sample size the estimate rests on
-
-    @property
-    def too_small(self) -> bool:
-        return self.n < MIN_SAMPLE
-
-
-def proportion(successes: int, n: int) -> Estimate:
-    interval = wilson(successes, n)
-    return Estimate(successes / n if n else None, *(interval or (None, None)), n)
 
 
 @dataclass(frozen=True)
@@ -67,9 +42,19 @@ class Accuracy:
     reviewed: int         # of those, reviewed by people
     upheld: int
     precision: Estimate
-    missed: int           # sampled passes people blocked in the category
-    miss_rate: Estimate   # over every sampled pass reviewed
+    missed: int           # sampled passes people blocked in the category (not weighted)
+    miss_rate: Estimate   # over every sampled pass reviewed, weighted by stratum
     recall: Estimate
+
+
+@dataclass(frozen=True)
+class StratumSample:
+    """The sample of passes drawn in one stratum (a score band at one inclusion probability)."""
+
+    name: str
+    p: float | None  # None: drawn before strata were recorded
+    drawn: int
+    reviewed: int
 
 
 @dataclass
@@ -98,6 +83,7 @@ class Figures:
     decisions: int = 0           # automated item verdicts in the period
     passes: int = 0
     pass_samples_reviewed: int = 0
+    pass_strata: list[StratumSample] = field(default_factory=list)
     accuracy: list[Accuracy] = field(default_factory=list)
 
     @property
@@ -187,23 +173,57 @@ def _accuracy(session: Session, figures: Figures) -> None:
         flagged[category or "unknown"] += 1
     reviewed: Counter[str] = Counter()
     upheld: Counter[str] = Counter()
-    missed: Counter[str] = Counter()
-    samples = 0
     for case, record in _first_decisions(session, project, start, end):
-        if case.verdict == "pass":
-            samples += 1
-            if record.verdict == "block":
-                missed[record.category or case.category or "unknown"] += 1
-            continue
-        reviewed[case.category or "unknown"] += 1
-        upheld[case.category or "unknown"] += record.action == "uphold"
-    figures.pass_samples_reviewed = samples
+        if case.verdict != "pass":
+            reviewed[case.category or "unknown"] += 1
+            upheld[case.category or "unknown"] += record.action == "uphold"
+    strata, missed = _pass_samples(session, project, start, end)
+    figures.pass_samples_reviewed = sum(tally["reviewed"] for tally in strata.values())
+    figures.pass_strata = [StratumSample(name, p, t["drawn"], t["reviewed"])
+                           for (name, p), t in sorted(strata.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0.0))]
     seen = set(flagged) | set(reviewed) | set(missed)
     for category in sorted(seen, key=lambda c: CATEGORIES.index(c) if c in CATEGORIES else len(CATEGORIES)):
         precision = proportion(upheld[category], reviewed[category])
-        miss_rate = proportion(missed[category], samples)
+        restricted = missed.get(category, Counter())
+        tallies = [Stratum(key[1], t["drawn"], t["reviewed"], restricted[key]) for key, t in strata.items()]
+        miss_rate = stratified_rate(tallies, figures.passes)
         figures.accuracy.append(Accuracy(category, flagged[category], reviewed[category], upheld[category], precision,
-                                         missed[category], miss_rate, _recall(flagged[category], figures.passes, precision, miss_rate)))
+                                         sum(restricted.values()), miss_rate,
+                                         _recall(flagged[category], figures.passes, precision, miss_rate)))
+
+
+StratumKey = tuple[str, float | None]
+
+
+def _pass_samples(session: Session, project: str, start: datetime, end: datetime
+                  ) -> tuple[dict[StratumKey, Counter[str]], dict[str, Counter[StratumKey]]]:
+    """The period's sampled passes by stratum (its name and probability: rates may change within a
+    period): drawn and reviewed counts, and per category the reviewed ones people restricted."""
+    cases = session.execute(select(Case.id, Case.stratum, Case.inclusion_p).where(
+        Case.project_id == project, Case.verdict == "pass", Case.source.not_in(NOTICE_SOURCES), _in(Case.created_at, start, end)
+    )).all()
+    people = session.execute(
+        select(CaseDecision.case_id, CaseDecision.verdict, CaseDecision.category, Case.category)
+        .join(Case, Case.id == CaseDecision.case_id)
+        .where(Case.project_id == project, Case.verdict == "pass", Case.source.not_in(NOTICE_SOURCES),
+               _in(Case.created_at, start, end), CaseDecision.undone_at.is_(None))
+        .order_by(CaseDecision.created_at)
+    ).all()
+    first: dict[str, tuple[str, str]] = {}
+    for case_id, verdict, category, case_category in people:
+        first.setdefault(case_id, (verdict, category or case_category or "unknown"))
+    strata: dict[StratumKey, Counter[str]] = {}
+    missed: dict[str, Counter[StratumKey]] = {}
+    for case_id, stratum, p in cases:
+        key = (stratum or "unrecorded", p)
+        tally = strata.setdefault(key, Counter())
+        tally["drawn"] += 1
+        if case_id in first:
+            tally["reviewed"] += 1
+            verdict, category = first[case_id]
+            if verdict == "block":
+                missed.setdefault(category, Counter())[key] += 1
+    return strata, missed
 
 
 def _recall(flagged: int, passes: int, precision: Estimate, miss_rate: Estimate) -> Estimate:

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from tamis.textmodel.training import universe
-from tamis.textmodel.training.data import Row, clean_for, load_rows
+from tamis.textmodel.training.data import TEMPLATE_SET, Row, clean_for, load_rows
 from tamis.textmodel.training.train import HEADS, RECIPES, Recipe, features_of, fit, one_blas_thread, save
 
 # Sets that share the origin of their text: held out together, so that no fold trains on a sibling.
@@ -419,13 +419,15 @@ def main(argv: list[str] | None = None) -> int:
                     "default) with the derived thresholds for the text categories")
     ap.add_argument("--save-model", default=None, metavar="DIR", help="also write the all-data fit there (what "
                     "`train --recipe` writes from the same rows)")
+    ap.add_argument("--templates", type=int, default=None, metavar="N", help="identity templates in the sample "
+                    f"(default {universe.CAPS[TEMPLATE_SET]})")
     args = ap.parse_args(argv)
     t0 = time.time()
 
     def log(msg):
         print(f"[{time.time() - t0:6.0f}s] {msg}", file=sys.stderr, flush=True)
 
-    rows = universe.sample(load_rows(args.data))
+    rows = universe.sample(load_rows(args.data), templates=args.templates)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     recipe = RECIPES[args.recipe]

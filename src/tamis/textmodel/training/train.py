@@ -469,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heads", default=None, help="comma-separated heads (default: the recipe's)")
     ap.add_argument("--exclude-sets", default="", help="comma-separated sets to leave out of training and "
                     "calibration (e.g. the share-alike or research-only ones); the evaluation split keeps them")
+    ap.add_argument("--templates", type=int, default=None, metavar="N", help="identity templates in the sample "
+                    f"(default {universe.CAPS[TEMPLATE_SET]})")
     args = ap.parse_args(argv)
     np.random.seed(args.seed)
     t0 = time.time()
@@ -476,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg):
         print(f"[{time.time() - t0:6.0f}s] {msg}", file=sys.stderr, flush=True)
 
-    rows = universe.sample(load_rows(args.data))
+    rows = universe.sample(load_rows(args.data), templates=args.templates)
     n_eval = write_eval(rows, args.eval_out)
     excluded = {x for x in args.exclude_sets.split(",") if x}
     used = [r for r in universe.training_rows(rows)

@@ -49,8 +49,10 @@ def pieces(text: str) -> list[str]:
     return [p for p in out if p] or [clean(text)]
 
 
-def sample(rows: list[Row]) -> list[Row]:
-    """The rows in use: per set, a stable sample of at most its cap (rows marked unused stay out)."""
+def sample(rows: list[Row], templates: int | None = None) -> list[Row]:
+    """The rows in use: per set, a stable sample of at most its cap (rows marked unused stay out).
+    `templates`: the identity templates' cap instead of CAPS's (identity neutrality of `hate` depends on it:
+    see the model card)."""
     by_set: dict[str, list[Row]] = {}
     for r in rows:
         if r.split != "unused":
@@ -59,6 +61,8 @@ def sample(rows: list[Row]) -> list[Row]:
     for name in sorted(by_set):
         items = by_set[name]
         cap = LONG_CAP if name in LONG_SETS else CAPS.get(name, SET_CAP)
+        if name == TEMPLATE_SET and templates is not None:
+            cap = templates
         if len(items) > cap:
             keep = set(sorted(range(len(items)), key=lambda i: _unit(items[i].id, "universe"))[:cap])
             items = [r for i, r in enumerate(items) if i in keep]

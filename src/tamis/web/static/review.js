@@ -3,28 +3,88 @@
   "use strict";
   function byId(id) { return document.getElementById(id); }
 
-  // Media (the image, a video's frames) and flagged words are revealed and hidden again together.
-  function toggle(selector, hiddenClass, buttonId, what) {
-    var shown = document.querySelectorAll(selector), button = byId(buttonId);
-    if (!shown.length) return;
-    var revealed = shown[0].classList.contains(hiddenClass);
-    shown.forEach(function (el) { el.classList.toggle(hiddenClass, !revealed); });
-    if (revealed) report(what);
-    if (button) {
-      button.setAttribute("aria-pressed", revealed ? "true" : "false");
-      button.firstChild.textContent = (revealed ? "Hide " : "Reveal ") + (button.getAttribute("data-what") || what) + " ";
-    }
+  function article() { return document.querySelector("article[data-reveal-url]"); }
+  function csrfBody(extra) {
+    var params = new URLSearchParams({ csrf: article().getAttribute("data-csrf") });
+    Object.keys(extra || {}).forEach(function (k) { params.set(k, extra[k]); });
+    return params;
   }
-  function toggleReveal() { toggle("img[data-media]", "wellness", "reveal", "media"); }
-  function toggleWords() { toggle("mark[data-word]", "masked", "reveal-words", "words"); }
+  function post(url, extra) {
+    return fetch(url, { method: "POST", body: csrfBody(extra), credentials: "same-origin", cache: "no-store" });
+  }
 
-  // Each reveal is recorded (audit log, today's exposure); what it shows shows whether or not that lands.
+  // Each reveal is recorded (audit log, today's exposure). A picture with a sharp copy and the masked
+  // words are fetched on reveal from endpoints that record it first; a picture without one (only
+  // its blurred thumbnail was kept) is unblurred here and the reveal reported.
   function report(what) {
-    var article = document.querySelector("article[data-reveal-url]");
-    if (!article) return;
-    var body = new URLSearchParams({ csrf: article.getAttribute("data-csrf"), what: what });
-    fetch(article.getAttribute("data-reveal-url"), { method: "POST", body: body, credentials: "same-origin" });
+    if (article()) post(article().getAttribute("data-reveal-url"), { what: what });
   }
+
+  function setButton(id, shown, fallback) {
+    var button = byId(id);
+    if (!button) return;
+    button.setAttribute("aria-pressed", shown ? "true" : "false");
+    button.firstChild.textContent = (shown ? "Hide " : "Reveal ") + (button.getAttribute("data-what") || fallback) + " ";
+  }
+
+  var mediaShown = false;
+  function showSharp(img) {
+    post(img.getAttribute("data-sharp")).then(function (answer) {
+      if (!answer.ok) throw new Error(answer.status);
+      return answer.blob();
+    }).then(function (blob) {
+      if (!mediaShown) return;  // hidden again while it came
+      if (!img.hasAttribute("data-blurred")) img.setAttribute("data-blurred", img.getAttribute("src"));
+      img.src = URL.createObjectURL(blob);
+      img.classList.add("sharp");
+      img.classList.remove("wellness");
+    }).catch(function () {  // gone (media retention) or refused: the blurred thumbnail, unblurred
+      if (mediaShown) { img.classList.remove("wellness"); report("media"); }
+    });
+  }
+  function hideSharp(img) {
+    if (img.classList.contains("sharp")) {
+      URL.revokeObjectURL(img.src);
+      img.src = img.getAttribute("data-blurred");
+      img.classList.remove("sharp");
+    }
+    img.classList.add("wellness");
+  }
+  function setMedia(show, quiet) {
+    var pictures = document.querySelectorAll("img[data-media]");
+    if (!pictures.length) return;
+    mediaShown = show;
+    var blurredOnly = 0;
+    pictures.forEach(function (img) {
+      if (img.hasAttribute("data-sharp")) { if (show) showSharp(img); else hideSharp(img); }
+      else { img.classList.toggle("wellness", !show); blurredOnly += 1; }
+    });
+    if (show && blurredOnly && !quiet) report("media");  // quiet: shown by the settings, audited by the page
+    setButton("reveal", show, "media");
+  }
+  function toggleReveal() { setMedia(!mediaShown); }
+
+  var wordsShown = false;
+  function setWords(show) {
+    var marks = document.querySelectorAll("mark[data-word]");
+    if (!marks.length) return;
+    wordsShown = show;
+    setButton("reveal-words", show, "words");
+    if (!show) {
+      marks.forEach(function (m) { m.textContent = m.getAttribute("data-mask"); m.classList.add("masked"); });
+      return;
+    }
+    post(article().getAttribute("data-words-url")).then(function (answer) {
+      if (!answer.ok) throw new Error(answer.status);
+      return answer.json();
+    }).then(function (body) {
+      if (!wordsShown) return;
+      marks.forEach(function (m, i) {
+        if (i < body.words.length) { m.textContent = body.words[i]; m.classList.remove("masked"); }
+      });
+    }).catch(function () { wordsShown = false; setButton("reveal-words", false, "words"); });
+  }
+  function toggleWords() { setWords(!wordsShown); }
 
   function toggleHelp(show) {
     var help = byId("shortcuts");
@@ -45,6 +105,9 @@
   document.addEventListener("DOMContentLoaded", function () {
     var reveal = byId("reveal");
     if (reveal) reveal.addEventListener("click", toggleReveal);
+    // Not hidden by the reviewer's wellness settings: shown (sharp, where kept) from the start.
+    if (reveal && reveal.getAttribute("aria-pressed") === "true") setMedia(true, true);
+    document.querySelectorAll("mark[data-word]").forEach(function (m) { m.setAttribute("data-mask", m.textContent); });
     var words = byId("reveal-words");
     if (words) words.addEventListener("click", toggleWords);
   });
