@@ -145,3 +145,37 @@ def test_a_live_job_keeps_its_lease_however_long_one_step_takes(project: str, mo
         assert runs == [job_id] and (done.status, done.attempts) == ("done", 1), beats
     finally:
         queue.HANDLERS.pop("test_slow", None)
+
+
+@pytest.mark.slow
+def test_runners_polling_together_never_run_one_job_twice(project: str) -> None:
+    """Several runners claiming at the same moment (API processes and workers polling one database):
+    each job runs once. On SQLite the claim's read happens outside the write lock, so this needs the
+    claim's compare-and-set."""
+    import threading
+
+    runs: list[str] = []
+
+    def quick(sessions, job_id, payload):  # type: ignore[no-untyped-def]
+        runs.append(job_id)
+        time.sleep(0.01)
+        return {"ok": True}
+
+    queue.HANDLERS["test_quick"] = quick
+    try:
+        jobs = [enqueue(project, kind="test_quick") for _ in range(40)]
+        go = threading.Barrier(4)
+
+        def runner() -> None:
+            go.wait()
+            queue.run_due(session_factory())
+
+        threads = [threading.Thread(target=runner) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(runs) == sorted(jobs)
+        assert {(job(j).status, job(j).attempts) for j in jobs} == {("done", 1)}
+    finally:
+        queue.HANDLERS.pop("test_quick", None)

@@ -453,3 +453,38 @@ def test_active_webhooks_per_project_are_capped(client, auth, project, monkeypat
     finally:
         monkeypatch.delenv("TAMIS_WEBHOOK_MAX_PER_PROJECT")
         config.get_settings.cache_clear()
+
+
+@pytest.mark.models
+def test_workers_claiming_together_never_lease_one_delivery_twice(client, auth, project, receiver, allow_loopback_webhooks) -> None:  # type: ignore[no-untyped-def]
+    """Several workers (or API processes) claiming from one outbox at the same moment: every due
+    delivery goes to one of them only. On SQLite the claim reads outside the write lock, so the lease
+    is a compare-and-set."""
+    hook = register(client, auth, receiver.url + "?hook=race")
+    moderate(client, auth, PROFANE)
+    [first] = deliveries(project)
+    with transaction() as session:
+        for i in range(30):
+            session.add(Delivery(webhook_id=hook["id"], project_id=project, decision_id=first.decision_id,
+                                 body=first.body, next_attempt_at=time.time() - 500 + i))
+    claimed: list[str] = []
+    go = threading.Barrier(4)
+
+    def worker() -> None:
+        go.wait()
+        with db.session_factory()() as session:
+            claims = webhooks.claim_due(session, 40, per_webhook=40, per_project=40)
+            session.commit()
+        claimed.extend(c.id for c in claims if c.webhook_id == hook["id"])
+
+    try:
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(claimed) == len(set(claimed)) == 31
+    finally:
+        with transaction() as session:  # leave nothing due for other tests
+            for row in session.scalars(select(Delivery).where(Delivery.webhook_id == hook["id"])):
+                row.status = "failed"

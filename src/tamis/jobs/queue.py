@@ -61,20 +61,31 @@ def enqueue(session: Session, project_id: str, kind: str, payload: dict[str, Any
 
 
 def _claim(sessions: sessionmaker[Session]) -> tuple[str, str, dict[str, Any], int] | None:
-    with sessions.begin() as session:
-        query = (
-            select(Job)
-            .where(Job.status.in_(("pending", "running")), Job.run_after <= time.time())
-            .order_by(Job.run_after)
-            .limit(1)
-        )
-        if session.bind is not None and session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        job = session.scalar(query)
-        if job is None:
-            return None
-        job.status, job.attempts, job.run_after = "running", job.attempts + 1, time.time() + lease_s()
-        return job.id, job.kind, dict(job.payload), job.attempts
+    while True:
+        with sessions.begin() as session:
+            now = time.time()
+            due = (Job.status.in_(("pending", "running")), Job.run_after <= now)
+            query = (
+                select(Job.id, Job.kind, Job.payload, Job.attempts)
+                .where(*due)
+                .order_by(Job.run_after)
+                .limit(1)
+            )
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            row = session.execute(query).first()
+            if row is None:
+                return None
+            # Compare-and-set: SQLite reads outside the write lock, so two runners may both see the job due
+            # (or its runner may renew the lease meanwhile); only an UPDATE that still finds it due and at
+            # the attempt it read takes it, the other looks again.
+            took = session.execute(
+                update(Job)
+                .where(Job.id == row.id, Job.attempts == row.attempts, *due)
+                .values(status="running", attempts=row.attempts + 1, run_after=time.time() + lease_s())
+            )
+            if took.rowcount == 1:  # type: ignore[attr-defined]
+                return row.id, row.kind, dict(row.payload), row.attempts + 1
 
 
 def _ours(job_id: str, attempt: int):  # type: ignore[no-untyped-def]

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 import prometheus_client
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
 from tamis.config import Settings
@@ -169,8 +169,16 @@ def claim_due(
         query = query.with_for_update(skip_locked=True, of=Delivery)
     claimed = []
     for delivery, hook in session.execute(query).all():
-        delivery.next_attempt_at = now + lease_s
-        claimed.append(Claim(delivery.id, hook.id, hook.project_id, hook.url, hook.secret, delivery.body))
+        # Compare-and-set: SQLite reads outside the write lock, so another worker may have leased the row
+        # since it was read; only the UPDATE that still finds it due takes it.
+        leased = session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery.id, Delivery.status == "pending", Delivery.next_attempt_at <= now)
+            .values(next_attempt_at=now + lease_s)
+            .execution_options(synchronize_session=False)
+        )
+        if leased.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(Claim(delivery.id, hook.id, hook.project_id, hook.url, hook.secret, delivery.body))
     return claimed
 
 
