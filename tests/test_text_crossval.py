@@ -114,3 +114,15 @@ def test_the_default_policy_file_is_as_the_tool_writes_it() -> None:
 
     path = Path(__file__).parents[1] / "src" / "tamis" / "policies" / "default.json"
     assert policy_json(json.loads(path.read_text())) == path.read_text()
+
+
+def test_a_larger_runs_predictions_are_scored_on_this_samples_rows() -> None:
+    import pytest
+
+    from tamis.textmodel.training.crossval import rows_of
+
+    ids = np.array([f"s:{i}" for i in range(5)])
+    z = {"ids": ids, "preds": np.arange(10.0).reshape(5, 2)}
+    assert rows_of(z, [row(3, "s", {}), row(1, "s", {})]).tolist() == [[6.0, 7.0], [2.0, 3.0]]
+    with pytest.raises(SystemExit, match="do not cover 1 rows"):
+        rows_of(z, [row(9, "s", {})])

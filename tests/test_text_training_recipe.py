@@ -100,3 +100,18 @@ def test_the_identity_templates_cap_can_be_raised() -> None:
     assert count(raised, TEMPLATE_SET) == 2800
     assert count(raised, "other_set") == count(default, "other_set") == universe.SET_CAP
     assert {r.id for r in default} <= {r.id for r in raised}  # the same stable sample, only larger
+
+
+def test_rare_positives_are_extra_training_rows_never_scored_rows_nor_threats() -> None:
+    from tamis.textmodel.training import universe
+
+    rows = ([row(i, "rtp_lx_multilingual", {"any": 1, "self-harm": 1}, "de") for i in range(2000)]
+            + [row(i, "threats", {"any": 1, "violence": 1, "harassment/threatening": 1}) for i in range(2000, 3500)]
+            + [row(i, "rtp_lx_multilingual", {"any": 0}) for i in range(3500, 5000)]
+            + [row(i, "rtp_lx_multilingual", {"any": 1, "sexual": 1}, split="unused") for i in range(5000, 5100)])
+    sampled = universe.sample(rows)
+    extra = universe.rare_positives(rows, sampled, cap=300)
+    assert not {r.id for r in extra} & {r.id for r in sampled}  # scored rows keep their set's prevalence
+    assert len(extra) == 300 and all(r.labels.get("self-harm") == 1 for r in extra)  # no threat, nothing unused
+    assert [r.id for r in extra] == [r.id for r in universe.rare_positives(rows, sampled, cap=300)]  # stable
+    assert universe.rare_positives(rows, sampled, cap=0) == []

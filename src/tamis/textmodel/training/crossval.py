@@ -85,10 +85,11 @@ def folds(rows: list[Row], k: int) -> list[list[str]]:
 
 
 def predict_out_of_source(rows: list[Row], recipe: Recipe, cache: str, k: int = 0, log=lambda m: None,
-                          on_full=lambda fitted, trows: None) -> np.ndarray:
+                          on_full=lambda fitted, trows: None, extra: list[Row] | None = None) -> np.ndarray:
     """(len(rows), len(recipe.heads)) scores of every row by heads fitted without its source group.
-    `on_full` receives the all-data fit (the model `train` would write from the same rows)."""
-    trows = [r for r in universe.training_rows(rows) if r.split in ("train", "calib")]
+    `extra` rows are trained on (except with their group held out), never scored. `on_full` receives the
+    all-data fit (the model `train` would write from the same rows)."""
+    trows = [r for r in universe.training_rows(rows + (extra or [])) if r.split in ("train", "calib")]
     tD, tS = features_of([r.clean for r in trows], cache, ngrams=recipe.ngram_scale > 0)
     piece_texts, owner = [], []
     for i, r in enumerate(rows):
@@ -332,6 +333,15 @@ def policy_with(derived: dict, base: dict) -> dict:
     return body
 
 
+def rows_of(z, rows: list[Row]) -> np.ndarray:
+    """The saved predictions of `rows`, in their order; the run may have scored more rows (a larger sample)."""
+    at = {rid: i for i, rid in enumerate(z["ids"])}
+    missing = [r.id for r in rows if r.id not in at]
+    if missing:
+        raise SystemExit(f"the predictions do not cover {len(missing)} rows of this sample (e.g. {missing[0]})")
+    return z["preds"][[at[r.id] for r in rows]]
+
+
 def policy_json(body: dict) -> str:
     """A policy body as src/tamis/policies/default.json is written: a category's thresholds on one line."""
     lines = ["{"]
@@ -415,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None, help="score these fixed weights instead of cross-validating "
                     "(a reference: in-source for the sets they were trained on)")
     ap.add_argument("--rescore", action="store_true", help="reuse --out's predictions.npz (new thresholds only)")
+    ap.add_argument("--rescore-from", default=None, metavar="DIR", help="with --rescore: another run's predictions, "
+                    "scored on this sample's rows (e.g. a fit on 25,000 templates scored on the default sample, so that "
+                    "its figures compare with a default run's)")
     ap.add_argument("--write-policy", default=None, metavar="PATH", help="write the policy (--policy, else the "
                     "default) with the derived thresholds for the text categories")
     ap.add_argument("--save-model", default=None, metavar="DIR", help="also write the all-data fit there (what "
@@ -427,7 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg):
         print(f"[{time.time() - t0:6.0f}s] {msg}", file=sys.stderr, flush=True)
 
-    rows = universe.sample(load_rows(args.data), templates=args.templates)
+    everything = load_rows(args.data)
+    rows = universe.sample(everything, templates=args.templates)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     recipe = RECIPES[args.recipe]
@@ -435,16 +449,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.model:
         preds, heads = predict_with(args.model, rows, args.cache)
     elif args.rescore:
-        z = np.load(out / "predictions.npz")
-        assert list(z["ids"]) == [r.id for r in rows], "predictions were made on other rows"
-        preds, heads = z["preds"], tuple(z["heads"])
+        z = np.load(Path(args.rescore_from or out) / "predictions.npz")
+        preds, heads = rows_of(z, rows), tuple(z["heads"])
     else:
         def on_full(fitted, trows):
             if args.save_model:
                 save(fitted, args.recipe, recipe, trows, [], Path(args.save_model))
                 log(f"wrote {args.save_model}/text_model.npz")
 
-        preds = predict_out_of_source(rows, recipe, args.cache, args.folds, log, on_full)
+        extra = universe.rare_positives(everything, rows, recipe.rare_positives)
+        if extra:
+            log(f"{len(extra)} extra positives of {', '.join(universe.RARE_HEADS)} for training only")
+        preds = predict_out_of_source(rows, recipe, args.cache, args.folds, log, on_full, extra)
         heads = recipe.heads
         np.savez_compressed(out / "predictions.npz", preds=preds, heads=np.array(heads), ids=np.array([r.id for r in rows]))
     res = summarise(rows, preds, heads, policy_thresholds(args.policy))
@@ -454,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
                      "ngram_scale": recipe.ngram_scale, "ngram_heads": None if recipe.ngram_heads is None else
                      list(recipe.ngram_heads), "language_dirs": recipe.language_dirs, "max_iter": recipe.max_iter, "heads": list(heads),
                      "background": recipe.background, "pos_share": recipe.pos_share,
+                     "rare_positives": recipe.rare_positives,
                      "set_weights": {"/".join(map(str, k)): v for k, v in recipe.noisy.items()}}
     if args.write_policy:
         from tamis.engine.policy import default_body

@@ -238,6 +238,8 @@ class Recipe:
     # fitted (language_directions below; 0: none). The shipped dense weights are the fitted ones times the
     # projection, so serving is unchanged.
     language_dirs: int = 0
+    # up to this many extra positives per set and rare head (universe.rare_positives), for training only
+    rare_positives: int = 0
 
     def uses_ngrams(self, head: str) -> bool:
         return bool(self.ngram_scale) and (self.ngram_heads is None or head in self.ngram_heads)
@@ -264,6 +266,10 @@ RECIPES = {
                                   heads=SERVED_HEADS, language_dirs=16),
     "multilingual-lang16-insults": Recipe(ngram_heads=("spam", "scam", "profanity", "harassment"),
                                           noisy=NOISY | REQUESTS, heads=SERVED_HEADS, language_dirs=16),
+    # the shipped recipe, with the rare heads' positives that the sample's cap left out (rtp_lx's multilingual
+    # sexual, violence and self-harm rows above all) added to training, and ten times the identity templates
+    # (without them the hate head scores "I am a proud gay man" like hate: see the model card)
+    "current-rare": Recipe(rare_positives=600),
     "generalise-pos25": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS, pos_share=0.25,
                                heads=SERVED_HEADS),
 }
@@ -478,10 +484,12 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg):
         print(f"[{time.time() - t0:6.0f}s] {msg}", file=sys.stderr, flush=True)
 
-    rows = universe.sample(load_rows(args.data), templates=args.templates)
+    everything = load_rows(args.data)
+    rows = universe.sample(everything, templates=args.templates)
     n_eval = write_eval(rows, args.eval_out)
     excluded = {x for x in args.exclude_sets.split(",") if x}
-    used = [r for r in universe.training_rows(rows)
+    extra = universe.rare_positives(everything, rows, RECIPES[args.recipe].rare_positives)
+    used = [r for r in universe.training_rows(rows + extra)
             if r.split in ("train", "calib") and r.set not in excluded]
     log(f"{len(rows)} rows, {len(used)} used for training and calibration; eval written: {n_eval} -> {args.eval_out}")
     dense, sparse = features_of([r.clean for r in used], args.cache, ngrams=RECIPES[args.recipe].ngram_scale > 0)
