@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pytest
 import zxingcpp
 from PIL import Image
 
@@ -80,3 +81,15 @@ def test_ean13_barcode_is_read_as_a_barcode() -> None:
 def test_benign_photos_have_no_codes() -> None:
     for path in sorted(BENIGN.glob("*.jpg")):
         assert read_codes(decode_image(path.read_bytes(), field="image")) == [], path.name
+
+
+def test_the_working_copy_is_read_once_per_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    """links and image-text's message cue both ask for the codes of the same image: one zxing pass."""
+    from tamis.media import codes
+
+    calls = []
+    real = codes._read
+    monkeypatch.setattr(codes, "_read", lambda *a, **k: calls.append(1) or real(*a, **k))
+    decoded = decode_image(photo_with(code_image(URL, zxingcpp.BarcodeFormat.QRCode, scale=4), (150, 40)), field="image")
+    first, again = read_codes(decoded), read_codes(decoded, large=False)
+    assert [c.text for c in first] == [c.text for c in again] == [URL] and len(calls) == 1

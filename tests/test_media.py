@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -426,3 +427,20 @@ def test_connection_refused_is_invalid(server: str) -> None:
 )
 def test_address_classification(address: str, forbidden: bool) -> None:
     assert (fetch_module._forbidden(ipaddress.ip_address(address)) is not None) is forbidden
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P"])
+def test_larger_copy_of_an_opaque_image_equals_the_flattened_one(mode: str) -> None:
+    """The larger copy skips compositing onto white for opaque RGB and grey pictures: same pixels."""
+    from PIL import ImageOps
+    from tamis.media.images import larger_copy
+
+    rng = np.random.default_rng(3)
+    im = Image.fromarray(rng.integers(0, 256, (700, 900, 3), dtype=np.uint8)).convert(mode)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    copy = larger_copy(decode_image(buf.getvalue(), field="image"))
+    rgba = ImageOps.exif_transpose(Image.open(io.BytesIO(buf.getvalue()))).convert("RGBA")
+    flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    flat.alpha_composite(rgba)
+    assert copy is not None and copy.mode == "RGB" and copy.tobytes() == flat.convert("RGB").tobytes()

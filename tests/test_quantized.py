@@ -12,7 +12,7 @@ import pytest
 
 from read_text_images import benign
 from tamis import config
-from tamis.analyzers import quantize
+from tamis.media import quantize
 from tamis.analyzers.image_safety import ImageSafety, _tensor
 from tamis.analyzers.nsfw_image import NsfwImage
 from tamis.errors import ProblemError
@@ -98,3 +98,23 @@ def test_by_default_nsfw_image_runs_int8_and_image_safety_float(cache: Path) -> 
     nsfw, safety = NsfwImage(), ImageSafety()
     assert nsfw.version.endswith("+int8") and "int8" not in safety.version
     assert [p.name.split("-")[0] for p in cache.glob("*-int8-v*.onnx")].count("nsfw") == 1
+
+
+def test_int8_gate_refuses_no_image_whose_text_the_float_gate_finds(cache: Path) -> None:
+    """image-text's gate asks the int8 detector first and stops where none of its line-shaped boxes
+    reads as text: on the read-text images and the project's photos it must give the float gate's
+    boxes, and a photo without text must stop at the int8 detector (that is what it is for)."""
+    from read_text_images import phishing
+    from tamis.media import ocr
+
+    os.environ.pop("TAMIS_INT8_MODELS", None)  # the shipped default has it
+    config.get_settings.cache_clear()
+    gate = ocr.Gate()
+    assert gate.pre_session is not None
+    with_text = [decode_image(data, field="image").image for _, data in benign() + phishing()]
+    photos = [decode_image(p.read_bytes(), field="image").image for p in sorted((FIXTURES / "benign").glob("*.jpg"))]
+    for image in with_text + photos:  # the same boxes with the int8 pass as without it
+        assert gate.text_lines(image) == gate.text_lines(image, pre=False)
+    assert sum(bool(gate.text_lines(image, pre=False)) for image in with_text) >= 0.9 * len(with_text)
+    assert not any(gate.pre_lines(image) for image in photos)
+    assert len(list(cache.glob("image-text-*-int8-v*.onnx"))) == 1

