@@ -330,7 +330,7 @@ add("web_spam", WEB_SPAM, {"spam": 1, "hate": 0, "harassment": 0, "harassment/th
                            "extremism": 0, "sexual": 0, "self-harm": 0, "any": 1})
 
 # The sentences in the probe languages (contrast_multilingual.py): their language is known, not guessed.
-from contrast_multilingual import EVERYDAY_VI, HARD_NEGATIVES, INSULTS as INSULTS_ML, SELF_HARM_SUPPORT, SEXUAL_HEALTH, THREATS as THREATS_ML
+from contrast_multilingual import EVERYDAY_MORE, EVERYDAY_VI, HARD_NEGATIVES, SELF_HARM_ACTS, INSULTS as INSULTS_ML, SELF_HARM_SUPPORT, SEXUAL_HEALTH, THREATS as THREATS_ML
 
 def add_languages(kind, by_lang, labels):
     for lang, texts in by_lang.items():
@@ -344,6 +344,8 @@ add_languages("hard_negatives_multilingual", HARD_NEGATIVES, {**zeros, "profanit
 add_languages("self_harm_support", SELF_HARM_SUPPORT, {**zeros, "profanity": 0, "any": 0})
 add_languages("sexual_health", SEXUAL_HEALTH, {**zeros, "profanity": 0, "any": 0})
 add_languages("everyday_vi", EVERYDAY_VI, {**zeros, "profanity": 0, "any": 0})
+add_languages("everyday_more", EVERYDAY_MORE, {**zeros, "profanity": 0, "any": 0})
+add_languages("self_harm_acts", SELF_HARM_ACTS, rows[[r["group"] for r in rows].index("self_harm")]["labels"])
 
 for r in rows:
     if r["lang"] is None:

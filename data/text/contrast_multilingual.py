@@ -368,3 +368,45 @@ EVERYDAY_VI = {
         "Công ty đã ký hợp đồng phát sóng các trận đấu trong ba mùa giải tới.",
     ],
 }
+
+# Everyday sentences (every category 0) in the languages whose clean text is scarce in the shared data beside
+# their harmful rows. A fit that adds rtp_lx_multilingual's left-out positives (recipe current-rare) flagged a
+# Hindi everyday probe as harassment: the language alone had come to look harmful. Topics differ from the probes'.
+EVERYDAY_MORE = {
+    "hi": ["मेरी बहन अगले महीने दिल्ली में नई नौकरी शुरू करेगी।", "बाज़ार में आज आम बहुत सस्ते मिल रहे थे।",
+           "क्या आप मुझे पुस्तकालय का रास्ता बता सकते हैं?", "हमारी क्रिकेट टीम ने कल का मैच जीत लिया।",
+           "मैं शाम को अपने दादाजी के साथ पार्क में टहलने जाता हूँ।", "बैंक शनिवार को दोपहर एक बजे तक खुला रहता है।",
+           "इस किताब की कहानी बहुत दिलचस्प है।", "कृपया बैठक के लिए दस मिनट पहले पहुँचें।"],
+    "ar": ["أختي ستبدأ عملاً جديداً في القاهرة الشهر المقبل.", "كانت أسعار البرتقال في السوق منخفضة اليوم.",
+           "هل يمكنك أن تدلني على الطريق إلى المكتبة؟", "فاز فريقنا بمباراة كرة القدم أمس.",
+           "أتمشى كل مساء مع جدي في الحديقة.", "يفتح البنك أبوابه يوم السبت حتى الواحدة ظهراً.",
+           "قصة هذا الكتاب ممتعة جداً.", "يرجى الحضور قبل الاجتماع بعشر دقائق."],
+    "zh": ["我姐姐下个月要在上海开始新工作。", "今天市场上的橘子很便宜。", "请问去图书馆怎么走？", "我们队昨天赢了篮球比赛。",
+           "我每天傍晚和爷爷在公园散步。", "银行星期六营业到下午一点。", "这本书的故事非常有意思。", "请在会议开始前十分钟到达。"],
+    "pl": ["Moja siostra zaczyna nową pracę w Krakowie w przyszłym miesiącu.", "Dziś na targu pomarańcze były bardzo tanie.",
+           "Czy może mi pan powiedzieć, jak dojść do biblioteki?", "Nasza drużyna wygrała wczoraj mecz piłki nożnej.",
+           "Wieczorami spaceruję z dziadkiem po parku.", "Bank jest otwarty w sobotę do trzynastej.",
+           "Historia w tej książce jest bardzo ciekawa.", "Proszę przyjść dziesięć minut przed spotkaniem."],
+    "nl": ["Mijn zus begint volgende maand aan een nieuwe baan in Utrecht.", "Vandaag waren de sinaasappels op de markt erg goedkoop.",
+           "Kunt u mij de weg naar de bibliotheek wijzen?", "Ons team heeft gisteren de voetbalwedstrijd gewonnen.",
+           "'s Avonds wandel ik met mijn opa door het park.", "De bank is op zaterdag open tot één uur.",
+           "Het verhaal in dit boek is heel boeiend.", "Kom alstublieft tien minuten voor de vergadering."],
+}
+
+# First-person disclosures of self-harm acts (self-harm 1): the older rows are mostly intent ("I want to die"),
+# and the only acts in other languages were rtp_lx's; an overdose told in the past tense scored low.
+SELF_HARM_ACTS = {
+    "en": ["I overdosed on my antidepressants last night and didn't tell anyone.",
+           "I've been cutting my thighs so nobody sees the marks.",
+           "I drank bleach earlier because I wanted the pain to stop."],
+    "de": ["Ich habe gestern Abend absichtlich eine Überdosis Schlaftabletten genommen."],
+    "fr": ["J'ai pris une surdose de médicaments hier soir, exprès."],
+    "es": ["Anoche me volví a cortar los brazos."],
+    "pt": ["Tomei uma overdose de remédios ontem de propósito."],
+    "it": ["Ieri sera ho preso di proposito un'overdose di sonniferi."],
+    "nl": ["Ik heb gisteren expres veel te veel slaappillen ingenomen."],
+    "pl": ["Wczoraj znowu się cięłam, nie mogę przestać."],
+    "ar": ["تناولت عمداً جرعة زائدة من الحبوب الليلة الماضية."],
+    "zh": ["我昨晚故意吃了一大把安眠药。"],
+    "hi": ["मैंने कल रात जानबूझकर बहुत सारी नींद की गोलियाँ खा लीं।"],
+}
