@@ -267,8 +267,8 @@ RECIPES = {
     "multilingual-lang16-insults": Recipe(ngram_heads=("spam", "scam", "profanity", "harassment"),
                                           noisy=NOISY | REQUESTS, heads=SERVED_HEADS, language_dirs=16),
     # the shipped recipe, with the rare heads' positives that the sample's cap left out (rtp_lx's multilingual
-    # sexual, violence and self-harm rows above all) added to training, and ten times the identity templates
-    # (without them the hate head scores "I am a proud gay man" like hate: see the model card)
+    # sexual, violence and self-harm rows above all) added to training. Tried with `--templates 25000` (with the
+    # default 2,500 the sample fit's hate head scores "I am a proud gay man" like hate); not shipped: model card
     "current-rare": Recipe(rare_positives=600),
     "generalise-pos25": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS, pos_share=0.25,
                                heads=SERVED_HEADS),
