@@ -10,6 +10,7 @@ import numpy as np
 import onnxruntime as ort
 
 from tamis.config import get_settings
+from tamis.media.fusion import fused_model
 
 
 def usable_cores() -> int:
@@ -37,7 +38,8 @@ def load_session(path: str) -> ort.InferenceSession:
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     available = ort.get_available_providers()
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-    return ort.InferenceSession(path, sess_options=options, providers=providers)
+    # The packaged graph with its exact GELUs fused (media/fusion.py): same answers, less time.
+    return ort.InferenceSession(fused_model(path), sess_options=options, providers=providers)
 
 
 _locks: dict[int, threading.Lock] = {}
