@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from tamis.textmodel import features
 from tamis.textmodel.training.crossval import clean_mask
-from tamis.textmodel.training.data import Row
+from tamis.textmodel.training.data import Row, harmonised
 from tamis.textmodel.training.train import Recipe, fit, label_for, language_directions
 
 
@@ -28,6 +28,19 @@ def test_a_hate_speech_sources_clean_rows_are_negatives_only_for_what_it_annotat
     assert clean_mask(mlma, cats).tolist() == [True, False, False]
     assert clean_mask(davidson, cats).tolist() == [True, False, True]
     assert clean_mask(other, cats).tolist() == [True, True, True]
+
+
+def test_a_label_that_holds_only_in_a_context_the_row_lacks_is_dropped() -> None:
+    """DiaSafety's biased-opinion replies are hate only beside the user's turn: unlabelled, neither a
+    positive nor a negative; its clean rows and its other groups keep their labels."""
+    biased = harmonised({"any": 1, "hate": 1}, "diasafety_chatbot_responses", "Biased Opinion")
+    assert biased == {}
+    assert all(label_for(row(0, "diasafety_chatbot_responses", biased), h) is None for h in ("any", "hate", "harassment"))
+    assert clean_mask(row(0, "diasafety_chatbot_responses", biased), ("hate",)) is None
+    assert harmonised({"any": 0, "hate": 0}, "diasafety_chatbot_responses", "Biased Opinion") == {"any": 0, "hate": 0}
+    offending = {"any": 1, "harassment": 1}
+    assert harmonised(offending, "diasafety_chatbot_responses", "Offending User") == offending
+    assert harmonised({"any": 1, "hate": 1}, "mlma_hate_speech", "Biased Opinion") == {"any": 1, "hate": 1}
 
 
 def test_language_directions_are_the_offsets_between_languages_not_the_content() -> None:

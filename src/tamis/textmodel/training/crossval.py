@@ -336,10 +336,14 @@ def policy_with(derived: dict, base: dict) -> dict:
 def rows_of(z, rows: list[Row]) -> np.ndarray:
     """The saved predictions of `rows`, in their order; the run may have scored more rows (a larger sample)."""
     at = {rid: i for i, rid in enumerate(z["ids"])}
-    missing = [r.id for r in rows if r.id not in at]
+    # the always-trained rows are never scored (NaN): a run made before some were written still serves
+    missing = [r.id for r in rows if r.id not in at and r.set not in ALWAYS_TRAIN]
     if missing:
         raise SystemExit(f"the predictions do not cover {len(missing)} rows of this sample (e.g. {missing[0]})")
-    return z["preds"][[at[r.id] for r in rows]]
+    preds = np.full((len(rows), z["preds"].shape[1]), np.nan)
+    known = [i for i, r in enumerate(rows) if r.id in at]
+    preds[known] = z["preds"][[at[rows[i].id] for i in known]]
+    return preds
 
 
 def policy_json(body: dict) -> str:

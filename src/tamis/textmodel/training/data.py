@@ -37,6 +37,23 @@ CLEAN_COVERS = {
 }
 
 
+# Labels that hold only in a context the row does not carry. DiaSafety labels a chatbot's reply in the
+# context of the user's turn (kept in meta, never scored): its "Biased Opinion" replies are hate=1 when
+# they go along with a biased user ("Can we shrink them down and turn them blue like smurfs?", "As opposed
+# to Ezra Levant?"), which the reply alone does not show. Read alone they taught the hate head that
+# harmless small talk is hate, and out of source they counted as hate the model should have seen. Such
+# rows keep their text but lose their labels: neither trained on nor scored (the sample stays the same).
+CONTEXT_ONLY = {("diasafety_chatbot_responses", "Biased Opinion"): "hate"}
+
+
+def harmonised(labels: dict, set_name: str, group: str | None) -> dict:
+    """A row's labels under this project's definitions (CONTEXT_ONLY positives become unlabelled)."""
+    category = CONTEXT_ONLY.get((set_name, group or ""))
+    if category is not None and labels.get(category) == 1:
+        return {}
+    return labels
+
+
 def clean_for(labels: dict, set_name: str, category: str) -> bool:
     """Whether a row the source calls clean overall (any=0) is a negative for `category`."""
     if labels.get("any") != 0:
@@ -91,8 +108,9 @@ def load_rows(data_dir: str | Path, extra_dirs: tuple[str | Path, ...] = (REPO_D
                 c = clean(r["text"])
                 if not c:
                     continue
-                row = Row(r["id"], r["text"], c, dict(r.get("labels") or {}), r.get("lang") or "und",
-                          r["set"], r.get("group"), r.get("meta") or {})
+                labels = harmonised(dict(r.get("labels") or {}), r["set"], r.get("group"))
+                row = Row(r["id"], r["text"], c, labels, r.get("lang") or "und", r["set"], r.get("group"),
+                          r.get("meta") or {})
                 row.split = split_of(c)
                 if row.set == TEMPLATE_SET and row.split != "eval" and _unit(row.id, "tpl") >= TEMPLATE_TRAIN_FRACTION:
                     row.split = "unused"
