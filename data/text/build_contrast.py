@@ -330,7 +330,7 @@ add("web_spam", WEB_SPAM, {"spam": 1, "hate": 0, "harassment": 0, "harassment/th
                            "extremism": 0, "sexual": 0, "self-harm": 0, "any": 1})
 
 # The sentences in the probe languages (contrast_multilingual.py): their language is known, not guessed.
-from contrast_multilingual import EVERYDAY_MORE, EVERYDAY_VI, HARD_NEGATIVES, SELF_HARM_ACTS, INSULTS as INSULTS_ML, SELF_HARM_SUPPORT, SEXUAL_HEALTH, THREATS as THREATS_ML
+from contrast_multilingual import EVERYDAY_MORE, EVERYDAY_VI, HARD_NEGATIVES, MONEY_EVERYDAY, PROMO_HARD_NEGATIVES, SCAMS, SELF_HARM_ACTS, SPAM, INSULTS as INSULTS_ML, SELF_HARM_SUPPORT, SEXUAL_HEALTH, THREATS as THREATS_ML
 
 def add_languages(kind, by_lang, labels):
     for lang, texts in by_lang.items():
@@ -346,6 +346,11 @@ add_languages("sexual_health", SEXUAL_HEALTH, {**zeros, "profanity": 0, "any": 0
 add_languages("everyday_vi", EVERYDAY_VI, {**zeros, "profanity": 0, "any": 0})
 add_languages("everyday_more", EVERYDAY_MORE, {**zeros, "profanity": 0, "any": 0})
 add_languages("self_harm_acts", SELF_HARM_ACTS, rows[[r["group"] for r in rows].index("self_harm")]["labels"])
+no_abuse = {"hate": 0, "harassment": 0, "harassment/threatening": 0, "violence": 0, "extremism": 0, "sexual": 0, "self-harm": 0}
+add_languages("scams_multilingual", SCAMS, {**no_abuse, "spam": 1, "scam": 1, "any": 1})
+add_languages("spam_multilingual", SPAM, {**no_abuse, "spam": 1, "any": 1})
+add_languages("promo_hard_negatives", PROMO_HARD_NEGATIVES, {**zeros, "profanity": 0, "any": 0})
+add_languages("money_everyday", MONEY_EVERYDAY, {**zeros, "profanity": 0, "any": 0})
 
 for r in rows:
     if r["lang"] is None:
