@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tamis.textmodel.training.crossval import (CATEGORIES, GROUPS, SERVED, derive_thresholds, folds, group_of,
+from tamis.textmodel.training.crossval import (CATEGORIES, GROUPS, SERVED, derive_thresholds, folds, group_of, policy_with,
                                                summarise)
 from tamis.textmodel.training.data import Row
 
@@ -84,11 +84,11 @@ def test_a_head_the_service_does_not_report_is_not_counted() -> None:
 
 def test_a_category_too_imprecise_to_review_is_still_reviewed_within_the_clean_budget() -> None:
     rng = np.random.default_rng(1)
-    # a third of the rows above 0.5 are self-harm, the rest harmful otherwise: precision ~0.33 everywhere
-    rows = [row(i, "s", {"any": 1, "self-harm": int(i % 3 == 0)}) for i in range(300)]
+    # a third of the rows above 0.5 are violence, the rest harmful otherwise: precision ~0.33 everywhere
+    rows = [row(i, "s", {"any": 1, "violence": int(i % 3 == 0)}) for i in range(300)]
     rows += [row(300 + i, "clean", {"any": 0}) for i in range(300)]
     p = np.r_[rng.uniform(0.5, 1.0, 300), rng.uniform(0.0, 0.6, 300)]
-    d = derive_thresholds(rows, scores(len(rows), **{"self-harm": p}), HEADS)["self-harm"]
+    d = derive_thresholds(rows, scores(len(rows), violence=p), HEADS)["violence"]
     assert d["block"] is None
     assert d["review"] is not None and d["review_by"] == "clean budget only"
     clean = p[300:]
@@ -126,3 +126,15 @@ def test_a_larger_runs_predictions_are_scored_on_this_samples_rows() -> None:
     assert rows_of(z, [row(3, "s", {}), row(1, "s", {})]).tolist() == [[6.0, 7.0], [2.0, 3.0]]
     with pytest.raises(SystemExit, match="do not cover 1 rows"):
         rows_of(z, [row(9, "s", {})])
+
+
+def test_self_harm_keeps_the_policys_review_threshold_and_never_blocks_on_text() -> None:
+    """Recall first: however precise or imprecise its scores, no threshold is derived for self-harm, so the
+    policy keeps its review threshold and gets no block."""
+    rows = [row(i, "s", {"any": 1, "self-harm": 1}) for i in range(100)]
+    rows += [row(100 + i, "clean", {"any": 0}) for i in range(100)]
+    p = np.r_[np.full(100, 0.99), np.full(100, 0.01)]  # perfectly separable: would review and block at once
+    d = derive_thresholds(rows, scores(len(rows), **{"self-harm": p}), HEADS)["self-harm"]
+    assert d["review"] is None and d["block"] is None and d["review_by"] == "recall first"
+    base = {"categories": {"self-harm": {"review": 0.5}}}
+    assert policy_with({"self-harm": d}, base)["categories"]["self-harm"] == {"review": 0.5}

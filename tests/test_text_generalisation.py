@@ -48,8 +48,8 @@ def test_fixtures_are_complete() -> None:
 
 
 @pytest.mark.models
-@pytest.mark.xfail(strict=True, reason="issue 11 open: under the default policy's out-of-source thresholds 5 of the "
-                   "22 English originals pass and translations get the English verdict 25.9 % of the time (67 of 220 "
+@pytest.mark.xfail(strict=True, reason="issue 11 open: under the default policy's out-of-source thresholds 6 of the "
+                   "22 English originals pass and translations get the English verdict 34.1 % of the time (76 of 220 "
                    "flagged); the multilingual candidates in the model card reach 61.8 % but flag fewer English "
                    "originals and fail the identity-term tests (`python -m tamis.textmodel.training.probes`)")
 def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts) -> None:

@@ -245,6 +245,12 @@ PRECISION_BLOCK, PRECISION_REVIEW = 0.9, 0.7
 # Per category, the share of any one set's clean rows that may reach a threshold: several categories
 # add up, and the targets are 1 % blocked and 5 % reviewed-or-blocked on every source.
 CLEAN_BLOCK_BUDGET, CLEAN_REVIEW_BUDGET = 0.002, 0.01
+# Categories a person must see whatever the clean rows say: no threshold is derived for them (the policy keeps
+# its review threshold and text never blocks them). Out of source the only clean self-harm rows a threshold
+# must clear are 40 supportive users of reddit_cssrs_suicide; clearing them moved review to 0.92, where
+# first-person disclosures ("I swallowed a whole bottle of pills") go unseen. A needless review costs a
+# reviewer a minute; a missed disclosure can cost a life.
+RECALL_FIRST = frozenset({"self-harm"})
 
 
 def derive_thresholds(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...]) -> dict:
@@ -289,7 +295,9 @@ def derive_thresholds(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...]
 
         rv, bl = first(PRECISION_REVIEW, CLEAN_REVIEW_BUDGET), first(PRECISION_BLOCK, CLEAN_BLOCK_BUDGET)
         review_by = "precision"
-        if rv is None:
+        if c in RECALL_FIRST:
+            rv, bl, review_by = None, None, "recall first"
+        elif rv is None:
             # no threshold is precise enough to review: review where the clean rows stay within their budget,
             # so that the category is still seen by a person (self-harm must not go unseen)
             rv, review_by = first(0.0, CLEAN_REVIEW_BUDGET), "clean budget only"
@@ -297,7 +305,7 @@ def derive_thresholds(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...]
             bl = None if precision_at(p, y, rv[0]) < PRECISION_BLOCK else (rv[0], *bl[1:])
         out[c] = {"rows": len(y), "positives": int(y.sum()),
                   "review": None if rv is None else rv[0], "review_precision": None if rv is None else rv[1],
-                  "review_recall": None if rv is None else rv[2], "review_by": review_by if rv else None,
+                  "review_recall": None if rv is None else rv[2], "review_by": review_by if rv or c in RECALL_FIRST else None,
                   "block": None if bl is None else bl[0],
                   "block_precision": None if bl is None else bl[1], "block_recall": None if bl is None else bl[2],
                   # pooled precision at every grid threshold that >= 5 rows reach: what a test holds the policy to
@@ -406,8 +414,9 @@ def markdown(res: dict) -> str:
                 "| category | rows (positives) | review | precision / recall there | block | precision / recall there |",
                 "|---|---|---|---|---|---|"]
         for c, d in res["derived_thresholds"].items():
-            budget_only = " (clean budget only)" if d.get("review_by") == "clean budget only" else ""
-            out.append(f"| {c} | {d['rows']} ({d['positives']}) | {_num(d['review'])}{budget_only} "
+            review = {"clean budget only": f"{_num(d['review'])} (clean budget only)",
+                      "recall first": "the policy's (recall first)"}.get(d.get("review_by") or "", _num(d["review"]))
+            out.append(f"| {c} | {d['rows']} ({d['positives']}) | {review} "
                        f"| {_num(d['review_precision'])} / {_num(d['review_recall'])} "
                        f"| {'does not block' if d['block'] is None else _num(d['block'])} "
                        f"| {_num(d['block_precision'])} / {_num(d['block_recall'])} |")
