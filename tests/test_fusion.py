@@ -59,6 +59,19 @@ def test_every_exported_shape_of_exact_gelu_becomes_one_node_with_the_same_outpu
     np.testing.assert_allclose(_run(model, x), expected, atol=1e-6)
 
 
+def test_constants_listed_as_graph_inputs_go_with_the_nodes_that_read_them() -> None:
+    """Older exporters list initializers among the graph's inputs: a dropped one must not stay a required input."""
+    model = _shapes()["torch"]
+    graph = model.graph
+    graph.input.extend(helper.make_tensor_value_info(i.name, TensorProto.FLOAT, []) for i in graph.initializer)
+    model.ir_version = 3
+    x = np.random.default_rng(1).normal(size=(2, 8)).astype(np.float32)
+    expected = _run(model, x)
+    assert fuse_gelu(model) == 1
+    assert [v.name for v in model.graph.input] == ["x"]
+    np.testing.assert_allclose(_run(model, x), expected, atol=1e-6)
+
+
 def test_a_lookalike_that_is_not_exact_gelu_is_left_alone() -> None:
     n = helper.make_node
     nodes = [n("Div", ["x", "sqrt2"], ["s"]), n("Erf", ["s"], ["e"]), n("Add", ["e", "one"], ["a"]),

@@ -133,6 +133,10 @@ def _drop_unused_constants(graph: onnx.GraphProto) -> None:
     unused = [i for i in graph.initializer if i.name not in used]
     for init in unused:
         graph.initializer.remove(init)
+    # older exporters also list initializers as graph inputs: a dropped one must not become a required input
+    gone = {i.name for i in unused}
+    for value in [v for v in graph.input if v.name in gone]:
+        graph.input.remove(value)
 
 
 def fused_model(path: str | Path) -> str | bytes:

@@ -299,7 +299,7 @@ def derive_thresholds(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...]
             rv, bl, review_by = None, None, "recall first"
         elif rv is None:
             # no threshold is precise enough to review: review where the clean rows stay within their budget,
-            # so that the category is still seen by a person (self-harm must not go unseen)
+            # so that the category is still seen by a person
             rv, review_by = first(0.0, CLEAN_REVIEW_BUDGET), "clean budget only"
         if bl is not None and rv is not None and bl[0] < rv[0]:
             bl = None if precision_at(p, y, rv[0]) < PRECISION_BLOCK else (rv[0], *bl[1:])
