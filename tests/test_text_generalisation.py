@@ -26,6 +26,7 @@ from tamis.engine.policy import Policy, PolicyBody, default_body
 
 PARALLEL = [json.loads(line) for line in (FIXTURES / "text_parallel_probes.jsonl").read_text(encoding="utf-8").splitlines() if line]
 CONTEXT = [json.loads(line) for line in (FIXTURES / "text_context_probes.jsonl").read_text(encoding="utf-8").splitlines() if line]
+GROUP = [json.loads(line) for line in (FIXTURES / "text_group_probes.jsonl").read_text(encoding="utf-8").splitlines() if line]
 LANGUAGES = ("de", "fr", "es", "pt", "it", "nl", "pl", "ar", "zh", "hi")
 
 
@@ -33,7 +34,7 @@ LANGUAGES = ("de", "fr", "es", "pt", "it", "nl", "pl", "ar", "zh", "hi")
 def verdicts() -> dict[str, tuple[str, frozenset[str]]]:
     """Verdict and flagged categories of every probe text under the default policy."""
     policy = Policy("probes", 1, PolicyBody.model_validate(default_body().model_dump()))
-    texts = sorted({t for p in PARALLEL for t in p["texts"].values()} | {p["text"] for p in CONTEXT})
+    texts = sorted({t for p in PARALLEL for t in p["texts"].values()} | {p["text"] for p in CONTEXT + GROUP})
     results = judge("probes", policy, [Item(str(i), text=t) for i, t in enumerate(texts)]).results
     return {t: (r.verdict, frozenset(c.name for c in r.categories if c.flagged)) for t, r in zip(texts, results)}
 
@@ -48,8 +49,8 @@ def test_fixtures_are_complete() -> None:
 
 
 @pytest.mark.models
-@pytest.mark.xfail(strict=True, reason="issue 11 open: under the default policy's out-of-source thresholds 6 of the "
-                   "22 English originals pass and translations get the English verdict 34.1 % of the time (76 of 220 "
+@pytest.mark.xfail(strict=True, reason="issue 11 open: under the default policy's out-of-source thresholds 5 of the "
+                   "22 English originals pass and translations get the English verdict 25.9 % of the time (67 of 220 "
                    "flagged); the multilingual candidates in the model card reach 61.8 % but flag fewer English "
                    "originals and fail the identity-term tests (`python -m tamis.textmodel.training.probes`)")
 def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts) -> None:
@@ -70,6 +71,16 @@ def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts)
               for lang in LANGUAGES) + f"); English originals flagged {len(harmful) - len(english_pass)}/{len(harmful)}")
     assert len(english_pass) <= 0.1 * len(harmful) and rate >= 0.9, report + "; English that pass: " + "; ".join(
         english_pass) + "; differ: " + "; ".join(differ[:20])
+
+
+@pytest.mark.models
+def test_explicit_hate_against_a_group_is_still_seen(verdicts) -> None:
+    """A floor, not a target: a leave-source-out gain once came with weights that flagged none of these (model card,
+    "Spam and scam beyond SMS"). The shipped weights flag 2 of the 10; statements naming a group kindly pass."""
+    hateful = [p["text"] for p in GROUP if p["kind"] == "hateful"]
+    flagged = [t for t in hateful if verdicts[t][0] != "pass"]
+    assert len(hateful) == 10 and len(flagged) >= 2, flagged
+    assert all(verdicts[p["text"]][0] == "pass" for p in GROUP if p["kind"] == "clean")
 
 
 @pytest.mark.models

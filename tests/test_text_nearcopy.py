@@ -19,7 +19,8 @@ def _lines(name: str) -> list[dict]:
 
 def probe_texts() -> list[str]:
     texts = [t for p in _lines("text_parallel_probes.jsonl") for t in p["texts"].values()]
-    return texts + [p["text"] for p in _lines("text_context_probes.jsonl") + _lines("text_probes.jsonl")]
+    return texts + [p["text"] for p in _lines("text_context_probes.jsonl") + _lines("text_probes.jsonl")
+                    + _lines("text_group_probes.jsonl")]
 
 
 def test_no_training_sentence_is_a_probe_or_a_near_copy() -> None:

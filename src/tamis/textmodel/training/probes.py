@@ -6,7 +6,8 @@
 Prints what `tests/test_text_generalisation.py` holds the shipped model to, for any weights and policy (a
 candidate is chosen by these and by `crossval`, before it replaces the shipped files): English threats and
 insults that pass, the share of translations that get their English original's verdict (per language),
-everyday sentences and political/religious/news probes that are flagged.
+everyday sentences and political/religious/news probes that are flagged, and how many sentences of explicit hate
+against a group (tests/fixtures/text_group_probes.jsonl) are flagged.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def verdicts(texts: list[str], policy_path: str | None) -> dict[str, tuple[str, 
     return {t: (r.verdict, frozenset(c.name for c in r.categories if c.flagged)) for t, r in zip(texts, doc.results)}
 
 
-def figures(parallel: list[dict], context: list[dict], v: dict) -> dict:
+def figures(parallel: list[dict], context: list[dict], v: dict, group: list[dict] | None = None) -> dict:
     harmful = [p for p in parallel if p["kind"] == "harmful"]
     english_pass = [p["texts"]["en"] for p in harmful if v[p["texts"]["en"]][0] == "pass"]
     per_language = Counter()
@@ -47,7 +48,11 @@ def figures(parallel: list[dict], context: list[dict], v: dict) -> dict:
             "english_pass": english_pass,
             "same_verdict_rate": round(sum(per_language.values()) / (len(harmful) * len(LANGUAGES)), 4),
             "same_verdict_per_language": dict(per_language), "translations_flagged": translations_flagged,
-            "everyday_flagged": benign_flagged, "context_flagged": context_flagged}
+            "everyday_flagged": benign_flagged, "context_flagged": context_flagged,
+            # explicit hate against a group (HateCheck-like), which no leave-source-out mean shows on its own
+            "group_hateful_flagged": sum(v[p["text"]][0] != "pass" for p in group or [] if p["kind"] == "hateful"),
+            "group_hateful": sum(p["kind"] == "hateful" for p in group or []),
+            "group_clean_flagged": [p["text"] for p in group or [] if p["kind"] != "hateful" and v[p["text"]][0] != "pass"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,8 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         return [json.loads(line) for line in (Path(args.fixtures) / name).read_text(encoding="utf-8").splitlines() if line]
 
     parallel, context = read("text_parallel_probes.jsonl"), read("text_context_probes.jsonl")
-    texts = sorted({t for p in parallel for t in p["texts"].values()} | {p["text"] for p in context})
-    print(json.dumps(figures(parallel, context, verdicts(texts, args.policy)), indent=1, ensure_ascii=False))
+    group = read("text_group_probes.jsonl")
+    texts = sorted({t for p in parallel for t in p["texts"].values()} | {p["text"] for p in context + group})
+    print(json.dumps(figures(parallel, context, verdicts(texts, args.policy), group), indent=1, ensure_ascii=False))
     return 0
 
 
