@@ -75,11 +75,12 @@ def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts)
 
 @pytest.mark.models
 def test_explicit_hate_against_a_group_is_still_seen(verdicts) -> None:
-    """A floor, not a target: a leave-source-out gain once came with weights that flagged none of these (model card,
-    "Spam and scam beyond SMS"). The shipped weights flag 2 of the 10; statements naming a group kindly pass."""
+    """A floor, not a target: a leave-source-out gain once came with weights that flagged 1 of these (model card,
+    "Spam and scam beyond SMS"). The shipped weights flag 5 of the 25, each at least 0.04 above its review
+    threshold; statements naming a group kindly pass."""
     hateful = [p["text"] for p in GROUP if p["kind"] == "hateful"]
     flagged = [t for t in hateful if verdicts[t][0] != "pass"]
-    assert len(hateful) == 10 and len(flagged) >= 2, flagged
+    assert len(hateful) == 25 and len(flagged) >= 5, flagged
     assert all(verdicts[p["text"]][0] == "pass" for p in GROUP if p["kind"] == "clean")
 
 
