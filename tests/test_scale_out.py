@@ -153,7 +153,7 @@ def first_match_after(urls: list[str], headers: dict[str, str], value: str, entr
     return {url: min(dt for dt in PROBE_OFFSETS_S if found[(url, dt)]) for url in urls}
 
 
-# Known timing defect: since the heartbeat fix (every lease/3) this passed four full CI runs, then on 2026-12-03
+# Known timing defect: since the heartbeat fix (every lease/3) this passed the full CI runs, then on 2026-12-03
 # (third session, a slower run: PostgreSQL suite 1026 s against 877 s) worker-1 was again not seen mid-video
 # (0 < progress < 1, first attempt) within 150 s, so the kill never happened. Not understood; a timeout here is
 # reported (xfail) instead of failing the suite; any other failure still fails it.
