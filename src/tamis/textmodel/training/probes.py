@@ -34,6 +34,7 @@ def verdicts(texts: list[str], policy_path: str | None) -> dict[str, tuple[str, 
 
 
 def figures(parallel: list[dict], context: list[dict], v: dict, group: list[dict] | None = None) -> dict:
+    group = group or []
     harmful = [p for p in parallel if p["kind"] == "harmful"]
     english_pass = [p["texts"]["en"] for p in harmful if v[p["texts"]["en"]][0] == "pass"]
     per_language = Counter()
@@ -50,9 +51,9 @@ def figures(parallel: list[dict], context: list[dict], v: dict, group: list[dict
             "same_verdict_per_language": dict(per_language), "translations_flagged": translations_flagged,
             "everyday_flagged": benign_flagged, "context_flagged": context_flagged,
             # explicit hate against a group (HateCheck-like), which no leave-source-out mean shows on its own
-            "group_hateful_flagged": sum(v[p["text"]][0] != "pass" for p in group or [] if p["kind"] == "hateful"),
-            "group_hateful": sum(p["kind"] == "hateful" for p in group or []),
-            "group_clean_flagged": [p["text"] for p in group or [] if p["kind"] != "hateful" and v[p["text"]][0] != "pass"]}
+            "group_hateful_flagged": sum(v[p["text"]][0] != "pass" for p in group if p["kind"] == "hateful"),
+            "group_hateful": sum(p["kind"] == "hateful" for p in group),
+            "group_clean_flagged": [p["text"] for p in group if p["kind"] != "hateful" and v[p["text"]][0] != "pass"]}
 
 
 def main(argv: list[str] | None = None) -> int:
