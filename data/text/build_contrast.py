@@ -352,6 +352,14 @@ add_languages("spam_multilingual", SPAM, {**no_abuse, "spam": 1, "any": 1})
 add_languages("promo_hard_negatives", PROMO_HARD_NEGATIVES, {**zeros, "profanity": 0, "any": 0})
 add_languages("money_everyday", MONEY_EVERYDAY, {**zeros, "profanity": 0, "any": 0})
 
+# Explicit hate against groups and the same groups in clean sentences (contrast_groups.py), as many of each.
+from contrast_groups import CLEAN as GROUP_CLEAN, HATEFUL as GROUP_HATEFUL, VIOLENT as GROUP_VIOLENT, sentences
+
+group_hate = {"hate": 1, "any": 1, "sexual": 0, "self-harm": 0, "spam": 0, "scam": 0}
+add_languages("group_hate", sentences(GROUP_HATEFUL), group_hate)
+add_languages("group_hate_violent", sentences(GROUP_VIOLENT), {**group_hate, "violence": 1})
+add_languages("group_mentions", sentences(GROUP_CLEAN), {**zeros, "profanity": 0, "any": 0})
+
 for r in rows:
     if r["lang"] is None:
         r["lang"] = py3langid.classify(r["text"])[0]
