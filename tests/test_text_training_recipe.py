@@ -128,3 +128,26 @@ def test_rare_positives_are_extra_training_rows_never_scored_rows_nor_threats() 
     assert len(extra) == 300 and all(r.labels.get("self-harm") == 1 for r in extra)  # no threat, nothing unused
     assert [r.id for r in extra] == [r.id for r in universe.rare_positives(rows, sampled, cap=300)]  # stable
     assert universe.rare_positives(rows, sampled, cap=0) == []
+
+
+def test_more_rows_fill_each_set_to_its_training_size_keep_its_mix_and_are_never_scored() -> None:
+    from tamis.textmodel.training import universe
+    from tamis.textmodel.training.train import Recipe
+
+    rows = ([row(i, "big", {"any": int(i % 4 == 0), "hate": int(i % 4 == 0)}, split="eval" if i % 10 == 1 else "train")
+             for i in range(8000)]
+            + [row(i, "small", {"any": 0}) for i in range(8000, 8500)]
+            + [row(i, "eltec_novel_paragraphs", {"any": 0}) for i in range(8500, 11500)]
+            + [row(i, "big", {"any": 1}, split="unused") for i in range(11500, 11600)])
+    sampled = universe.sample(rows)
+    more = universe.more_rows(rows, sampled, per_set=3000)
+    assert not {r.id for r in more} & {r.id for r in sampled}
+    assert {r.set for r in more} == {"big"}  # "small" is whole in the sample; long-form sets keep their cap
+    in_sample = sum(r.set == "big" for r in sampled)
+    assert len(more) == 3000 - in_sample and all(r.split == "train" for r in more)  # never evaluation rows
+    share = sum(r.labels["hate"] for r in more) / len(more)
+    assert 0.2 < share < 0.3  # the set's own mix (a quarter hate), not its positives alone
+    assert [r.id for r in more] == [r.id for r in universe.more_rows(rows, sampled, per_set=3000)]  # stable
+    both = universe.training_extra(rows, sampled, Recipe(rare_positives=0, train_per_set=3000))
+    assert [r.id for r in both] == [r.id for r in more]
+    assert universe.training_extra(rows, sampled, Recipe()) == []

@@ -470,9 +470,9 @@ def main(argv: list[str] | None = None) -> int:
                 save(fitted, args.recipe, recipe, trows, [], Path(args.save_model))
                 log(f"wrote {args.save_model}/text_model.npz")
 
-        extra = universe.rare_positives(everything, rows, recipe.rare_positives)
+        extra = universe.training_extra(everything, rows, recipe)
         if extra:
-            log(f"{len(extra)} extra positives of {', '.join(universe.RARE_HEADS)} for training only")
+            log(f"{len(extra)} extra rows for training only (rare positives, more rows a set)")
         preds = predict_out_of_source(rows, recipe, args.cache, args.folds, log, on_full, extra)
         heads = recipe.heads
         np.savez_compressed(out / "predictions.npz", preds=preds, heads=np.array(heads), ids=np.array([r.id for r in rows]))
@@ -483,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
                      "ngram_scale": recipe.ngram_scale, "ngram_heads": None if recipe.ngram_heads is None else
                      list(recipe.ngram_heads), "language_dirs": recipe.language_dirs, "max_iter": recipe.max_iter, "heads": list(heads),
                      "background": recipe.background, "pos_share": recipe.pos_share,
-                     "rare_positives": recipe.rare_positives,
+                     "rare_positives": recipe.rare_positives, "train_per_set": recipe.train_per_set,
                      "set_weights": {"/".join(map(str, k)): v for k, v in recipe.noisy.items()}}
     if args.write_policy:
         from tamis.engine.policy import default_body

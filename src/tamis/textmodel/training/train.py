@@ -240,6 +240,8 @@ class Recipe:
     language_dirs: int = 0
     # up to this many extra positives per set and rare head (universe.rare_positives), for training only
     rare_positives: int = 0
+    # training-only rows beyond the sample, up to this many rows a set (universe.more_rows; 0: the sample only)
+    train_per_set: int = 0
 
     def uses_ngrams(self, head: str) -> bool:
         return bool(self.ngram_scale) and (self.ngram_heads is None or head in self.ngram_heads)
@@ -270,6 +272,9 @@ RECIPES = {
     # sexual, violence and self-harm rows above all) added to training. Tried with `--templates 25000` (with the
     # default 2,500 the sample fit's hate head scores "I am a proud gay man" like hate); not shipped: model card
     "current-rare": Recipe(rare_positives=600),
+    # the shipped recipe fitted on up to 6,000 rows a set (the sample scores 1,200): the shipped weights saw every
+    # row of the older sets, and a fit on the sample alone lost explicit hate against groups (model card)
+    "current-more": Recipe(train_per_set=6000),
     "generalise-pos25": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS, pos_share=0.25,
                                heads=SERVED_HEADS),
 }
@@ -488,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = universe.sample(everything, templates=args.templates)
     n_eval = write_eval(rows, args.eval_out)
     excluded = {x for x in args.exclude_sets.split(",") if x}
-    extra = universe.rare_positives(everything, rows, RECIPES[args.recipe].rare_positives)
+    extra = universe.training_extra(everything, rows, RECIPES[args.recipe])
     used = [r for r in universe.training_rows(rows + extra)
             if r.split in ("train", "calib") and r.set not in excluded]
     log(f"{len(rows)} rows, {len(used)} used for training and calibration; eval written: {n_eval} -> {args.eval_out}")

@@ -98,6 +98,36 @@ def rare_positives(rows: list[Row], sampled: list[Row], cap: int) -> list[Row]:
     return out
 
 
+def more_rows(rows: list[Row], sampled: list[Row], per_set: int) -> list[Row]:
+    """Training-only extra rows: per set, rows the sample left out (a stable choice by row id, so each set keeps
+    its own mix of labels) until the set has `per_set` rows in all. Never scored: every set keeps the sample's
+    rows and prevalence, and the figures stay comparable with runs that add none. The long-form sets and the
+    identity templates keep their own caps (embedding paragraphs is what costs time; `--templates` sets theirs)."""
+    if per_set <= 0:
+        return []
+    have: dict[str, int] = {}
+    for r in sampled:
+        have[r.set] = have.get(r.set, 0) + 1
+    taken = {r.id for r in sampled}
+    by_set: dict[str, list[Row]] = {}
+    for r in rows:
+        if r.id not in taken and r.split in ("train", "calib") and r.set not in LONG_SETS and r.set != TEMPLATE_SET:
+            by_set.setdefault(r.set, []).append(r)
+    out: list[Row] = []
+    for name in sorted(by_set):
+        room = per_set - have.get(name, 0)
+        if room > 0:
+            out.extend(sorted(by_set[name], key=lambda r: _unit(r.id, "more"))[:room])
+    return out
+
+
+def training_extra(rows: list[Row], sampled: list[Row], recipe) -> list[Row]:
+    """A recipe's training-only rows (its `rare_positives` and `train_per_set`), each row once."""
+    extra = rare_positives(rows, sampled, recipe.rare_positives)
+    more = more_rows(rows, sampled + extra, recipe.train_per_set)
+    return extra + more
+
+
 def is_long_negative(row: Row) -> bool:
     return len(row.text) > whole_text_chars() and not any(v == 1 for v in row.labels.values())
 
