@@ -115,13 +115,15 @@ def evaluate(model: TextModel, rows: list[dict], cache: str | None = None) -> di
 
 def policy_flags(P: np.ndarray, cats: list[str]) -> np.ndarray:
     """Rows the shipped default policy would flag on this model's scores: a category of the policy (not
-    the model's `any` head, which the policy does not use) at the policy's review threshold."""
+    the model's `any` head, which the policy does not use, nor a head the service never reports: the policy's
+    `extremism` rule is for term lists and banks) at the policy's review threshold."""
     from tamis.engine.policy import default_body
+    from tamis.textmodel.training.crossval import RETIRED
 
     rules = default_body().categories
     flags = np.zeros(len(P), dtype=bool)
     for j, c in enumerate(cats):
-        rule = rules.get(c)
+        rule = None if c in RETIRED else rules.get(c)
         if rule is not None and rule.review is not None:
             flags |= P[:, j] >= rule.review
     return flags
