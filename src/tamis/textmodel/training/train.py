@@ -272,8 +272,9 @@ RECIPES = {
     # sexual, violence and self-harm rows above all) added to training. Tried with `--templates 25000` (with the
     # default 2,500 the sample fit's hate head scores "I am a proud gay man" like hate); not shipped: model card
     "current-rare": Recipe(rare_positives=600),
-    # the shipped recipe fitted on up to 6,000 rows a set (the sample scores 1,200): the shipped weights saw every
-    # row of the older sets, and a fit on the sample alone lost explicit hate against groups (model card)
+    # the shipped recipe (since 2026-12-03): `current` fitted on up to 6,000 rows a set while the sample scores
+    # 1,200 (the weights before it saw every row of the older sets; a fit on the sample alone lost explicit hate
+    # against groups: model card)
     "current-more": Recipe(train_per_set=6000),
     "generalise-pos25": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS, pos_share=0.25,
                                heads=SERVED_HEADS),

@@ -9,6 +9,8 @@ Rows used (a stable sample by a hash of the row id, so every run uses the same o
   what costs time, on two shared cores);
 * at most LONG_CAP rows of the benign long-form sets (paragraphs of novels, encyclopedia, speeches...):
   they are negatives only and embedding paragraphs is what costs time;
+* for training only, never scored: a recipe's `rare_positives` (rare heads' positives the cap left out) and
+  `train_per_set` (more rows of each set, up to that many: `more_rows`);
 * a long row (more than WHOLE_TEXT_CHARS) with no positive label is trained on as its pieces (each a
   clean row of the same set), which is how the service will read it; a long positive row is trained on
   its first WHOLE_TEXT_CHARS characters (which of its sentences carries the harm is not known).
