@@ -105,7 +105,8 @@ def serve_and_moderate(tamis: Path, home: Path, env: dict[str, str], started: fl
         assert status == 200, (status, doc)
         result = doc["results"][0]
         assert doc["project"] == "wheel" and result["verdict"] == "block", doc
-        assert any(c["name"] == "harassment" and "text-model@1" in c["analyzers"] for c in result["categories"]), result
+        assert any(c["name"] == "harassment" and any(a.startswith("text-model@") for a in c["analyzers"])
+                   for c in result["categories"]), result
         image = base64.b64encode(IMAGE.read_bytes()).decode()
         status, doc = http("POST", base + "/v1/moderate", {"items": [{"data_id": "i", "image_base64": image}]}, key)
         assert status == 200, (status, doc)
