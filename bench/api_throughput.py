@@ -16,6 +16,7 @@ images (image-text, by the bytes' SHA-256) never answers for a measured image: a
 images of the run before it read no text at all, and once reported 16.4 images/s against 4.8.
 
     python bench/api_throughput.py [--images 96] [--texts 4000] [--concurrency 2] [--text-images 24]
+    python bench/api_throughput.py --size 4032x3024 --image-batch 4 --images 32   # 12-MP phone photos
     python bench/api_throughput.py --gpu     # raw images/s on onnxruntime's CUDA provider, when present
 """
 
@@ -49,12 +50,12 @@ SENTENCES = [
 ]
 
 
-def make_images(n: int, seed: int = 7) -> list[bytes]:
-    """Photo-sized JPEGs with structure (gradients plus noise), not flat colour."""
+def make_images(n: int, seed: int = 7, size: tuple[int, int] = (640, 480)) -> list[bytes]:
+    """Photo-sized JPEGs (width, height) with structure (gradients plus noise), not flat colour."""
     rng = np.random.default_rng(seed)
     images = []
     for i in range(n):
-        h, w = 480, 640
+        w, h = size
         y, x = np.mgrid[0:h, 0:w]
         base = np.stack([(x * (i + 1)) % 256, (y * 3 + i * 40) % 256, ((x + y) * 2) % 256], axis=-1)
         noisy = np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype(np.uint8)
@@ -121,11 +122,11 @@ def raw_ways(concurrency: int) -> list[tuple[str, int, int]]:
             (f"{concurrency} worker threads, 1 thread per session", concurrency, 1)]
 
 
-def raw_images_in_process(n: int, batch: int, workers: int, threads: int, seed: int) -> tuple[float, float]:
+def raw_images_in_process(n: int, batch: int, workers: int, threads: int, seed: int, size: str) -> tuple[float, float]:
     """raw_images in a fresh process whose model sessions have `threads` threads each."""
     env = {**os.environ, "TAMIS_ONNX_THREADS": str(threads)}
     out = subprocess.run([sys.executable, __file__, "--raw-only", str(workers), "--images", str(n),
-                          "--image-batch", str(batch), "--seed", str(seed)],
+                          "--image-batch", str(batch), "--seed", str(seed), "--size", size],
                          env=env, check=True, capture_output=True, text=True).stdout
     rate, cpu_ms = out.strip().splitlines()[-1].split()
     return float(rate), float(cpu_ms)
@@ -262,25 +263,29 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--text-images", type=int, default=24, help="single-image requests with text, for latency")
     parser.add_argument("--gpu", action="store_true", help="only raw images/s on the CUDA provider")
+    parser.add_argument("--size", default="640x480", help="the photos' WxH, e.g. 4032x3024 for a 12-MP phone photo "
+                        "(big ones need a smaller --image-batch: a request's body is at most 64 MiB)")
     parser.add_argument("--raw-only", type=int, metavar="WORKERS", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    size = (width, height)
 
     if args.raw_only:
-        print(*raw_images(make_images(args.images, seed=args.seed), args.image_batch, workers=args.raw_only))
+        print(*raw_images(make_images(args.images, seed=args.seed, size=size), args.image_batch, workers=args.raw_only))
         return
     texts = make_texts(args.texts)
     if args.gpu:
         gpu(make_images(args.images), args.image_batch)
         return
     load = os.getloadavg()[0]
-    raw = {label: raw_images_in_process(args.images, args.image_batch, workers, threads, seed=100 + k)
+    raw = {label: raw_images_in_process(args.images, args.image_batch, workers, threads, seed=100 + k, size=args.size)
            for k, (label, workers, threads) in enumerate(raw_ways(args.concurrency))}
     raw_img, raw_cpu = max(raw.values())
     raw_txt = raw_texts(texts, args.text_batch)
     with_text = [json_batch([{"data_id": "t", "image_base64": base64.b64encode(d).decode()}])
                  for d in text_images(args.text_images)]
-    api_images = make_images(args.images, seed=200)
+    api_images = make_images(args.images, seed=200, size=size)
     image_payloads = [image_payload(group) for group in batches(api_images, args.image_batch)]
     text_payloads = [
         json_batch([{"data_id": f"t-{i}", "text": t} for i, t in enumerate(group)])
@@ -299,7 +304,7 @@ def main() -> None:
             server.wait(timeout=30)
 
     print(f"cpu cores: {os.cpu_count()}  load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end  "
-          f"images: {args.images} x 640x480 JPEG without text, batch {args.image_batch}, new ones for every run; "
+          f"images: {args.images} x {args.size} JPEG without text, batch {args.image_batch}, new ones for every run; "
           f"texts: {len(texts)} short, batch {args.text_batch}; client threads: {args.concurrency}")
     print("raw images/s: " + ", ".join(f"{label} {rate:.1f}" for label, (rate, _) in raw.items()) + " (raw = the best)")
     # CPU per image hardly depends on how busy the machine is, unlike images/s: the API's CPU beyond

@@ -34,8 +34,8 @@ from PIL import Image
 from tamis.analyzers.links.analyzer import Links
 from tamis.schema import Item
 from tamis.analyzers.links.urls import find_links
-from tamis.media.codes import read_codes
-from tamis.media.images import decode_image
+from tamis.media.codes import LARGE_FORMATS, read_codes
+from tamis.media.images import decode_image, larger_copy
 
 DATA = Path(__file__).with_name("data")
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "benign"
@@ -185,6 +185,20 @@ def bench_qr(quick: bool) -> dict:
                          "with_second_look_ms": round(1000 * statistics.median(times[True]), 1)}
         print(f"read_codes on a {label}: {timing[label]['first_look_ms']} ms (512 px only), "
               f"{timing[label]['with_second_look_ms']} ms (with the second look)")
+    # The second look's formats: the QR family (codes.LARGE_FORMATS) against every 2-D code.
+    buf = io.BytesIO()
+    _photo(size).save(buf, "JPEG", quality=90)
+    grey = larger_copy(decode_image(buf.getvalue(), field="image")).convert("L")  # type: ignore[union-attr]
+    for label, formats in (("the QR family (the second look's)", LARGE_FORMATS),
+                           ("every 2-D code", zxingcpp.barcode_formats_from_str("QRCode,MicroQRCode,RMQRCode,DataMatrix,Aztec"))):
+        spent = []
+        for _ in range(3 if quick else 5):
+            start = time.perf_counter()
+            zxingcpp.read_barcodes(grey, formats=formats)
+            spent.append(time.perf_counter() - start)
+        timing[f"second look, {label}"] = {"ms": round(1000 * statistics.median(spent), 1)}
+        print(f"zxing on the {grey.size[0]}x{grey.size[1]} larger copy of a {size[0]}x{size[1]} photo, {label}: "
+              f"{timing[f'second look, {label}']['ms']} ms")
     # A photo barely larger than the working copy: does the second look (the original at 640 px) still
     # find codes the 512 px copy misses? (issue 16 asked whether it could be skipped there.)
     only_second = []

@@ -444,3 +444,46 @@ def test_larger_copy_of_an_opaque_image_equals_the_flattened_one(mode: str) -> N
     flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     flat.alpha_composite(rgba)
     assert copy is not None and copy.mode == "RGB" and copy.tobytes() == flat.convert("RGB").tobytes()
+
+
+def _photo_bytes(size: tuple[int, int], fmt: str, mode: str = "RGB", orientation: int = 1) -> bytes:
+    rng = np.random.default_rng(size[0] + orientation)
+    y, x = np.mgrid[0:size[1], 0:size[0]]
+    base = np.stack([x % 256, (y * 3) % 256, (x + y) % 256], axis=-1) + rng.normal(0, 20, (size[1], size[0], 3))
+    im = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).convert(mode)
+    buf = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    im.save(buf, fmt, exif=exif.tobytes()) if fmt == "JPEG" else im.save(buf, fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("size", "fmt", "mode", "orientation"), [
+    ((640, 480), "JPEG", "RGB", 1),     # no draft either way
+    ((4032, 3024), "JPEG", "RGB", 1),   # a 12-MP phone photo: both decodes at 1/2
+    ((3024, 4032), "JPEG", "RGB", 6),   # the same, turned upright by EXIF
+    ((4032, 3024), "JPEG", "L", 1),
+    ((6000, 4000), "JPEG", "RGB", 1),   # the working copy decodes at 1/4, the larger copy at 1/2: decoded again
+    ((1500, 900), "PNG", "RGBA", 1),
+    ((1200, 800), "PNG", "P", 1),
+    ((400, 300), "JPEG", "RGB", 1),     # no larger than the working copy: no larger copy
+])
+def test_the_larger_copy_decode_image_keeps_equals_a_second_decode(size, fmt: str, mode: str, orientation: int) -> None:
+    """decode_image keeps the larger copy when its own decode is at the larger copy's scale; its pixels
+    (and the working copy's) are those of decoding the bytes again, as larger_copy does otherwise."""
+    from tamis.media import images
+
+    data = _photo_bytes(size, fmt, mode, orientation)
+    kept = decode_image(data, field="image")
+    again = images._decode_larger(kept)
+    reused = "larger" in kept.derived
+    assert reused == (size not in ((6000, 4000), (400, 300)))
+    copy = images.larger_copy(kept)
+    assert (copy is None) == (again is None) == (max(size) <= images.WORKING_SIZE)
+    if copy is not None:
+        assert copy.size == again.size and copy.mode == again.mode == "RGB" and copy.tobytes() == again.tobytes()
+    # the working copy is the one decode_image always made
+    with Image.open(io.BytesIO(data)) as im:
+        images._draft(im)
+        im.load()
+        assert kept.image.tobytes() == images._working_copy(im).tobytes()

@@ -73,11 +73,13 @@ def decode_image(data: bytes, *, field: str, settings: Settings | None = None) -
             # hashes that must agree with other tools' (PDQ) are computed from the bytes otherwise.
             plain = im.mode in ("RGB", "L") and orientation in (0, 1) and "transparency" not in im.info
             fmt = "JPEG" if im.format == "MPO" else (im.format or "unknown")  # MPO: multi-picture JPEG
+            larger: Image.Image | None = None
             if _is_animation(im):
                 frames = _animation_frames(im, orientation, field, settings)
                 working = frames[0][1]
             else:
-                frames, working = [], _working_copy(im)
+                frames = []
+                working, larger = _still_copies(im, data, (width, height))
     except ProblemError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -85,7 +87,10 @@ def decode_image(data: bytes, *, field: str, settings: Settings | None = None) -
         raise too_large(f"image has too many pixels: {e}", field) from None
     except Exception as e:  # Pillow raises a grab-bag of types (OSError, ValueError, SyntaxError...) on bad data
         raise bad_input(f"could not decode image: {e}", field) from None
-    return DecodedImage(image=working, data=data, format=fmt, width=width, height=height, plain=plain, frames=frames)
+    decoded = DecodedImage(image=working, data=data, format=fmt, width=width, height=height, plain=plain, frames=frames)
+    if larger is not None:
+        decoded.derived["larger"] = larger
+    return decoded
 
 
 # Longest side of the larger copy that OCR (1280 px) and the second look for QR codes (2048 px) read.
@@ -95,16 +100,29 @@ LARGER_SIZE = 2048
 LARGER_DRAFT, LARGER_DRAFT_MIN_SIDE = 1280, LARGER_SIZE // 2
 
 
+# Modes the larger copy is made from (16-bit or float greys are not: the working copy scaled them right).
+_LARGER_MODES = ("RGB", "RGBA", "L", "LA", "P", "PA", "CMYK", "YCbCr")
+
+
 def larger_copy(image: DecodedImage) -> Image.Image | None:
-    """The original decoded again, once per image for every analyzer that needs more than the working
-    copy: oriented, RGB, alpha flattened onto white, longest side at most LARGER_SIZE (a big JPEG is
-    decoded at 1/2, 1/4 or 1/8 scale, never below LARGER_DRAFT px). None when the original is no larger
-    than the working copy, or when a second decode fails (the bytes passed decode_image: an unusual
-    file, e.g. an animation frame Pillow decodes differently; the working copy was read already)."""
+    """The original at a larger size, once per image for every analyzer that needs more than the
+    working copy: oriented, RGB, alpha flattened onto white, longest side at most LARGER_SIZE (a big
+    JPEG is decoded at 1/2, 1/4 or 1/8 scale, never below LARGER_DRAFT px). decode_image keeps it when
+    its own decode is at that scale (every still but the largest JPEGs); otherwise the bytes are decoded
+    again here. None when the original is no larger than the working copy, or when a second decode fails
+    (the bytes passed decode_image: an unusual file, e.g. an animation frame Pillow decodes differently;
+    the working copy was read already)."""
     with image.derived_lock:
         if "larger" not in image.derived:
             image.derived["larger"] = _decode_larger(image)
         return image.derived["larger"]
+
+
+def _draft_larger(im: Image.Image) -> None:
+    if im.format in ("JPEG", "MPO"):
+        scale = LARGER_DRAFT / max(im.size)
+        im.draft("RGB", (max(LARGER_DRAFT_MIN_SIDE, int(im.size[0] * scale) + 1),
+                         max(LARGER_DRAFT_MIN_SIDE, int(im.size[1] * scale) + 1)))
 
 
 def _decode_larger(image: DecodedImage) -> Image.Image | None:
@@ -112,19 +130,26 @@ def _decode_larger(image: DecodedImage) -> Image.Image | None:
         return None
     try:
         with Image.open(io.BytesIO(image.data)) as im:
-            if im.format in ("JPEG", "MPO"):
-                scale = LARGER_DRAFT / max(im.size)
-                im.draft("RGB", (max(LARGER_DRAFT_MIN_SIDE, int(im.size[0] * scale) + 1),
-                                 max(LARGER_DRAFT_MIN_SIDE, int(im.size[1] * scale) + 1)))
+            _draft_larger(im)
             im.load()
-            if im.mode not in ("RGB", "RGBA", "L", "LA", "P", "PA", "CMYK", "YCbCr"):
-                return None  # 16-bit or float greys: the working copy already scaled them right
+            if im.mode not in _LARGER_MODES:
+                return None
             upright = ImageOps.exif_transpose(im)
             copy = _flattened(upright)
     except Exception:  # Pillow raises many types on unusual files
         return None
     copy.thumbnail((LARGER_SIZE, LARGER_SIZE), Image.Resampling.BILINEAR)
     return copy
+
+
+def _larger_decode_size(data: bytes) -> tuple[int, int] | None:
+    """The size _decode_larger decodes these bytes at (JPEG's draft scale), read from the header alone."""
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            _draft_larger(probe)
+            return probe.size
+    except Exception:  # the bytes decoded once already; a probe that fails just means no reuse
+        return None
 
 
 def _flattened(im: Image.Image) -> Image.Image:
@@ -247,6 +272,28 @@ def _animation_frames(im: Image.Image, orientation: int, field: str, settings: S
         im.load()
         frames.append((t_ms, _working_copy(im.copy(), orientation)))
     return frames
+
+
+def _still_copies(im: Image.Image, data: bytes, original: tuple[int, int]) -> tuple[Image.Image, Image.Image | None]:
+    """The working copy of a decoded still, and its larger copy (see larger_copy) when these pixels are
+    the ones larger_copy would decode: a 12-MP photo's QR codes are read again at 2016 px, and decoding
+    it a second time would cost ~35 ms of the ~240 its moderation takes (bench/api_throughput.py --size).
+    Same pixels as a second decode (tests/test_images.py holds them equal)."""
+    reuse = (max(original) > WORKING_SIZE and im.mode in _LARGER_MODES
+             and im.size == _larger_decode_size(data))
+    if not reuse:
+        return _working_copy(im), None
+    orientation = _orientation(im)
+    if orientation != 1:
+        ImageOps.exif_transpose(im, in_place=True)
+    larger = _flattened(im)
+    if larger is im:
+        larger = im.copy()  # detach from the file object that is about to close
+    working = _to_rgb(im)
+    working = working.copy() if working is im else working
+    working.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.LANCZOS)
+    larger.thumbnail((LARGER_SIZE, LARGER_SIZE), Image.Resampling.BILINEAR)
+    return working, larger
 
 
 def _working_copy(im: Image.Image, orientation: int | None = None) -> Image.Image:
