@@ -1,9 +1,9 @@
 """Where an image's time goes through the API beyond the models: py-spy samples a real `tamis serve`
 (SQLite) while `--concurrency` clients post single-image `/v1/moderations` requests (data: URLs of
-new 640x480 JPEGs), then the samples of the server's busy threads are split by what they were doing.
+new JPEGs, 640x480 unless --size), then the samples of the server's busy threads are split by what they were doing.
 
     pip install py-spy   # the `bench` extra
-    python bench/api_profile.py [--requests 40] [--concurrency 2]
+    python bench/api_profile.py [--requests 40] [--concurrency 2] [--size 640x480]
 
 Prints images/s and p50 for the run, then the share of busy samples in: the analyzers (models and
 their preprocessing), image decoding, hashing for the banks, thumbnails, the database, the rest of
@@ -66,11 +66,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--size", default="640x480", help="the photos' WxH, e.g. 4032x3024 (a 12-MP phone photo)")
+    parser.add_argument("--keep", type=Path, help="also copy py-spy's raw samples (collapsed stacks) there")
     args = parser.parse_args()
     spy_binary = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy_binary).exists():
         sys.exit("py-spy is not installed (pip install py-spy)")
-    images = make_images(args.requests + 1, seed=800)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    images = make_images(args.requests + 1, seed=800, size=(width, height))
 
     def body(data: bytes) -> dict:  # type: ignore[type-arg]
         url = "data:image/jpeg;base64," + base64.b64encode(data).decode()
@@ -112,6 +115,8 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
         busy, parts = split(out.read_text()) if out.exists() else (0, collections.Counter())
+        if args.keep and out.exists():
+            shutil.copy(out, args.keep)
     took.sort()
     print(f"{args.requests} single-image requests, {args.concurrency} clients: {args.requests / elapsed:.2f} images/s, "
           f"p50 {took[len(took) // 2] * 1000:.0f} ms")

@@ -138,3 +138,34 @@ def test_self_harm_keeps_the_policys_review_threshold_and_never_blocks_on_text()
     assert d["review"] is None and d["block"] is None and d["review_by"] == "recall first"
     base = {"categories": {"self-harm": {"review": 0.5}}}
     assert policy_with({"self-harm": d}, base)["categories"]["self-harm"] == {"review": 0.5}
+
+
+def test_review_thresholds_are_lowered_together_within_every_sets_budget() -> None:
+    """spend_review_budget lowers a precise category's review threshold below the 1 %-of-any-set start while
+    every set's clean rows stay within the budget, and never flags more rows of a set already over it."""
+    from tamis.engine.policy import default_body
+    from tamis.textmodel.training.crossval import MAX_CATEGORY_REVIEW, SET_REVIEW_BUDGET, spend_review_budget
+
+    rng = np.random.default_rng(4)
+    rows = [row(i, "abuse", {"any": 1, "harassment": 1}) for i in range(300)]
+    harassment = list(rng.uniform(0.6, 1.0, 300))
+    rows += [row(1000 + i, "chat", {"any": 0}) for i in range(600)]
+    harassment += list(rng.uniform(0.0, 0.7, 582)) + list(rng.uniform(0.7, 0.95, 18))  # 3 % score high
+    # a set whose clean rows are already reviewed on self-harm (recall first: the policy keeps 0.5) above the
+    # budget; one of its rows scores harassment 0.83
+    rows += [row(2000 + i, "support", {"any": 0}) for i in range(100)]
+    harassment += list(rng.uniform(0.0, 0.6, 99)) + [0.83]
+    self_harm = np.r_[np.zeros(900), np.full(10, 0.9), np.zeros(90)]
+    p = scores(len(rows), harassment=np.array(harassment), **{"self-harm": self_harm})
+    base = default_body().model_dump(mode="json")
+    start = derive_thresholds(rows, p, HEADS)
+    spent = spend_review_budget(rows, p, HEADS, start, base)
+    before, after = start["harassment"]["review"], spent["harassment"]["review"]
+    assert after < before and spent["harassment"]["review_by"].endswith("the sets' review budget")
+    assert spent["harassment"]["block"] == start["harassment"]["block"]  # blocks are not touched
+    h = np.array(harassment)
+    chat, support = h[300:900], h[900:]
+    assert (chat >= after).mean() <= min(SET_REVIEW_BUDGET, MAX_CATEGORY_REVIEW)
+    flagged = lambda t: int(((support >= t) | (self_harm[900:] >= 0.5)).sum())  # noqa: E731
+    assert flagged(after) == flagged(before) and after > 0.83  # the set over its budget: not one clean row more
+    assert (h[:300] >= after).sum() > (h[:300] >= before).sum()  # and it catches more
