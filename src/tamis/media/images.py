@@ -278,22 +278,18 @@ def _still_copies(im: Image.Image, data: bytes, original: tuple[int, int]) -> tu
     """The working copy of a decoded still, and its larger copy (see larger_copy) when these pixels are
     the ones larger_copy would decode: a 12-MP photo's QR codes are read again at 2016 px, and decoding
     it a second time would cost ~35 ms of the ~240 its moderation takes (bench/api_throughput.py --size).
-    Same pixels as a second decode (tests/test_images.py holds them equal)."""
+    Same pixels as a second decode (tests/test_media.py holds them equal)."""
     reuse = (max(original) > WORKING_SIZE and im.mode in _LARGER_MODES
              and im.size == _larger_decode_size(data))
     if not reuse:
         return _working_copy(im), None
-    orientation = _orientation(im)
-    if orientation != 1:
+    if _orientation(im) != 1:
         ImageOps.exif_transpose(im, in_place=True)
     larger = _flattened(im)
     if larger is im:
         larger = im.copy()  # detach from the file object that is about to close
-    working = _to_rgb(im)
-    working = working.copy() if working is im else working
-    working.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.LANCZOS)
     larger.thumbnail((LARGER_SIZE, LARGER_SIZE), Image.Resampling.BILINEAR)
-    return working, larger
+    return _working_copy(im, orientation=1), larger
 
 
 def _working_copy(im: Image.Image, orientation: int | None = None) -> Image.Image:
