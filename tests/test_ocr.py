@@ -137,19 +137,23 @@ def test_gate_stops_a_line_shaped_box_that_is_no_text() -> None:
 
 
 @pytest.mark.models
-def test_ocr_and_the_qr_codes_second_look_share_one_larger_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("size", "decodes"), [((1600, 800), 0), ((6000, 3000), 1)])
+def test_ocr_and_the_qr_codes_second_look_share_one_larger_decode(monkeypatch: pytest.MonkeyPatch, size, decodes) -> None:
+    """The larger copy is decode_image's own pixels where they are at its scale (1600 px: both decode it
+    whole), else one more decode shared by OCR and the codes' second look (6000 px: 1/4 against 1/2)."""
     from tamis.analyzers import get_analyzer
     from tamis.schema import Item
 
-    image, _ = render(["one decode is enough"], size=(1600, 800), px=64)
+    image, _ = render(["one decode is enough"], size=size, px=64 * size[0] // 1600)
     decoded = decode_image(encoded(image, "JPEG"), field="file")
+    image_text, links = get_analyzer("image-text"), get_analyzer("links")  # loaded (and derived) before counting
     opened: list[int] = []
     real_open = Image.open
     monkeypatch.setattr(Image, "open", lambda *a, **k: opened.append(1) or real_open(*a, **k))
-    read = get_analyzer("image-text").analyze([Item("a", image=decoded)])[0]
-    get_analyzer("links").analyze([Item("a", image=decoded)])  # no code at 512 px: the second look
+    read = image_text.analyze([Item("a", image=decoded)])[0]
+    links.analyze([Item("a", image=decoded)])  # no code at 512 px: the second look
     assert read.read is not None and read.read.text == "one decode is enough"  # type: ignore[attr-defined]
-    assert len(opened) == 1  # OCR's 1280 px copy and the codes' 2048 px look come from one decode
+    assert len(opened) == decodes  # OCR's 1280 px copy and the codes' 2048 px look come from one decode
 
 
 def test_proportional_split_when_the_engine_gives_only_a_line_box() -> None:
