@@ -169,3 +169,16 @@ def test_review_thresholds_are_lowered_together_within_every_sets_budget() -> No
     flagged = lambda t: int(((support >= t) | (self_harm[900:] >= 0.5)).sum())  # noqa: E731
     assert flagged(after) == flagged(before) and after > 0.83  # the set over its budget: not one clean row more
     assert (h[:300] >= after).sum() > (h[:300] >= before).sum()  # and it catches more
+
+
+def test_binding_names_the_sets_whose_clean_rows_hold_a_threshold_up() -> None:
+    """tamis.textmodel.training.binding: per category, the sets whose clean rows reach a threshold most often."""
+    from tamis.textmodel.training.binding import clean_by_set, worst_sets
+
+    rows = [row(i, "quiet", {"any": 0}) for i in range(40)] + [row(100 + i, "loud", {"any": 0}) for i in range(40)]
+    rows += [row(200 + i, "few", {"any": 0}) for i in range(5)]  # under 20 clean rows: not judged
+    rows += [row(300 + i, "abuse", {"any": 1, "harassment": 1}) for i in range(40)]  # not clean: never counted
+    harassment = np.r_[np.full(40, 0.1), np.r_[np.full(4, 0.9), np.full(36, 0.2)], np.full(5, 0.99), np.full(40, 0.95)]
+    by_set = clean_by_set(rows, scores(len(rows), harassment=harassment), HEADS, "harassment")
+    assert set(by_set) == {"quiet", "loud"}
+    assert worst_sets(by_set, 0.85, k=2) == [("loud", 0.1, 40), ("quiet", 0.0, 40)]
