@@ -364,6 +364,13 @@ def spend_review_budget(rows: list[Row], preds: np.ndarray, heads: tuple[str, ..
 
     pooled = {c: labelled(c) for c in movable}
     start = {s_: float(flags(review)[0][ix].any(axis=1).mean()) for s_, ix in set_ix.items()}
+    # a set's cap: the budget, or where it stands already when it is over it (no more of its clean rows)
+    cap = {s_: max(SET_REVIEW_BUDGET, share) + 1e-9 for s_, share in start.items()}
+
+    def within_budgets(clean_t: np.ndarray, j: int) -> bool:
+        return all(clean_t[ix, j].mean() <= MAX_CATEGORY_REVIEW and clean_t[ix].any(axis=1).mean() <= cap[s_]
+                   for s_, ix in set_ix.items())
+
     while True:
         clean_now, hit_now = flags(review)
         caught_now, flagged_now = hit_now[harmful].any(axis=1).sum(), clean_now.any(axis=1)
@@ -376,13 +383,8 @@ def spend_review_budget(rows: list[Row], preds: np.ndarray, heads: tuple[str, ..
             y, p = pooled[c]
             if (p >= t).sum() < 5 or precision_at(p, y, t) < floor[c]:
                 continue
-            trial = {**review, c: t}
-            clean_t, hit_t = flags(trial)
-            j = cats.index(c)
-            if any(clean_t[ix, j].mean() > MAX_CATEGORY_REVIEW or
-                   clean_t[ix].any(axis=1).mean() > max(SET_REVIEW_BUDGET, start[s_]) + 1e-9 or
-                   (start[s_] > SET_REVIEW_BUDGET and clean_t[ix].any(axis=1).mean() > start[s_] + 1e-9)
-                   for s_, ix in set_ix.items()):
+            clean_t, hit_t = flags({**review, c: t})
+            if not within_budgets(clean_t, cats.index(c)):
                 continue
             gained = int(hit_t[harmful].any(axis=1).sum() - caught_now)
             added = int(clean_t.any(axis=1).sum() - flagged_now.sum())
