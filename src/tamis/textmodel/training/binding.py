@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         review = body["categories"].get(c, {}).get("review")
         scores = clean_by_set(rows, preds, heads, c)
         start = review if review is not None else 0.95
-        for t in sorted({round(start - d, 2) for d in (0.0, 0.02, 0.05, 0.1)} - {None}, reverse=True):
+        for t in (round(start - d, 2) for d in (0.0, 0.02, 0.05, 0.1)):
             sets = ", ".join(f"{s} {100 * share:.2f} % of {n}" for s, share, n in worst_sets(scores, t))
             print(f"{c} at {t:.2f}{' (the policy)' if t == review else ''}: {sets}")
     if args.fold_without:
