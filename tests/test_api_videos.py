@@ -205,10 +205,12 @@ def wait_for(predicate, timeout_s: float, what: str) -> None:  # type: ignore[no
 
 @pytest.mark.slow
 def test_a_job_whose_worker_is_killed_is_completed_by_another_with_one_decision(client, auth, project: str, workers) -> None:  # type: ignore[no-untyped-def]
-    # 48 s at 1 frame/s whose picture changes every second (so no sampled frame repeats the one before
-    # and all 48 are analyzed): the job runs long enough to be seen half-way.
+    # 96 s at 1 frame/s whose picture changes every second (so no sampled frame repeats the one before
+    # and all 96 are analyzed, in six batches): the job runs long enough to be seen half-way. Progress
+    # is written between batches at most once a second (services/videos.py: RENEW_EVERY_S); at 48 s, three
+    # batches, a fast worker wrote it only once, just before the end, and the test once missed it.
     shots = [photo(n) for n in ("chelsea.jpg", "coffee.jpg", "rocket.jpg")]
-    video = encode([(1, shots[s % 3]) for s in range(48)], size=(160, 120), fps=5)
+    video = encode([(1, shots[s % 3]) for s in range(96)], size=(160, 120), fps=5)
     job_id = submit(client, auth, video, data_id="long").json()["job"]["id"]
     first = start_worker(workers)
     seen: list[dict[str, Any]] = []
@@ -224,7 +226,7 @@ def test_a_job_whose_worker_is_killed_is_completed_by_another_with_one_decision(
     start_worker(workers)  # takes the job over once the killed worker's lease (4 s) has run out
     wait_for(lambda: job_doc(client, auth, job_id)["status"] == "done", 180, "the second worker to finish")
     done = job_doc(client, auth, job_id)
-    assert done["attempts"] == 2 and done["result"]["frames"] == 48
+    assert done["attempts"] == 2 and done["result"]["frames"] == 96
     with transaction() as session:
         assert session.scalar(select(func.count()).select_from(DecisionItem).where(
             DecisionItem.project_id == project, DecisionItem.data_id == "long")) == 1
