@@ -279,8 +279,9 @@ def _still_copies(im: Image.Image, data: bytes, original: tuple[int, int]) -> tu
     the ones larger_copy would decode: a 12-MP photo's QR codes are read again at 2016 px, and decoding
     it a second time would cost ~35 ms of the ~240 its moderation takes (bench/api_throughput.py --size).
     Same pixels as a second decode (tests/test_media.py holds them equal)."""
+    # Only a JPEG is decoded at a scale (libjpeg's draft): other formats are decoded whole both times.
     reuse = (max(original) > WORKING_SIZE and im.mode in _LARGER_MODES
-             and im.size == _larger_decode_size(data))
+             and (im.format not in ("JPEG", "MPO") or im.size == _larger_decode_size(data)))
     if not reuse:
         return _working_copy(im), None
     if _orientation(im) != 1:

@@ -15,14 +15,13 @@ encoder's meaning or in the surface n-grams?
 from __future__ import annotations
 
 import argparse
-import json
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from tamis.textmodel.training import universe
-from tamis.textmodel.training.crossval import SERVED, clean_mask, group_of, rows_of
+from tamis.textmodel.training.crossval import SERVED, clean_mask, group_of, policy_body, rows_of
 from tamis.textmodel.training.data import Row, load_rows
 
 
@@ -82,9 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recipe", default="current-more")
     args = ap.parse_args(argv)
 
-    from tamis.engine.policy import default_body
-
-    body = json.loads(Path(args.policy).read_text()) if args.policy else default_body().model_dump(mode="json")
+    body = policy_body(args.policy)
     everything = load_rows(args.data)
     rows = universe.sample(everything)
     z = np.load(Path(args.predictions) / "predictions.npz")

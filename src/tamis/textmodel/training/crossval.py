@@ -70,6 +70,13 @@ def policy_thresholds(path: str | None = None) -> dict[str, dict[str, float | No
             for c in SERVED}
 
 
+def policy_body(path: str | None = None) -> dict:
+    """The policy body at `path` (JSON), else the default policy's."""
+    from tamis.engine.policy import default_body
+
+    return json.loads(Path(path).read_text()) if path else default_body().model_dump(mode="json")
+
+
 def folds(rows: list[Row], k: int) -> list[list[str]]:
     """Source groups held out together: one fold per group (k=0: leave-one-source-out), or the groups,
     largest first, dealt round-robin into k folds (every source is still scored by heads that never saw
@@ -253,6 +260,26 @@ CLEAN_BLOCK_BUDGET, CLEAN_REVIEW_BUDGET = 0.002, 0.01
 RECALL_FIRST = frozenset({"self-harm"})
 
 
+def pooled(rows: list[Row], scores: np.ndarray, valid: np.ndarray, masks: list, c: str, j: int
+           ) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """The rows that speak to category `c` (column j of the clean masks): its label where a row has one, else 0
+    on rows clean for it; their scores; and for each, its set where it is a clean row's negative (else None)."""
+    ys, ps, sets = [], [], []
+    for i, r in enumerate(rows):
+        if not valid[i]:
+            continue
+        if c in r.labels:
+            y = r.labels[c]
+        elif masks[i] is not None and masks[i][j]:
+            y = 0
+        else:
+            continue
+        ys.append(y)
+        ps.append(scores[i])
+        sets.append(r.set if masks[i] is not None and y == 0 else None)
+    return np.array(ys), np.array(ps), sets
+
+
 def derive_thresholds(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...]) -> dict:
     """Review and block thresholds per category from out-of-source predictions: the lowest threshold on
     GRID at which the pooled precision (rows labelling the category, and clean rows as negatives) is at
@@ -261,22 +288,10 @@ def derive_thresholds(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...]
     cats = tuple(c for c in heads if c in SERVED)
     col = {h: j for j, h in enumerate(heads)}
     masks = [clean_mask(r, cats) for r in rows]
+    valid = ~np.isnan(preds).any(axis=1)
     out = {}
     for j, c in enumerate(cats):
-        ys, ps, sets = [], [], []
-        for i, r in enumerate(rows):
-            if np.isnan(preds[i]).any():
-                continue
-            if c in r.labels:
-                y = r.labels[c]
-            elif masks[i] is not None and masks[i][j]:
-                y = 0
-            else:
-                continue
-            ys.append(y)
-            ps.append(preds[i, col[c]])
-            sets.append(r.set if masks[i] is not None and y == 0 else None)
-        y, p = np.array(ys), np.array(ps)
+        y, p, sets = pooled(rows, preds[:, col[c]], valid, masks, c, j)
         clean_sets = defaultdict(list)
         for k, s_ in enumerate(sets):
             if s_ is not None:
@@ -354,15 +369,7 @@ def spend_review_budget(rows: list[Row], preds: np.ndarray, heads: tuple[str, ..
         t = np.array([th.get(c) if th.get(c) is not None else np.inf for c in cats])
         return (C >= t) & M, C >= t  # clean rows flagged (per category), any row flagged (per category)
 
-    def labelled(c: str) -> tuple[np.ndarray, np.ndarray]:
-        j, ys, ps = cats.index(c), [], []
-        for i, r in enumerate(rows):
-            if ok[i] and (c in r.labels or M[i, j]):
-                ys.append(r.labels.get(c, 0))
-                ps.append(C[i, j])
-        return np.array(ys), np.array(ps)
-
-    pooled = {c: labelled(c) for c in movable}
+    labelled = {c: pooled(rows, C[:, cats.index(c)], ok, masks, c, cats.index(c))[:2] for c in movable}
     start = {s_: float(flags(review)[0][ix].any(axis=1).mean()) for s_, ix in set_ix.items()}
     # a set's cap: the budget, or where it stands already when it is over it (no more of its clean rows)
     cap = {s_: max(SET_REVIEW_BUDGET, share) + 1e-9 for s_, share in start.items()}
@@ -380,7 +387,7 @@ def spend_review_budget(rows: list[Row], preds: np.ndarray, heads: tuple[str, ..
             if not lower:
                 continue
             t = float(lower[-1])
-            y, p = pooled[c]
+            y, p = labelled[c]
             if (p >= t).sum() < 5 or precision_at(p, y, t) < floor[c]:
                 continue
             clean_t, hit_t = flags({**review, c: t})
@@ -396,7 +403,7 @@ def spend_review_budget(rows: list[Row], preds: np.ndarray, heads: tuple[str, ..
     out = {c: dict(d) for c, d in derived.items()}
     for c in movable:
         if review[c] != derived[c]["review"]:
-            y, p = pooled[c]
+            y, p = labelled[c]
             out[c].update(review=review[c], review_precision=precision_at(p, y, review[c]),
                           review_recall=round(float((p[y == 1] >= review[c]).mean()), 4) if (y == 1).any() else None,
                           review_by=f"{derived[c]['review_by']}, then the sets' review budget")
@@ -573,9 +580,7 @@ def main(argv: list[str] | None = None) -> int:
         heads = recipe.heads
         np.savez_compressed(out / "predictions.npz", preds=preds, heads=np.array(heads), ids=np.array([r.id for r in rows]))
     res = summarise(rows, preds, heads, policy_thresholds(args.policy))
-    from tamis.engine.policy import default_body
-
-    base = json.loads(Path(args.policy).read_text()) if args.policy else default_body().model_dump(mode="json")
+    base = policy_body(args.policy)
     res["derived_thresholds"] = spend_review_budget(rows, preds, heads, derive_thresholds(rows, preds, heads), base)
     res["folds"] = folds(rows, args.folds)
     res["recipe"] = {"name": f"fixed weights {args.model}" if args.model else args.recipe, "C": recipe.C, "dense_scale": recipe.dense_scale,
