@@ -171,6 +171,32 @@ def test_review_thresholds_are_lowered_together_within_every_sets_budget() -> No
     assert (h[:300] >= after).sum() > (h[:300] >= before).sum()  # and it catches more
 
 
+def test_review_counts_rows_harmful_in_another_category_and_crosses_plateaus() -> None:
+    """A hate head that also fires on slur tweets its source labels offensive, not hate (hate = 0, any = 1):
+    by the category's own labels its precision is a third at every threshold, but every row it flags above the
+    clean rows is harmful, so spend_review_budget lowers it; and it lowers past a stretch of thresholds where
+    nothing more is caught (a plateau), where a one-step look would stop. A block still needs hate's own
+    precision."""
+    from tamis.engine.policy import default_body
+    from tamis.textmodel.training.crossval import spend_review_budget
+
+    rows, hate = [], []
+    for i in range(300):
+        rows.append(row(i, "tweets", {"any": 1, "hate": int(i % 3 == 0)}))
+        hate.append(0.9 + 0.09 * i / 150 if i < 150 else 0.72)  # none between 0.73 and 0.89
+    rows += [row(1000 + i, "chat", {"any": 0}) for i in range(600)]
+    hate += [0.1] * 591 + [0.74] * 9  # 1.5 % of the clean rows score 0.74: review starts above them
+    p = scores(len(rows), hate=np.array(hate))
+    base = default_body().model_dump(mode="json")
+    start = derive_thresholds(rows, p, HEADS)
+    assert start["hate"]["review_by"] == "clean budget only" and start["hate"]["block"] is None
+    spent = spend_review_budget(rows, p, HEADS, start, base)["hate"]
+    assert start["hate"]["review"] > 0.74
+    assert spent["review"] == 0.72  # past 0.74 and 0.73, which catch nothing more, to where the other tweets sit
+    assert spent["review_harmful_share"] >= 0.7 and spent["review_precision"] < 0.5
+    assert spent["block"] is None
+
+
 def test_binding_names_the_sets_whose_clean_rows_hold_a_threshold_up() -> None:
     """tamis.textmodel.training.binding: per category, the sets whose clean rows reach a threshold most often."""
     from tamis.textmodel.training.binding import clean_by_set, worst_sets

@@ -260,15 +260,18 @@ CLEAN_BLOCK_BUDGET, CLEAN_REVIEW_BUDGET = 0.002, 0.01
 RECALL_FIRST = frozenset({"self-harm"})
 
 
-def pooled(rows: list[Row], scores: np.ndarray, valid: np.ndarray, masks: list, c: str, j: int
-           ) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+def pooled(rows: list[Row], scores: np.ndarray, valid: np.ndarray, masks: list, c: str, j: int,
+           harmful_counts: bool = False) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
     """The rows that speak to category `c` (column j of the clean masks): its label where a row has one, else 0
-    on rows clean for it; their scores; and for each, its set where it is a clean row's negative (else None)."""
+    on rows clean for it; their scores; and for each, its set where it is a clean row's negative (else None).
+    With `harmful_counts`, a row harmful in any category counts as a positive too (what a reviewer is shown)."""
     ys, ps, sets = [], [], []
     for i, r in enumerate(rows):
         if not valid[i]:
             continue
-        if c in r.labels:
+        if harmful_counts and (r.labels.get(c) == 1 or r.labels.get("any") == 1):
+            y = 1
+        elif c in r.labels:
             y = r.labels[c]
         elif masks[i] is not None and masks[i][j]:
             y = 0
@@ -338,11 +341,13 @@ def spend_review_budget(rows: list[Row], preds: np.ndarray, heads: tuple[str, ..
     """`derived` with review thresholds lowered where what they catch is worth it. derive_thresholds keeps each
     category within 1 % of any set's clean rows on its own; but the target holds for all categories together,
     and most sets' clean rows are far below it. Greedily, one grid step at a time, the category whose next step
-    catches the most harmful rows (`any`=1) per clean row it adds to review is lowered, as long as its pooled
-    precision stays at PRECISION_REVIEW or above (categories reviewed on the clean budget alone: not below their
-    precision at the start), no set's clean rows go over SET_REVIEW_BUDGET (a set over it already: no more of
-    them) and none over MAX_CATEGORY_REVIEW for the category. Block thresholds are not touched. The other
-    categories count at the thresholds the policy will have (policy_with(derived, base))."""
+    catches the most harmful rows (`any`=1) per clean row it adds to review is lowered (to the best of its lower
+    steps, so that a plateau does not stop it), as long as at least PRECISION_REVIEW of the rows it flags are
+    harmful in some category (a reviewer shown a slur tweet under `hate` that its source files under profanity
+    has not been shown a clean text), no set's clean rows go over SET_REVIEW_BUDGET (a set over it already: no
+    more of them) and none over MAX_CATEGORY_REVIEW for the category. Block thresholds are not touched: a block
+    needs the category's own precision. The other categories count at the thresholds the policy will have
+    (policy_with(derived, base))."""
     from tamis.analyzers.text_model import REVIEW_ONLY_CAP, REVIEW_ONLY_HEADS
 
     cats = tuple(c for c in heads if c in SERVED)
@@ -362,14 +367,13 @@ def spend_review_budget(rows: list[Row], preds: np.ndarray, heads: tuple[str, ..
     review = {c: policy.get(c, {}).get("review") for c in cats}
     movable = [c for c in cats if c in derived and derived[c]["review"] is not None and c not in RECALL_FIRST
                and c not in SHARED_WITH_IMAGES]
-    floor = {c: PRECISION_REVIEW if derived[c]["review_by"] == "precision" else (derived[c]["review_precision"] or 0.0)
-             for c in movable}
 
     def flags(th: dict) -> tuple[np.ndarray, np.ndarray]:
         t = np.array([th.get(c) if th.get(c) is not None else np.inf for c in cats])
         return (C >= t) & M, C >= t  # clean rows flagged (per category), any row flagged (per category)
 
-    labelled = {c: pooled(rows, C[:, cats.index(c)], ok, masks, c, cats.index(c))[:2] for c in movable}
+    labelled = {c: pooled(rows, C[:, cats.index(c)], ok, masks, c, cats.index(c), harmful_counts=True)[:2]
+                for c in movable}
     start = {s_: float(flags(review)[0][ix].any(axis=1).mean()) for s_, ix in set_ix.items()}
     # a set's cap: the budget, or where it stands already when it is over it (no more of its clean rows)
     cap = {s_: max(SET_REVIEW_BUDGET, share) + 1e-9 for s_, share in start.items()}
@@ -383,28 +387,26 @@ def spend_review_budget(rows: list[Row], preds: np.ndarray, heads: tuple[str, ..
         caught_now, flagged_now = hit_now[harmful].any(axis=1).sum(), clean_now.any(axis=1)
         best = None
         for c in movable:
-            lower = [t for t in GRID if t < review[c]]
-            if not lower:
-                continue
-            t = float(lower[-1])
             y, p = labelled[c]
-            if (p >= t).sum() < 5 or precision_at(p, y, t) < floor[c]:
-                continue
-            clean_t, hit_t = flags({**review, c: t})
-            if not within_budgets(clean_t, cats.index(c)):
-                continue
-            gained = int(hit_t[harmful].any(axis=1).sum() - caught_now)
-            added = int(clean_t.any(axis=1).sum() - flagged_now.sum())
-            if gained > 0 and (best is None or gained / (added + 1) > best[0]):
-                best = (gained / (added + 1), c, t)
+            for t in (float(t) for t in GRID[::-1] if t < review[c]):
+                if (p >= t).sum() < 5 or precision_at(p, y, t) < PRECISION_REVIEW:
+                    break
+                clean_t, hit_t = flags({**review, c: t})
+                if not within_budgets(clean_t, cats.index(c)):
+                    break
+                gained = int(hit_t[harmful].any(axis=1).sum() - caught_now)
+                added = int(clean_t.any(axis=1).sum() - flagged_now.sum())
+                if gained > 0 and (best is None or gained / (added + 1) > best[0]):
+                    best = (gained / (added + 1), c, t)
         if best is None:
             break
         review[best[1]] = best[2]
     out = {c: dict(d) for c, d in derived.items()}
     for c in movable:
         if review[c] != derived[c]["review"]:
-            y, p = labelled[c]
+            y, p = pooled(rows, C[:, cats.index(c)], ok, masks, c, cats.index(c))[:2]
             out[c].update(review=review[c], review_precision=precision_at(p, y, review[c]),
+                          review_harmful_share=precision_at(*labelled[c][::-1], review[c]),
                           review_recall=round(float((p[y == 1] >= review[c]).mean()), 4) if (y == 1).any() else None,
                           review_by=f"{derived[c]['review_by']}, then the sets' review budget")
     return out
