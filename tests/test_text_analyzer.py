@@ -53,6 +53,21 @@ def test_long_text_evidence_points_at_the_chunk_that_carried_the_score(analyzer)
 
 
 @pytest.mark.models
+def test_a_long_texts_harassment_blends_its_highest_pieces(analyzer) -> None:  # type: ignore[no-untyped-def]
+    """The text is judged as crossval measures it: each head's highest piece, then the `any` head blended in."""
+    from tamis.analyzers.text_model import chunks
+
+    text = CLEAN * 6 + "You are a disgusting pig. " + CLEAN * 6
+    pieces = [text[s:e] for s, e in chunks(text)]
+    model = analyzer.model
+    top = dict(zip(model.categories, model.predict(pieces).max(axis=0)))
+    reported = analyzer.analyze([Item("l", text=text)])[0].scores
+    assert len(pieces) > 2
+    assert reported["harassment"] == pytest.approx((top["harassment"] * top["any"]) ** 0.5, abs=1e-6)
+    assert reported["hate"] == pytest.approx(top["hate"], abs=1e-6)
+
+
+@pytest.mark.models
 def test_sexual_minors_needs_words_for_a_minor(analyzer) -> None:  # type: ignore[no-untyped-def]
     with_cue, without = analyzer.analyze([
         Item("a", text="send me nude pics of the 12 year old"),

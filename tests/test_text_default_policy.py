@@ -35,6 +35,7 @@ def test_the_crossval_file_describes_the_shipped_weights() -> None:
     assert CROSSVAL["recipe"]["name"] == model.meta.get("recipe", "current")
     assert CROSSVAL["recipe"]["ngram_scale"] == model.meta.get("ngram_scale", 1.0)
     assert CROSSVAL["recipe"]["C"] == model.meta["C"]
+    assert CROSSVAL["recipe"].get("any_blend", {}) == model.any_blend  # the scores measured are the ones reported
     served = {c for c in model.categories if c != "any"} - RETIRED_HEADS
     assert set(DERIVED) == served
 

@@ -49,8 +49,8 @@ def test_fixtures_are_complete() -> None:
 
 
 @pytest.mark.models
-@pytest.mark.xfail(strict=True, reason="issue 11 open: under the default policy's out-of-source thresholds 8 of the "
-                   "22 English originals pass and translations get the English verdict 42.7 % of the time (59 of 220 "
+@pytest.mark.xfail(strict=True, reason="issue 11 open: under the default policy's out-of-source thresholds 5 of the "
+                   "22 English originals pass and translations get the English verdict 35.9 % of the time (81 of 220 "
                    "flagged); the multilingual candidates in the model card reach 61.8 % but flag fewer English "
                    "originals and fail the identity-term tests (`python -m tamis.textmodel.training.probes`)")
 def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts) -> None:
@@ -76,12 +76,12 @@ def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts)
 @pytest.mark.models
 def test_explicit_hate_against_a_group_is_still_seen(verdicts) -> None:
     """A floor, not a target: a leave-source-out gain once came with weights that flagged 1 of these (model card,
-    "Spam and scam beyond SMS"). The shipped weights flag 6 of the 25 (five of them at least 0.05 above a review
-    threshold, one 0.013: the floor leaves room for one to tip on another CPU); statements naming a group kindly
+    "Spam and scam beyond SMS"). The shipped weights and policy flag 9 of the 25 (two of them less than 0.04 above
+    a review threshold: the floor leaves room for them to tip on another CPU); statements naming a group kindly
     pass."""
     hateful = [p["text"] for p in GROUP if p["kind"] == "hateful"]
     flagged = [t for t in hateful if verdicts[t][0] != "pass"]
-    assert len(hateful) == 25 and len(flagged) >= 5, flagged
+    assert len(hateful) == 25 and len(flagged) >= 7, flagged
     assert all(verdicts[p["text"]][0] == "pass" for p in GROUP if p["kind"] == "clean")
 
 

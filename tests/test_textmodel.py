@@ -60,6 +60,38 @@ def test_batch_equals_single(model):
     assert np.allclose(batch, single, atol=1e-4)
 
 
+def test_blend_is_the_geometric_mean_with_the_any_head_for_its_categories_only():
+    from hypothesis import given, strategies as st
+
+    from tamis.textmodel.model import blend
+
+    cats = ("any", "hate", "harassment")
+
+    @given(st.lists(st.tuples(*[st.floats(0.0, 1.0)] * 3), min_size=1, max_size=5), st.floats(0.0, 1.0))
+    def check(rows, w):
+        scores = np.array(rows)
+        out = blend(scores, cats, {"harassment": w})
+        assert np.array_equal(out[:, :2], scores[:, :2])  # `any` and the other heads unchanged
+        lo, hi = np.minimum(scores[:, 0], scores[:, 2]), np.maximum(scores[:, 0], scores[:, 2])
+        assert np.all(out[:, 2] >= lo - 1e-12) and np.all(out[:, 2] <= hi + 1e-12)  # between the two heads
+        assert np.array_equal(blend(scores, cats, {}), scores)
+
+    check()
+    assert blend(np.array([[1.0, 0.2, 0.81]]), cats, {"harassment": 0.5})[0, 2] == pytest.approx(0.9)
+
+
+@pytest.mark.models
+def test_the_shipped_model_reports_harassment_blended_with_the_any_head(model):
+    """An insult the harassment head alone is unsure of, the any head sure of: reported between the two."""
+    text = "You are a disgusting pig."
+    raw = dict(zip(model.categories, model.predict([text])[0]))
+    reported = model.predict_dict(text)
+    assert model.any_blend == {"harassment": 0.5}
+    assert reported["harassment"] == pytest.approx(raw["harassment"] ** 0.5 * raw["any"] ** 0.5)
+    assert {c: v for c, v in reported.items() if c != "harassment"} == \
+        pytest.approx({c: v for c, v in raw.items() if c != "harassment"})
+
+
 @pytest.mark.models
 def test_obvious_cases(model):
     s = score(model, "I will kill you")

@@ -130,9 +130,10 @@ class TextModelAnalyzer:
 
     def _signal(self, text: str, spans: list[tuple[int, int]], probs: np.ndarray) -> Signal:
         signal = Signal(self.name, self.version)
-        best = probs.argmax(axis=0)
+        best = probs.argmax(axis=0)  # each category's evidence: its highest piece
+        text_scores = self.model.blend(probs.max(axis=0)[None, :])[0]
         for column, category in self._columns:
-            score = float(np.clip(probs[best[column], column], 0.0, 1.0))
+            score = float(np.clip(text_scores[column], 0.0, 1.0))
             if category in REVIEW_ONLY_HEADS:
                 score = min(score, REVIEW_ONLY_CAP)
             signal.scores[category] = score

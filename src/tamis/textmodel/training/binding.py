@@ -20,9 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tamis.textmodel.model import blend
 from tamis.textmodel.training import universe
 from tamis.textmodel.training.crossval import SERVED, clean_mask, group_of, policy_body, rows_of
 from tamis.textmodel.training.data import Row, load_rows
+from tamis.textmodel.training.train import RECIPES
 
 
 def clean_by_set(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...], c: str) -> dict[str, np.ndarray]:
@@ -45,7 +47,7 @@ def worst_sets(scores: dict[str, np.ndarray], t: float, k: int = 3) -> list[tupl
 
 def fold_parts(everything: list[Row], rows: list[Row], group: str, recipe_name: str, cache: str,
                categories: list[str]) -> None:
-    from tamis.textmodel.training.train import RECIPES, features_of, fit, one_blas_thread
+    from tamis.textmodel.training.train import features_of, fit, one_blas_thread
 
     recipe = RECIPES[recipe_name]
     extra = universe.training_extra(everything, rows, recipe)
@@ -78,14 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--categories", nargs="*", default=["hate", "harassment", "violence", "profanity"])
     ap.add_argument("--fold-without", default=None, metavar="GROUP", help="also fit without this source group")
     ap.add_argument("--cache", default=None, help="with --fold-without: the embedding cache")
-    ap.add_argument("--recipe", default="current-more")
+    ap.add_argument("--recipe", default="current-more-blend", help="the recipe of the run (its blend is applied "
+                    "to the predictions, as crossval does) and of --fold-without's fit")
     args = ap.parse_args(argv)
 
     body = policy_body(args.policy)
     everything = load_rows(args.data)
     rows = universe.sample(everything)
     z = np.load(Path(args.predictions) / "predictions.npz")
-    preds, heads = rows_of(z, rows), tuple(str(h) for h in z["heads"])
+    heads = tuple(str(h) for h in z["heads"])
+    preds = blend(rows_of(z, rows), heads, RECIPES[args.recipe].any_blend)
     for c in args.categories:
         review = body["categories"].get(c, {}).get("review")
         scores = clean_by_set(rows, preds, heads, c)

