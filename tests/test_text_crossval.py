@@ -208,3 +208,15 @@ def test_binding_names_the_sets_whose_clean_rows_hold_a_threshold_up() -> None:
     by_set = clean_by_set(rows, scores(len(rows), harassment=harassment), HEADS, "harassment")
     assert set(by_set) == {"quiet", "loud"}
     assert worst_sets(by_set, 0.85, k=2) == [("loud", 0.1, 40), ("quiet", 0.0, 40)]
+
+
+def test_a_blend_on_the_command_line_is_checked() -> None:
+    import pytest
+
+    from tamis.textmodel.training.crossval import parse_blend
+
+    assert parse_blend("harassment=0.5, hate=0.3") == {"harassment": 0.5, "hate": 0.3}
+    assert parse_blend("") == {}
+    for bad in ("extremism=0.5", "any=0.5", "hate=1.5", "hate=", "hate", "hate=lots"):
+        with pytest.raises(SystemExit, match="--any-blend"):
+            parse_blend(bad)

@@ -529,6 +529,21 @@ def markdown(res: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def parse_blend(spec: str) -> dict[str, float]:
+    """"harassment=0.5,hate=0.3" -> {"harassment": 0.5, "hate": 0.3}; "" -> {}."""
+    out = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        category, _, weight = part.partition("=")
+        try:
+            w = float(weight)
+        except ValueError:
+            w = float("nan")
+        if category not in SERVED or not 0.0 <= w <= 1.0:
+            raise SystemExit(f"--any-blend: {part!r} is not a served category = a weight in [0, 1]")
+        out[category] = w
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/data")
@@ -541,6 +556,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recipe", default="current", choices=sorted(RECIPES))
     ap.add_argument("--C", type=float, default=None)
     ap.add_argument("--max-iter", type=int, default=None)
+    ap.add_argument("--any-blend", default=None, metavar="C=W,...", help="blend these categories with the any head "
+                    "instead of the recipe's (tamis.textmodel.model.blend; e.g. harassment=0.5,hate=0.3; '' for none)")
     ap.add_argument("--model", default=None, help="score these fixed weights instead of cross-validating "
                     "(a reference: in-source for the sets they were trained on)")
     ap.add_argument("--rescore", action="store_true", help="reuse --out's predictions.npz (new thresholds only)")
@@ -565,6 +582,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     recipe = RECIPES[args.recipe]
     recipe = replace(recipe, C=args.C or recipe.C, max_iter=args.max_iter or recipe.max_iter)
+    if args.any_blend is not None:
+        recipe = replace(recipe, any_blend=parse_blend(args.any_blend))
     if args.model:
         preds, heads = predict_with(args.model, rows, args.cache)
     elif args.rescore:
