@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tamis.textmodel.model import blend
 from tamis.textmodel.training import universe
 from tamis.textmodel.training.data import TEMPLATE_SET, Row, clean_for, load_rows
-from tamis.textmodel.model import blend
 from tamis.textmodel.training.train import HEADS, RECIPES, Recipe, features_of, fit, one_blas_thread, save
 
 # Sets that share the origin of their text: held out together, so that no fold trains on a sibling.
@@ -341,9 +341,9 @@ SET_REVIEW_BUDGET, MAX_CATEGORY_REVIEW = 0.04, 0.02
 def spend_review_budget(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...], derived: dict, base: dict) -> dict:
     """`derived` with review thresholds lowered where what they catch is worth it. derive_thresholds keeps each
     category within 1 % of any set's clean rows on its own; but the target holds for all categories together,
-    and most sets' clean rows are far below it. Greedily, one grid step at a time, the category whose next step
-    catches the most harmful rows (`any`=1) per clean row it adds to review is lowered (to the best of its lower
-    steps, so that a plateau does not stop it), as long as at least PRECISION_REVIEW of the rows it flags are
+    and most sets' clean rows are far below it. Greedily, the category whose lowering catches the most harmful
+    rows (`any`=1) per clean row it adds to review is lowered, to whichever lower grid step does that best (not
+    only the next one, so that a plateau that catches nothing more does not stop it), as long as at least PRECISION_REVIEW of the rows it flags are
     harmful in some category (a reviewer shown a slur tweet under `hate` that its source files under profanity
     has not been shown a clean text), no set's clean rows go over SET_REVIEW_BUDGET (a set over it already: no
     more of them) and none over MAX_CATEGORY_REVIEW for the category. Block thresholds are not touched: a block
