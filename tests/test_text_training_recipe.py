@@ -151,3 +151,18 @@ def test_more_rows_fill_each_set_to_its_training_size_keep_its_mix_and_are_never
     both = universe.training_extra(rows, sampled, Recipe(rare_positives=0, train_per_set=3000))
     assert [r.id for r in both] == [r.id for r in more]
     assert universe.training_extra(rows, sampled, Recipe()) == []
+
+
+@pytest.mark.models
+def test_median_scores_per_language_are_what_the_analyzer_reports() -> None:
+    from tamis.analyzers.text_model import TextModelAnalyzer
+    from tamis.schema import Item
+    from tamis.textmodel.training.probes import LANGUAGES, PER_LANGUAGE_CATEGORIES, median_scores
+
+    texts = {"en": "You are a disgusting pig.", **{lang: "Have a nice day." for lang in LANGUAGES}}
+    out = median_scores([{"kind": "harmful", "texts": texts}, {"kind": "benign", "texts": texts}])
+    assert set(out) == {"en", *LANGUAGES} and all(set(v) == set(PER_LANGUAGE_CATEGORIES) for v in out.values())
+    pig = TextModelAnalyzer().analyze([Item("p", text=texts["en"])])[0].scores
+    # the benign probe (the same texts) is left out: the median of one harmful probe is its own score
+    assert out["en"]["harassment"] == round(pig["harassment"], 2)
+    assert out["en"]["harassment"] > out["de"]["harassment"]  # an insult above "Have a nice day."

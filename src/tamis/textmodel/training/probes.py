@@ -6,8 +6,9 @@
 Prints what `tests/test_text_generalisation.py` holds the shipped model to, for any weights and policy (a
 candidate is chosen by these and by `crossval`, before it replaces the shipped files): English threats and
 insults that pass, the share of translations that get their English original's verdict (per language),
-everyday sentences and political/religious/news probes that are flagged, and how many sentences of explicit hate
-against a group (tests/fixtures/text_group_probes.jsonl) are flagged.
+everyday sentences and political/religious/news probes that are flagged, how many sentences of explicit hate
+against a group (tests/fixtures/text_group_probes.jsonl) are flagged, and per language the median harassment,
+threat and violence scores of the threats and insults.
 """
 
 from __future__ import annotations
@@ -56,6 +57,26 @@ def figures(parallel: list[dict], context: list[dict], v: dict, group: list[dict
             "group_clean_flagged": [p["text"] for p in group if p["kind"] != "hateful" and v[p["text"]][0] != "pass"]}
 
 
+PER_LANGUAGE_CATEGORIES = ("harassment", "harassment/threatening", "violence")
+
+
+def median_scores(parallel: list[dict]) -> dict[str, dict[str, float]]:
+    """Per language, the median score the `text-model` analyzer reports on the harmful parallel probes, for the
+    categories threats and insults land in: how far each language sits from English, verdicts aside."""
+    import numpy as np
+
+    from tamis.analyzers.text_model import TextModelAnalyzer
+    from tamis.schema import Item
+
+    analyzer = TextModelAnalyzer()
+    harmful = [p for p in parallel if p["kind"] == "harmful"]
+    out = {}
+    for lang in ("en", *LANGUAGES):
+        signals = analyzer.analyze([Item(str(i), text=p["texts"][lang]) for i, p in enumerate(harmful)])
+        out[lang] = {c: round(float(np.median([s.scores[c] for s in signals])), 2) for c in PER_LANGUAGE_CATEGORIES}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="weights to score with (default: the shipped ones)")
@@ -71,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parallel, context = read("text_parallel_probes.jsonl"), read("text_context_probes.jsonl")
     group = read("text_group_probes.jsonl")
     texts = sorted({t for p in parallel for t in p["texts"].values()} | {p["text"] for p in context + group})
-    print(json.dumps(figures(parallel, context, verdicts(texts, args.policy), group), indent=1, ensure_ascii=False))
+    res = {**figures(parallel, context, verdicts(texts, args.policy), group), "median_scores": median_scores(parallel)}
+    print(json.dumps(res, indent=1, ensure_ascii=False))
     return 0
 
 
