@@ -75,7 +75,8 @@ def policy_body(path: str | None = None) -> dict:
     """The policy body at `path` (JSON), else the default policy's."""
     from tamis.engine.policy import default_body
 
-    return json.loads(Path(path).read_text()) if path else default_body().model_dump(mode="json")
+    # the fields the shipped file sets, so that a policy written from it (--write-policy) is that file, re-thresholded
+    return json.loads(Path(path).read_text()) if path else default_body().model_dump(mode="json", exclude_unset=True)
 
 
 def folds(rows: list[Row], k: int) -> list[list[str]]:
