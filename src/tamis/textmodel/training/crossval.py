@@ -61,14 +61,9 @@ def group_of(set_name: str) -> str:
 
 
 def policy_thresholds(path: str | None = None) -> dict[str, dict[str, float | None]]:
-    if path:
-        body = json.loads(Path(path).read_text())["categories"]
-        return {c: {"review": body.get(c, {}).get("review"), "block": body.get(c, {}).get("block")} for c in SERVED}
-    from tamis.engine.policy import default_body
-
-    rules = default_body().categories
-    return {c: {"review": getattr(rules.get(c), "review", None), "block": getattr(rules.get(c), "block", None)}
-            for c in SERVED}
+    """The review and block thresholds of every served category in the policy at `path` (else the default)."""
+    rules = policy_body(path)["categories"]
+    return {c: {"review": rules.get(c, {}).get("review"), "block": rules.get(c, {}).get("block")} for c in SERVED}
 
 
 def policy_body(path: str | None = None) -> dict:
@@ -407,8 +402,9 @@ def spend_review_budget(rows: list[Row], preds: np.ndarray, heads: tuple[str, ..
     for c in movable:
         if review[c] != derived[c]["review"]:
             y, p = pooled(rows, C[:, cats.index(c)], ok, masks, c, cats.index(c))[:2]
+            y_harmful, p_harmful = labelled[c]
             out[c].update(review=review[c], review_precision=precision_at(p, y, review[c]),
-                          review_harmful_share=precision_at(*labelled[c][::-1], review[c]),
+                          review_harmful_share=precision_at(p_harmful, y_harmful, review[c]),
                           review_recall=round(float((p[y == 1] >= review[c]).mean()), 4) if (y == 1).any() else None,
                           review_by=f"{derived[c]['review_by']}, then the sets' review budget")
     return out
