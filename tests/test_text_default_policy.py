@@ -40,6 +40,21 @@ def test_the_crossval_file_describes_the_shipped_weights() -> None:
     assert set(DERIVED) == served
 
 
+def test_the_shipped_weights_are_this_codes_fit_of_the_contrast_set_as_committed(tmp_path) -> None:
+    """data/text changed without a refit (or a refit shipped without a new version) would make the model card's
+    and the data README's "trained on this set as it is here" false. The positives are what the weights record per
+    set; a change to the clean rows alone is not seen here."""
+    from tamis.textmodel.training.data import load_rows
+    from tamis.textmodel.training.train import WEIGHTS_VERSION
+
+    model = TextModel.load()
+    assert model.version == WEIGHTS_VERSION
+    contrast = [r for r in load_rows(tmp_path) if r.split == "train"]  # an empty data dir: data/text alone
+    for head in ("any", "harassment", "harassment/threatening", "hate"):
+        written = sum(r.labels.get(head) == 1 for r in contrast)
+        assert model.meta["training"][head]["positive_sets"].get("tamis_contrast", 0) == written, head
+
+
 @pytest.mark.parametrize("category", sorted(DERIVED))
 def test_a_text_category_blocks_by_default_only_where_out_of_source_precision_reaches_0_9(category: str) -> None:
     rule = default_body().categories.get(category)
@@ -70,7 +85,8 @@ def test_review_thresholds_are_the_out_of_source_ones(category: str) -> None:
 def test_a_review_only_category_cannot_reach_the_block_threshold() -> None:
     """The text model's score of a REVIEW_ONLY head is capped below the default block threshold."""
     analyzer = TextModelAnalyzer()
-    text = "Take off your clothes and show me your tits, you horny whore."
+    # explicit enough that the head's own score clears the block threshold with room (0.98 with text-model 3 and 4)
+    text = "Suck my cock, you horny slut, and show me your tits."
     policy = default_body().categories
     assert REVIEW_ONLY_HEADS
     for category in REVIEW_ONLY_HEADS:

@@ -50,7 +50,7 @@ def test_fixtures_are_complete() -> None:
 
 @pytest.mark.models
 @pytest.mark.xfail(strict=True, reason="issue 11 open: under the default policy's out-of-source thresholds 5 of the "
-                   "22 English originals pass and translations get the English verdict 35.9 % of the time (81 of 220 "
+                   "22 English originals pass and translations get the English verdict 44.6 % of the time (93 of 220 "
                    "flagged); the multilingual candidates in the model card reach 61.8 % but flag fewer English "
                    "originals and fail the identity-term tests (`python -m tamis.textmodel.training.probes`)")
 def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts) -> None:
@@ -76,7 +76,7 @@ def test_threats_and_insults_get_the_english_verdict_in_every_language(verdicts)
 @pytest.mark.models
 def test_explicit_hate_against_a_group_is_still_seen(verdicts) -> None:
     """A floor, not a target: a leave-source-out gain once came with weights that flagged 1 of these (model card,
-    "Spam and scam beyond SMS"). The shipped weights and policy flag 9 of the 25 (two of them less than 0.04 above
+    "Spam and scam beyond SMS"). The shipped weights and policy flag 8 of the 25 (two of them less than 0.04 above
     a review threshold: the floor leaves room for them to tip on another CPU); statements naming a group kindly
     pass."""
     hateful = [p["text"] for p in GROUP if p["kind"] == "hateful"]

@@ -360,6 +360,16 @@ add_languages("group_hate", sentences(GROUP_HATEFUL), group_hate)
 add_languages("group_hate_violent", sentences(GROUP_VIOLENT), {**group_hate, "violence": 1})
 add_languages("group_mentions", sentences(GROUP_CLEAN), {**zeros, "profanity": 0, "any": 0})
 
+# Personal threats and insults of the shapes the groups above lacked, as a parallel set, with hard negatives
+# (contrast_personal.py)
+import contrast_personal as personal
+
+add_languages("threat_shapes_multilingual", personal.THREATS, rows[[r["group"] for r in rows].index("threats")]["labels"])
+add_languages("insults_parallel", personal.INSULTS, rows[[r["group"] for r in rows].index("insults")]["labels"])
+add_languages("personal_hard_negatives", personal.HARD_NEGATIVES, {**zeros, "profanity": 0, "any": 0})
+add_languages("compliments", personal.COMPLIMENTS, {**zeros, "profanity": 0, "any": 0})
+add_languages("errands", personal.ERRANDS, {**zeros, "profanity": 0, "any": 0})
+
 for r in rows:
     if r["lang"] is None:
         r["lang"] = py3langid.classify(r["text"])[0]
