@@ -449,7 +449,7 @@ def one_blas_thread() -> None:
 
 # The weights' version, recorded with every decision (`text-model@4`) and what the quality page groups by: bumped
 # whenever a new fit is shipped or what is reported from it changes. 2: current-more; 3: its harassment blended with
-# the `any` head; 4: refitted with the personal threats, insults and compliments of data/text (2026-12-03).
+# the `any` head; 4: refitted with data/text/contrast_personal.py (2026-12-04).
 WEIGHTS_VERSION = "4"
 
 
