@@ -1,8 +1,9 @@
 """Personal threats and insults in the 11 probe languages, of shapes the first groups lacked, with hard negatives.
 
-Read by build_contrast.py. Why: the shipped model scores its own training threats (contrast_multilingual.py) near
-0.8 in every language, but threats of other shapes near 0.1 outside English ("Ich bringe dich um." harassment
-0.06): six direct threats a language were memorised, not learned. These are the shapes that passed: a condition
+Read by build_contrast.py. Why: with six direct threats a language in training (contrast_multilingual.py), the
+parallel probes' threats and insults still scored a median threat score of 0.00-0.08 outside English against 0.25
+in English (`python -m tamis.textmodel.training.probes`; "Ich bringe dich um." harassment 0.06): the six were
+memorised, not learned. These are the shapes that passed: a condition
 ("if you show your face again ..."), knowing where someone lives or their children's school, implied harm ("sleep
 with one eye open"), extortion, a gang waiting outside, a threat about a relative. The same sentence in all 11
 languages (a parallel set, like the probes but other sentences) teaches the heads that a threat's language is not
@@ -357,7 +358,7 @@ HARD_NEGATIVES = {
 
 # the same 8 sentences in every language of the shape "you are a <kind> <person>" said kindly or plainly (every
 # label 0): the insults above are that shape, and a fit with them scored the clean identity templates' "You are a
-# gracious ..." / "Je bent een tof ..." higher for harassment (Dutch templates over 0.83: 8 -> 19 of 259). No
+# gracious ..." / "Je bent een tof ..." higher for harassment (their clean rows flagged as harassment out of source: 26 -> 44, crossval's "fired on clean"). No
 # identity term here: what is said of the person decides, not the frame.
 COMPLIMENTS = {
     "en": [
@@ -474,7 +475,8 @@ COMPLIMENTS = {
 
 # the same 8 everyday messages in every language about coming over, waiting outside, an address, paying back, a
 # child's school (every label 0): the threats above are built on these frames, and a fit with them and without
-# these fired the threat head on friends' text messages ("I will come to ur home now": 0.54 -> 0.80 out of source)
+# these fired the threat head on friends' text messages out of source (14-17 of each SMS set's clean rows,
+# crossval's "fired on clean")
 ERRANDS = {
     "en": [
         "I'll come to your place now, put the kettle on.",
