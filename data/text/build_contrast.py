@@ -332,20 +332,24 @@ add("web_spam", WEB_SPAM, {"spam": 1, "hate": 0, "harassment": 0, "harassment/th
 # The sentences in the probe languages (contrast_multilingual.py): their language is known, not guessed.
 from contrast_multilingual import EVERYDAY_MORE, EVERYDAY_VI, HARD_NEGATIVES, MONEY_EVERYDAY, PROMO_HARD_NEGATIVES, SCAMS, SELF_HARM_ACTS, SPAM, INSULTS as INSULTS_ML, SELF_HARM_SUPPORT, SEXUAL_HEALTH, THREATS as THREATS_ML
 
+def labels_of(group):
+    """The labels of an English group above, for its sentences in other languages."""
+    return next(r["labels"] for r in rows if r["group"] == group)
+
 def add_languages(kind, by_lang, labels):
     for lang, texts in by_lang.items():
         for i, t in enumerate(texts):
             rows.append({"id": f"contrast:{kind}:{lang}:{i}", "text": t.strip(), "labels": labels, "lang": lang,
                          "set": "tamis_contrast", "group": kind, "meta": {}})
 
-add_languages("threats_multilingual", THREATS_ML, rows[[r["group"] for r in rows].index("threats")]["labels"])
-add_languages("insults_multilingual", INSULTS_ML, rows[[r["group"] for r in rows].index("insults")]["labels"])
+add_languages("threats_multilingual", THREATS_ML, labels_of("threats"))
+add_languages("insults_multilingual", INSULTS_ML, labels_of("insults"))
 add_languages("hard_negatives_multilingual", HARD_NEGATIVES, {**zeros, "profanity": 0, "any": 0})
 add_languages("self_harm_support", SELF_HARM_SUPPORT, {**zeros, "profanity": 0, "any": 0})
 add_languages("sexual_health", SEXUAL_HEALTH, {**zeros, "profanity": 0, "any": 0})
 add_languages("everyday_vi", EVERYDAY_VI, {**zeros, "profanity": 0, "any": 0})
 add_languages("everyday_more", EVERYDAY_MORE, {**zeros, "profanity": 0, "any": 0})
-add_languages("self_harm_acts", SELF_HARM_ACTS, rows[[r["group"] for r in rows].index("self_harm")]["labels"])
+add_languages("self_harm_acts", SELF_HARM_ACTS, labels_of("self_harm"))
 no_abuse = {"hate": 0, "harassment": 0, "harassment/threatening": 0, "violence": 0, "extremism": 0, "sexual": 0, "self-harm": 0}
 add_languages("scams_multilingual", SCAMS, {**no_abuse, "spam": 1, "scam": 1, "any": 1})
 add_languages("spam_multilingual", SPAM, {**no_abuse, "spam": 1, "any": 1})
@@ -364,8 +368,8 @@ add_languages("group_mentions", sentences(GROUP_CLEAN), {**zeros, "profanity": 0
 # (contrast_personal.py)
 import contrast_personal as personal
 
-add_languages("threat_shapes_multilingual", personal.THREATS, rows[[r["group"] for r in rows].index("threats")]["labels"])
-add_languages("insults_parallel", personal.INSULTS, rows[[r["group"] for r in rows].index("insults")]["labels"])
+add_languages("threat_shapes_multilingual", personal.THREATS, labels_of("threats"))
+add_languages("insults_parallel", personal.INSULTS, labels_of("insults"))
 add_languages("personal_hard_negatives", personal.HARD_NEGATIVES, {**zeros, "profanity": 0, "any": 0})
 add_languages("compliments", personal.COMPLIMENTS, {**zeros, "profanity": 0, "any": 0})
 add_languages("errands", personal.ERRANDS, {**zeros, "profanity": 0, "any": 0})
