@@ -34,7 +34,7 @@ from PIL import Image
 from tamis.analyzers.links.analyzer import Links
 from tamis.schema import Item
 from tamis.analyzers.links.urls import find_links
-from tamis.media.codes import LARGE_FORMATS, read_codes
+from tamis.media.codes import FORMATS, LARGE_FORMATS, read_codes
 from tamis.media.images import decode_image, larger_copy
 
 DATA = Path(__file__).with_name("data")
@@ -202,6 +202,22 @@ def bench_qr(quick: bool) -> dict:
         timing[f"second look, {label}"] = {"ms": round(1000 * statistics.median(spent), 1)}
         print(f"zxing on the {grey.size[0]}x{grey.size[1]} larger copy of a {size[0]}x{size[1]} photo, {label}: "
               f"{timing[f'second look, {label}']['ms']} ms")
+    # The first look's formats (codes.FORMATS, read without zxing's rotated scans) against the formats
+    # it read before 2026-12-04 (1-D retail and logistics codes, DataMatrix and PDF417 too, with them),
+    # on 512 px working copies of photos without codes.
+    greys = [decode_image(_jpeg(_photo((640, 480)).rotate(angle)), field="image").image.convert("L") for angle in (0, 7, 90)]
+    greys += [decode_image(p.read_bytes(), field="image").image.convert("L") for p in sorted(FIXTURES.glob("*.jpg"))]
+    before = zxingcpp.barcode_formats_from_str("QRCode,MicroQRCode,RMQRCode,DataMatrix,Aztec,PDF417,EAN13,EAN8,UPCA,UPCE,Code128")
+    for label, formats, rotate in (("its formats, no rotated scans", FORMATS, False), ("the formats before, rotated scans", before, True)):
+        spent = []
+        for _ in range(3 if quick else 5):
+            start = time.perf_counter()
+            for grey in greys:
+                zxingcpp.read_barcodes(grey, formats=formats, try_rotate=rotate)
+            spent.append((time.perf_counter() - start) / len(greys))
+        timing[f"first look, {label}"] = {"ms": round(1000 * statistics.median(spent), 2)}
+        print(f"zxing's first look on {len(greys)} working copies of photos without codes, {label}: "
+              f"{timing[f'first look, {label}']['ms']} ms a photo")
     # A photo barely larger than the working copy: does the second look (the original at 640 px) still
     # find codes the 512 px copy misses? (issue 16 asked whether it could be skipped there.)
     only_second = []

@@ -71,11 +71,29 @@ def test_rotated_photo_positions_follow_exif_orientation() -> None:
     assert found.text == URL and abs(found.x - 26) <= 3 and abs(found.y - 26) <= 3
 
 
-def test_ean13_barcode_is_read_as_a_barcode() -> None:
-    code = code_image("5901234123457", zxingcpp.BarcodeFormat.EAN13, scale=2)
-    decoded = decode_image(photo_with(code, (40, 60), fmt="PNG"), field="image")
+def test_an_aztec_code_is_read_as_a_barcode() -> None:
+    code = code_image(URL, zxingcpp.BarcodeFormat.Aztec, scale=4)
+    decoded = decode_image(photo_with(code, (150, 40), fmt="PNG"), field="image")
     (found,) = read_codes(decoded)
-    assert found.text == "5901234123457" and found.format == "EAN13" and not found.is_qr
+    assert found.text == URL and found.format == "Aztec" and not found.is_qr
+
+
+@pytest.mark.parametrize("angle", [90, 180, 270, 23])
+def test_a_qr_code_at_any_angle_is_read_without_rotated_scans(angle: int) -> None:
+    """zxing's rotated scans (try_rotate) are off: the QR detector must find a turned code by itself."""
+    code = code_image(URL, zxingcpp.BarcodeFormat.QRCode, scale=3).rotate(angle, expand=True, fillcolor="white")
+    decoded = decode_image(photo_with(code, (60, 20), fmt="PNG"), field="image")
+    assert [c.text for c in read_codes(decoded, large=False)] == [URL]
+
+
+@pytest.mark.parametrize("fmt", [zxingcpp.BarcodeFormat.EAN13, zxingcpp.BarcodeFormat.DataMatrix])
+def test_codes_that_do_not_carry_links_to_people_are_not_read(fmt: zxingcpp.BarcodeFormat) -> None:
+    """EAN-13 holds digits only; DataMatrix marks parts and parcels: neither is worth a zxing pass."""
+    text, scale = ("5901234123457", 2) if fmt == zxingcpp.BarcodeFormat.EAN13 else ("https://ex.am/p1", 4)
+    code = code_image(text, fmt, scale=scale)
+    png = photo_with(code, (40, 60), fmt="PNG")
+    assert zxingcpp.read_barcodes(decode_image(png, field="image").image, formats=fmt)  # readable
+    assert read_codes(decode_image(png, field="image")) == []
 
 
 def test_benign_photos_have_no_codes() -> None:
