@@ -129,7 +129,8 @@ def main() -> None:
         f"{name} " + " / ".join(f"{sizes[(name, s)]:.1f}" for s in (1, 4, 16)) for name in ("nsfw-image", "image-safety")))
     p50, p95 = text_latency()
     print(f"images with text (read_text_images), one at a time through the analyzers: p50 {p50:.2f} s, p95 {p95:.2f} s")
-    print(f"the image-text gate (detector at {ocr.GATE_SIZE} px, recogniser on its line-shaped boxes):")
+    print(f"the image-text gate (int8 detector at {ocr.PRE_GATE_SIZE} px, then the float one at {ocr.GATE_SIZE} px "
+          "where a box reads; recogniser on their line-shaped boxes):")
     gate("images with text (read_text_images)", [decode_image(d, field="x") for _, d in benign() + phishing()])
     photos = sorted((ROOT / "tests" / "fixtures" / "benign").glob("*.jpg"))
     gate("photos without text (fixtures)", [decode_image(p.read_bytes(), field="x") for p in photos])

@@ -8,8 +8,9 @@ cropped and scaled four ways each.
 Prints, per engine and per reading size (the ≤512 px working copy vs a re-decode at ≤1280 px):
 the time to read one image and the character error rate (CER: edit distance / reference length,
 case-folded, whitespace collapsed), and tesseract / rapidocr ratios; then the gate's cost and its
-recall on text images vs its false positives on text-less photos, at GATE_SIZE and 320 px, and what a
-256 px pre-gate would refuse (tried for issue 16, not kept: it loses small captions); then
+recall on text images vs its false positives on text-less photos, at GATE_SIZE and 320 px, what a
+256 px pre-gate would refuse (tried for issue 16, not kept: it loses small captions), and the smallest
+text the int8 detector passes at PRE_GATE_SIZE and at GATE_SIZE; then
 `read_image` (gate + read) on text-less photos, the overhead a photo without text pays; then reading
 only the gate's text regions against reading the whole image (time and CER), and the cache of reads
 (a second post of the same image against the first).
@@ -28,6 +29,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 os.environ.setdefault("TAMIS_ONNX_THREADS", "2")
@@ -146,6 +148,7 @@ def main() -> None:
         return
     if args.only == "gate":
         gate_section(ocr.get_gate(), cases, negatives)
+        small_text_section(ocr.get_gate())
         return
     engines = [ocr.get_engine("rapidocr")]
     if ocr.tesseract_binary():
@@ -190,6 +193,7 @@ def main() -> None:
     print(f"\ngate: text detector on the working copy; text if a box is ≥ {ocr.GATE_MIN_ASPECT}x wider than high"
           f" and ≤ {ocr.GATE_MAX_HEIGHT:.2f} of the image high")
     gate_section(gate, cases, negatives)
+    small_text_section(gate)
 
     default = ocr.get_engine("rapidocr")
     times, derived = [], 0
@@ -237,7 +241,7 @@ def gate_section(gate: ocr.Gate, cases: list[tuple], negatives: list) -> None:  
         start = time.perf_counter()
         passed = sum(bool(gate.pre_lines(d.image)) for d in negatives)
         ms = 1000 * (time.perf_counter() - start) / len(negatives)
-        print(f"the int8 detector first ({ms:.0f} ms/text-less photo): refuses {len(refused)} of the "
+        print(f"the int8 detector first, at {ocr.PRE_GATE_SIZE} px ({ms:.0f} ms/text-less photo): refuses {len(refused)} of the "
               f"{sum(float_found)} images with text the float gate finds ({'; '.join(refused)}); finds a line-shaped "
               f"box in {passed}/{len(negatives)} text-less photos")
     start = time.perf_counter()
@@ -249,6 +253,40 @@ def gate_section(gate: ocr.Gate, cases: list[tuple], negatives: list) -> None:  
     print(f"a pre-gate at {PREGATE_SIZE}px (some pixel >= {PREGATE_MIN_PROB}), {ms:.0f} ms/image: would refuse "
           f"{sum(p < PREGATE_MIN_PROB for p in spent)}/{len(spent)} text-less photos and {len(lost)} images with text"
           f" that the gate finds ({'; '.join(lost)})")
+
+
+# Small text for the int8 detector's size: one line of dark text on a white strip over each photo,
+# canvases of these sizes, font heights in per mille of the canvas width.
+SMALL_CANVASES, SMALL_FONTS = ((640, 480), (1600, 1200)), (11, 12, 14, 16, 19)
+SMALL_LINES = ("Win a free iPhone at prize-claim.example", "Call 0800 555 0199 to unlock your account",
+               "Follow @deals_now for more")
+
+
+def small_text_section(gate: ocr.Gate) -> None:
+    """How small a line of text the int8 detector (with the recogniser on its boxes) still passes, at
+    ocr.PRE_GATE_SIZE against ocr.GATE_SIZE: images passed out of those with the line, per font size."""
+    font_file = next((f for f in FONT_FILES if Path(f).exists()), None)
+    if gate.pre_session is None or font_file is None:
+        print("small text: needs the int8 detector (TAMIS_INT8_MODELS has image-text) and a TrueType font")
+        return
+    for width, height in SMALL_CANVASES:
+        passed: dict[int, dict[int, int]] = {size: {} for size in (ocr.GATE_SIZE, ocr.PRE_GATE_SIZE)}
+        for permille in SMALL_FONTS:
+            font = ImageFont.truetype(font_file, round(permille * width / 1000))
+            images = []
+            for i, line in enumerate(SMALL_LINES * len(PHOTOS)):
+                im = Image.open(PHOTOS[i % len(PHOTOS)]).convert("RGB").resize((width, height))
+                draw = ImageDraw.Draw(im)
+                x0, y0, x1, y1 = draw.textbbox((20, height // 2), line, font=font)
+                draw.rectangle((x0 - 4, y0 - 4, x1 + 4, y1 + 4), fill="white")
+                draw.text((20, height // 2), line, font=font, fill="black")
+                images.append(decode_image(encode(im), field="image").image)
+            for size in passed:
+                passed[size][permille] = sum(bool(gate._reads(np.asarray(d)[:, :, ::-1], gate.pre_lines(d, size)))
+                                             for d in images)
+        print(f"small text on {width}x{height} photos ({len(images)} images a size), passed by the int8 detector,"
+              " by font size in per mille of the width: " + "; ".join(
+                  f"at {size} px " + ", ".join(f"{k}: {v}" for k, v in counts.items()) for size, counts in passed.items()))
 
 
 def regions_and_cache(cases: list[tuple]) -> None:  # type: ignore[type-arg]

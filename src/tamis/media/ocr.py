@@ -9,9 +9,9 @@ copy, then the recogniser alone on the line-shaped boxes it found, in the workin
 without text costs one small detector pass, and a box that only looks like a line (a caption bar, a
 fence, a stripe) one short recogniser pass. Only when a box reads as text is the image decoded again
 at up to OCR_SIZE px and its text regions read, and every box is returned in ORIGINAL image pixels.
-Where configured (TAMIS_INT8_MODELS has image-text, the default), an int8 copy of the detector and
-the recogniser on its boxes answer first: most photos stop there at a third of the float detector's
-cost, and the others go through the float gate unchanged.
+Where configured (TAMIS_INT8_MODELS has image-text, the default), an int8 copy of the detector on a
+smaller copy still (PRE_GATE_SIZE px) and the recogniser on its boxes answer first: most photos stop
+there at a sixth of the float detector's cost, and the others go through the float gate unchanged.
 """
 
 from __future__ import annotations
@@ -44,6 +44,13 @@ GATE_INT8 = "image-text"
 # Longest side the gate's detector looks at (the working copy is at most 512 px): 384 px finds every
 # line of tests/read_text_images.py at 0.56x the cost of 512 (256 px misses small labels).
 GATE_SIZE = 384
+# Longest side the int8 detector, which answers first, looks at: 320 px, 0.7x its cost at 384 (14-19
+# against 19-27 ms a photo without text, which is where it stops). It refuses none of the rendered
+# images with text that the float gate finds and passes every image of tests/read_text_images.py;
+# the smallest line it passes on every photo has a font 1.6 % of the image's width high, against
+# 1.2-1.4 % at 384 px (text a viewer cannot read without zooming in). bench/ocr.py --only gate
+# measures both. What passes goes to the float detector at GATE_SIZE as before: what is read is unchanged.
+PRE_GATE_SIZE = 320
 # No cheaper pre-gate: the detector at 256 px (0.45x the pixels) would refuse most text-less photos, but
 # loses captions the 384 px pass finds: a 32 px serif caption on a 1280x720 photo peaks at 0.007 at 256 px
 # (bench/ocr.py --only gate measures it).
@@ -375,7 +382,7 @@ class Gate:
         `pre`: the int8 detector answers first where there is one: no line-shaped box of its own that
         reads as text (a photo without text, a blank caption bar on a video frame), no float pass."""
         bgr = np.asarray(image.convert("RGB"))[:, :, ::-1]
-        if pre and self.pre_session is not None and not self._reads(bgr, self.pre_lines(image, size)):
+        if pre and self.pre_session is not None and not self._reads(bgr, self.pre_lines(image, min(size, PRE_GATE_SIZE))):
             return []
         quads = self.detect(image, size)
         return quads if self._reads(bgr, line_boxes(quads, image.size[1])) else []
@@ -387,7 +394,7 @@ class Gate:
         passes = [candidates[:1]] + [candidates[i:i + GATE_VERIFY_BATCH] for i in range(1, len(candidates), GATE_VERIFY_BATCH)]
         return any(reads_as_text(text, score) for batch in passes if batch for text, score in self.recognise(bgr, batch))
 
-    def pre_lines(self, image: Image.Image, size: int = GATE_SIZE) -> list[Quad]:
+    def pre_lines(self, image: Image.Image, size: int = PRE_GATE_SIZE) -> list[Quad]:
         """The line-shaped boxes the int8 detector finds (the float one's when there is no int8 one)."""
         return line_boxes(self.detect(image, size, self.pre_session), image.size[1])
 
