@@ -11,7 +11,7 @@ fence, a stripe) one short recogniser pass. Only when a box reads as text is the
 at up to OCR_SIZE px and its text regions read, and every box is returned in ORIGINAL image pixels.
 Where configured (TAMIS_INT8_MODELS has image-text, the default), an int8 copy of the detector on a
 smaller copy still (PRE_GATE_SIZE px) and the recogniser on its boxes answer first: most photos stop
-there at a sixth of the float detector's cost, and the others go through the float gate unchanged.
+there at a fraction of the float detector's cost, and the others go through the float gate unchanged.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ GATE_SIZE = 384
 # Longest side the int8 detector, which answers first, looks at: 320 px, 0.7x its cost at 384 (14-19
 # against 19-27 ms a photo without text, which is where it stops). It refuses none of the rendered
 # images with text that the float gate finds and passes every image of tests/read_text_images.py;
-# the smallest line it passes on every photo has a font 1.6 % of the image's width high, against
-# 1.2-1.4 % at 384 px (text a viewer cannot read without zooming in). bench/ocr.py --only gate
+# the smallest line it passes on every photo has a font 1.4-1.6 % of the image's width high, against
+# 1.1-1.4 % at 384 px (text a viewer cannot read without zooming in). bench/ocr.py --only gate
 # measures both. What passes goes to the float detector at GATE_SIZE as before: what is read is unchanged.
 PRE_GATE_SIZE = 320
 # No cheaper pre-gate: the detector at 256 px (0.45x the pixels) would refuse most text-less photos, but
