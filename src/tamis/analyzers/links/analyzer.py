@@ -1,4 +1,4 @@
-"""`links`: the URLs in an item's text and in the QR codes and barcodes of its image, scored for
+"""`links`: the URLs in an item's text and in the QR and Aztec codes of its image, scored for
 phishing by `fraudurl` (MIT code and model; a gradient-boosted model on the URL's text alone, run
 here fully offline: its DNS/RDAP enrichment is never used) and checked against the policy's domain lists.
 
