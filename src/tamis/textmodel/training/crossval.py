@@ -166,17 +166,21 @@ def clean_mask(row: Row, cats: tuple[str, ...]) -> np.ndarray | None:
     return None
 
 
-def summarise(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...], thresholds: dict) -> dict:
-    """Per set and per language figures of out-of-source predictions (rows with no prediction skipped), over
-    the categories the service reports (SERVED)."""
+def served_scores(preds: np.ndarray, heads: tuple[str, ...]) -> tuple[tuple[str, ...], np.ndarray]:
+    """The categories the service reports and their scores as it reports them: the review-only heads capped
+    (analyzers/text_model.py), so they review and never block."""
     from tamis.analyzers.text_model import REVIEW_ONLY_CAP, REVIEW_ONLY_HEADS
 
     cats = tuple(c for c in heads if c in SERVED)
+    C = preds[:, [heads.index(c) for c in cats]]
+    return cats, np.where(np.isin(np.array(cats), list(REVIEW_ONLY_HEADS)), np.minimum(C, REVIEW_ONLY_CAP), C)
+
+
+def summarise(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...], thresholds: dict) -> dict:
+    """Per set and per language figures of out-of-source predictions (rows with no prediction skipped), over
+    the categories the service reports (SERVED)."""
+    cats, C = served_scores(preds, heads)
     col = {h: j for j, h in enumerate(heads)}
-    C = preds[:, [col[c] for c in cats]].copy()
-    for j, c in enumerate(cats):  # the service caps these (analyzers/text_model.py): they review, never block
-        if c in REVIEW_ONLY_HEADS:
-            C[:, j] = np.minimum(C[:, j], REVIEW_ONLY_CAP)
     review = np.array([thresholds[c]["review"] if thresholds[c]["review"] is not None else np.inf for c in cats])
     block = np.array([thresholds[c]["block"] if thresholds[c]["block"] is not None else np.inf for c in cats])
     masks = [clean_mask(r, cats) for r in rows]
@@ -345,13 +349,8 @@ def spend_review_budget(rows: list[Row], preds: np.ndarray, heads: tuple[str, ..
     more of them) and none over MAX_CATEGORY_REVIEW for the category. Block thresholds are not touched: a block
     needs the category's own precision. The other categories count at the thresholds the policy will have
     (policy_with(derived, base))."""
-    from tamis.analyzers.text_model import REVIEW_ONLY_CAP, REVIEW_ONLY_HEADS
-
-    cats = tuple(c for c in heads if c in SERVED)
-    col = {h: j for j, h in enumerate(heads)}
+    cats, C = served_scores(preds, heads)
     ok = ~np.isnan(preds).any(axis=1)
-    C = preds[:, [col[c] for c in cats]]
-    C = np.where(np.isin(np.array(cats), list(REVIEW_ONLY_HEADS)), np.minimum(C, REVIEW_ONLY_CAP), C)
     masks = [clean_mask(r, cats) for r in rows]
     clean = np.array([ok[i] and masks[i] is not None for i in range(len(rows))])
     M = np.array([masks[i] if clean[i] else np.zeros(len(cats), bool) for i in range(len(rows))])
