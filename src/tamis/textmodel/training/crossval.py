@@ -148,7 +148,8 @@ def predict_with(model_path: str, rows: list[Row], cache: str) -> tuple[np.ndarr
     return preds, model.categories
 
 
-def _auprc(y: np.ndarray, p: np.ndarray) -> float | None:
+def auprc(y: np.ndarray, p: np.ndarray) -> float | None:
+    """Average precision, or None with fewer than MIN_CLASS rows of either class (no figure from a handful)."""
     from sklearn.metrics import average_precision_score
 
     pos = int(y.sum())
@@ -197,9 +198,9 @@ def summarise(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...], thresh
             ii = np.array([i for i, _ in anyl])
             y = np.array([v for _, v in anyl])
             out["any_pos"] = int(y.sum())
-            out["auprc_any"] = _auprc(y, C[ii].max(axis=1))
+            out["auprc_any"] = auprc(y, C[ii].max(axis=1))
             if "any" in col:
-                out["auprc_any_head"] = _auprc(y, preds[ii, col["any"]])
+                out["auprc_any_head"] = auprc(y, preds[ii, col["any"]])
             harmful = ii[y == 1]
             if len(harmful):
                 out["harmful_flagged"] = round(float((C[harmful] >= review).any(axis=1).mean()), 4)
@@ -208,7 +209,7 @@ def summarise(rows: list[Row], preds: np.ndarray, heads: tuple[str, ...], thresh
         for j, c in enumerate(cats):
             lab = [(i, rows[i].labels[c]) for i in ix if c in rows[i].labels]
             if lab:
-                a = _auprc(np.array([v for _, v in lab]), C[[i for i, _ in lab], j])
+                a = auprc(np.array([v for _, v in lab]), C[[i for i, _ in lab], j])
                 if a is not None:
                     out["auprc"][c] = a
         clean = [i for i in ix if masks[i] is not None]

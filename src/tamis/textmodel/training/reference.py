@@ -20,7 +20,7 @@ import numpy as np
 
 from tamis.textmodel.model import blend
 from tamis.textmodel.training import universe
-from tamis.textmodel.training.crossval import _auprc, group_of, rows_of, served_scores
+from tamis.textmodel.training.crossval import auprc, group_of, rows_of, served_scores
 from tamis.textmodel.training.data import Row, load_rows
 from tamis.textmodel.training.train import RECIPES
 
@@ -56,8 +56,8 @@ def compare(rows: list[Row], ours: np.ndarray, ref: np.ndarray) -> dict:
     groups = {}
     for g, ix in sorted(by_group.items()):
         a = np.array(ix)
-        fig = {"ours": _auprc(y[a], ours[a]), "reference": _auprc(y[a], ref[a]),
-               "sum": _auprc(y[a], ours[a] + SUM_WEIGHT * ref[a]), "reference_trained_on": g in REFERENCE_TRAINED_ON}
+        fig = {"ours": auprc(y[a], ours[a]), "reference": auprc(y[a], ref[a]),
+               "sum": auprc(y[a], ours[a] + SUM_WEIGHT * ref[a]), "reference_trained_on": g in REFERENCE_TRAINED_ON}
         if fig["ours"] is not None:
             groups[g] = fig
     unseen = [f for f in groups.values() if not f["reference_trained_on"]]
