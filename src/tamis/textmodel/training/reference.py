@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
@@ -86,10 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--templates", type=int, default=None, metavar="N", help="identity templates in the sample, "
                     "as the run was made")
-    ap.add_argument("--recipe", default="current-more-blend", help="the run's recipe (its any-head blend)")
+    ap.add_argument("--recipe", default="current-more-blend", choices=sorted(RECIPES),
+                    help="the run's recipe (its any-head blend)")
     args = ap.parse_args(argv)
+    if not Path(args.run, "predictions.npz").is_file():
+        ap.error(f"--run: no predictions.npz in {args.run} (a crossval --out directory)")
     rows = universe.sample(load_rows(args.data), templates=args.templates)
-    z = np.load(f"{args.run}/predictions.npz")
+    z = np.load(Path(args.run, "predictions.npz"))
     heads = tuple(z["heads"])
     preds = blend(rows_of(z, rows), heads, RECIPES[args.recipe].any_blend)
     print(markdown(compare(rows, served_scores(preds, heads)[1].max(axis=1), reference_scores(rows))))
