@@ -95,12 +95,7 @@ def predict_out_of_source(rows: list[Row], recipe: Recipe, cache: str, k: int = 
     all-data fit (the model `train` would write from the same rows)."""
     trows = [r for r in universe.training_rows(rows + (extra or [])) if r.split in ("train", "calib")]
     tD, tS = features_of([r.clean for r in trows], cache, ngrams=recipe.ngram_scale > 0)
-    piece_texts, owner = [], []
-    for i, r in enumerate(rows):
-        ps = universe.pieces(r.text)
-        piece_texts += ps
-        owner += [i] * len(ps)
-    owner_a = np.array(owner)
+    piece_texts, owner_a = universe.pieces_of(rows)
     pD, pS = features_of(piece_texts, cache, ngrams=recipe.ngram_scale > 0)
     log(f"features: {len(trows)} training rows, {len(piece_texts)} pieces of {len(rows)} rows")
     one_blas_thread()
@@ -135,13 +130,8 @@ def predict_with(model_path: str, rows: list[Row], cache: str) -> tuple[np.ndarr
     from tamis.textmodel.model import TextModel
 
     model = TextModel.load(model_path)
-    texts, owner = [], []
-    for i, r in enumerate(rows):
-        ps = universe.pieces(r.text)
-        texts += ps
-        owner += [i] * len(ps)
+    texts, owner_a = universe.pieces_of(rows)
     P = model.calibrate(model.logits(texts, cached_embeddings(texts, cache)))
-    owner_a = np.array(owner)
     starts = np.r_[0, np.nonzero(np.diff(owner_a))[0] + 1]
     preds = np.full((len(rows), len(model.categories)), np.nan)
     preds[owner_a[starts]] = model.blend(np.maximum.reduceat(P, starts, axis=0))

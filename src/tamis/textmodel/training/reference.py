@@ -35,14 +35,10 @@ def reference_scores(rows: list[Row]) -> np.ndarray:
     from tamis.analyzers.profanity_text import ProfanityText
     from tamis.schema import Item
 
-    texts, owner = [], []
-    for i, r in enumerate(rows):
-        pieces = universe.pieces(r.text)
-        texts += pieces
-        owner += [i] * len(pieces)
+    texts, owner = universe.pieces_of(rows)
     signals = ProfanityText().analyze([Item(str(k), text=t) for k, t in enumerate(texts)])
     out = np.zeros(len(rows))
-    np.maximum.at(out, np.array(owner, dtype=int), np.array([s.scores["profanity"] for s in signals]))
+    np.maximum.at(out, owner, np.array([s.scores["profanity"] for s in signals]))
     return out
 
 

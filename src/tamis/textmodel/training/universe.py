@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from tamis.textmodel.training.data import TEMPLATE_SET, Row, _unit
 from tamis.textmodel.features import clean
 
@@ -49,6 +51,18 @@ def pieces(text: str) -> list[str]:
         return [clean(text)]
     out = [clean(text[s:e]) for s, e in chunks(text)[:MAX_PIECES]]
     return [p for p in out if p] or [clean(text)]
+
+
+def pieces_of(rows: list[Row]) -> tuple[list[str], np.ndarray]:
+    """Every row's pieces (`pieces`), in row order, and for each piece the index of its row: a row's score is
+    its highest piece's."""
+    texts: list[str] = []
+    owner: list[int] = []
+    for i, r in enumerate(rows):
+        ps = pieces(r.text)
+        texts += ps
+        owner += [i] * len(ps)
+    return texts, np.array(owner, dtype=int)
 
 
 def sample(rows: list[Row], templates: int | None = None) -> list[Row]:
