@@ -222,3 +222,20 @@ def test_a_blend_on_the_command_line_is_checked() -> None:
     for bad in ("extremism=0.5", "any=0.5", "hate=1.5", "hate=", "hate", "hate=lots"):
         with pytest.raises(SystemExit, match="--any-blend"):
             parse_blend(bad)
+
+
+def test_in_source_figures_score_only_rows_training_never_saw() -> None:
+    import pytest
+
+    from tamis.textmodel.training.crossval import ALWAYS_TRAIN, eval_split_rows, main
+
+    def at(i: int, set_name: str, split: str) -> Row:
+        return Row(f"{set_name}:{i}", "t", "t", {"any": i % 2}, "en", set_name, None, split=split)
+
+    rows = [at(i, s, split) for i, (s, split) in enumerate(
+        [("germeval2018", "train"), ("germeval2018", "calib"), ("germeval2018", "eval"), ("sms_spam_collection", "eval"),
+         (next(iter(ALWAYS_TRAIN)), "eval"), ("germeval2018", "unused")])]
+    assert [r.id for r in eval_split_rows(rows)] == ["germeval2018:2", "sms_spam_collection:3"]
+    with pytest.raises(SystemExit) as exit_:  # cross-validated fits hold no evaluation split apart: weights only
+        main(["--eval-split"])
+    assert exit_.value.code == 2

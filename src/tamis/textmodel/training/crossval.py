@@ -8,7 +8,9 @@ the other groups (their training split; calibrated on their calibration split, a
 score every sampled row (`universe.sample`) of the held-out group the way the service scores a text
 (a long text by its pieces, the highest piece's score; `universe.pieces`). `--folds K` holds the groups
 out in K folds instead of one at a time (cheaper; each fold trains on a little less). The hand-written
-contrast rows (data/text) are always in training and never scored.
+contrast rows (data/text) are always in training and never scored. `--model WEIGHTS --eval-split` scores
+fixed weights on the evaluation split instead: their in-source figures, the ceiling the out-of-source ones are
+read against.
 
 Reported per held-out set and per language (`crossval.md`, `crossval.json` in --out; the predictions in
 `predictions.npz`, which `--rescore` reuses to apply other thresholds without refitting), and the
@@ -136,6 +138,13 @@ def predict_with(model_path: str, rows: list[Row], cache: str) -> tuple[np.ndarr
     preds = np.full((len(rows), len(model.categories)), np.nan)
     preds[owner_a[starts]] = model.blend(np.maximum.reduceat(P, starts, axis=0))
     return preds, model.categories
+
+
+def eval_split_rows(rows: list[Row]) -> list[Row]:
+    """The rows `train` never fits on (its evaluation split), without the always-trained ones, which the
+    cross-validation never scores either: fixed weights scored on these give in-source figures under the same
+    definitions as the out-of-source ones."""
+    return [r for r in rows if r.split == "eval" and r.set not in ALWAYS_TRAIN]
 
 
 def auprc(y: np.ndarray, p: np.ndarray) -> float | None:
@@ -547,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
                     "instead of the recipe's (tamis.textmodel.model.blend; e.g. harassment=0.5,hate=0.3; '' for none)")
     ap.add_argument("--model", default=None, help="score these fixed weights instead of cross-validating "
                     "(a reference: in-source for the sets they were trained on)")
+    ap.add_argument("--eval-split", action="store_true", help="with --model: score the rows of the evaluation "
+                    "split instead of the sample (sampled the same way), which `train` never fits on: the weights' "
+                    "in-source figures under the same definitions, the ceiling out-of-source figures are read against")
     ap.add_argument("--rescore", action="store_true", help="reuse --out's predictions.npz (new thresholds only)")
     ap.add_argument("--rescore-from", default=None, metavar="DIR", help="with --rescore: another run's predictions, "
                     "scored on this sample's rows (e.g. a fit on 25,000 templates scored on the default sample, so that "
@@ -558,12 +570,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--templates", type=int, default=None, metavar="N", help="identity templates in the sample "
                     f"(default {universe.CAPS[TEMPLATE_SET]})")
     args = ap.parse_args(argv)
+    if args.eval_split and not args.model:
+        ap.error("--eval-split scores fixed weights: give --model")
     t0 = time.time()
 
     def log(msg):
         print(f"[{time.time() - t0:6.0f}s] {msg}", file=sys.stderr, flush=True)
 
     everything = load_rows(args.data)
+    if args.eval_split:
+        everything = eval_split_rows(everything)
     rows = universe.sample(everything, templates=args.templates)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
