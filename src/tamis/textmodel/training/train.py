@@ -281,6 +281,11 @@ RECIPES = {
     "current-more": Recipe(train_per_set=6000),
     # as current-more, harassment reported as the geometric mean of its head and the `any` head's
     "current-more-blend": Recipe(train_per_set=6000, any_blend={"harassment": 0.5}),
+    # as current-more-blend, threatgram101 (political Telegram replies) at 0.3 for threats and violence, so that
+    # personal threats (jigsaw, the contrast set) shape those heads more (candidate, 2026-12-04)
+    "current-more-blend-tg03": Recipe(train_per_set=6000, any_blend={"harassment": 0.5},
+                                      noisy=NOISY | {("harassment/threatening", "threatgram101"): 0.3,
+                                                     ("violence", "threatgram101"): 0.3}),
     # as current-more-blend, on up to 12,000 rows a set (candidate, 2026-12-04)
     "current-more12-blend": Recipe(train_per_set=12000, any_blend={"harassment": 0.5}),
     "generalise-pos25": Recipe(ngram_scale=0.0, background={}, noisy=NOISY | REQUESTS, pos_share=0.25,
