@@ -239,3 +239,6 @@ def test_in_source_figures_score_only_rows_training_never_saw() -> None:
     with pytest.raises(SystemExit) as exit_:  # cross-validated fits hold no evaluation split apart: weights only
         main(["--eval-split"])
     assert exit_.value.code == 2
+    with pytest.raises(SystemExit) as exit_:  # in-source scores never set thresholds
+        main(["--eval-split", "--model", "w.npz", "--write-policy", "p.json"])
+    assert exit_.value.code == 2

@@ -572,6 +572,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.eval_split and not args.model:
         ap.error("--eval-split scores fixed weights: give --model")
+    if args.eval_split and args.write_policy:  # thresholds come from out-of-source scores only
+        ap.error("--write-policy derives thresholds from out-of-source scores; not with --eval-split")
     t0 = time.time()
 
     def log(msg):
